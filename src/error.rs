@@ -1,0 +1,118 @@
+//! The one error type of dynpack.
+//!
+//! Every variant carries the path it concerns and maps to a stable `code`
+//! (`E_...`) that the JavaScript layer exposes as `error.code`. Messages say
+//! what went wrong *and* what to do about it.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong while packing, hashing or writing images.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: no such folder; pass the dist-dynamic folder of a plugin (or a plugin folder that contains dist-dynamic/)")]
+    NotFound { path: PathBuf },
+
+    #[error("{path}: not a folder; pass the folder that holds package.json")]
+    NotADirectory { path: PathBuf },
+
+    #[error("{path}: no package.json; run the dynamic-plugin export first (e.g. `npx @red-hat-developer-hub/cli plugin export`)")]
+    NoPackageJson { path: PathBuf },
+
+    #[error("{path}: {reason}; fix package.json and run again")]
+    InvalidManifest { path: PathBuf, reason: String },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path}: the file changed while it was being packed (expected {expected} bytes, read {actual}); run again once nothing writes to the folder")]
+    FileChanged {
+        path: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error("{path}: the destination is not a writable folder ({reason}); pass an existing, writable folder")]
+    Destination { path: PathBuf, reason: String },
+
+    #[error("Node's zlib is not reachable from this process ({reason}); byte-identical output needs the addon to run inside Node. Use compression 'fast' elsewhere")]
+    ZlibUnavailable { reason: String },
+
+    #[error("zlib {operation} failed with status {status}")]
+    Zlib { operation: &'static str, status: i32 },
+
+    #[error("invalid integrity string {value:?}: {reason}")]
+    InvalidSri { value: String, reason: String },
+
+    #[error("unknown hash algorithm {name:?}; use one of sha512, sha384, sha256, sha1")]
+    UnknownAlgorithm { name: String },
+
+    #[error("{message}")]
+    InvalidOption { message: String },
+
+    #[error("{path}: {reason}")]
+    Oci { path: PathBuf, reason: String },
+
+    #[error("invalid image tag {tag:?}: {reason}")]
+    InvalidTag { tag: String, reason: String },
+
+    #[error("{reason}")]
+    PluginConflict { reason: String },
+
+    #[error("the operation was aborted")]
+    Aborted,
+}
+
+impl Error {
+    /// The stable code JavaScript sees as `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "E_NOT_FOUND",
+            Error::NotADirectory { .. } => "E_NOT_A_DIRECTORY",
+            Error::NoPackageJson { .. } => "E_NO_PACKAGE_JSON",
+            Error::InvalidManifest { .. } => "E_INVALID_MANIFEST",
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::PermissionDenied => "E_PERMISSION",
+                std::io::ErrorKind::NotFound => "E_VANISHED",
+                _ if source.raw_os_error() == Some(libc::ENOSPC) => "E_NO_SPACE",
+                _ => "E_IO",
+            },
+            Error::FileChanged { .. } => "E_FILE_CHANGED",
+            Error::Destination { .. } => "E_DESTINATION",
+            Error::ZlibUnavailable { .. } => "E_ZLIB_UNAVAILABLE",
+            Error::Zlib { .. } => "E_ZLIB",
+            Error::InvalidSri { .. } => "E_INVALID_SRI",
+            Error::UnknownAlgorithm { .. } => "E_UNKNOWN_ALGORITHM",
+            Error::InvalidOption { .. } => "E_INVALID_OPTION",
+            Error::Oci { .. } => "E_OCI_LAYOUT",
+            Error::InvalidTag { .. } => "E_INVALID_TAG",
+            Error::PluginConflict { .. } => "E_PLUGIN_CONFLICT",
+            Error::Aborted => "E_ABORTED",
+        }
+    }
+
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The result type of dynpack's library functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `.map_err(Error::io)`-style helper that attaches a path to `io::Result`s.
+pub trait IoContext<T> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}

@@ -1,0 +1,462 @@
+//! gzip, two ways: byte-identical to npm, or fast on every core.
+//!
+//! `npm pack` gzips with the zlib *inside the Node binary that runs it*
+//! (Chromium's fork in official builds), at level 9, and overwrites the OS
+//! byte with 0xff. No other zlib produces the same bytes, so
+//! [`NpmGzip`] calls that very zlib: it looks up `deflateInit2_`,
+//! `deflate` and `deflateEnd` in the host process (`dlsym(RTLD_DEFAULT)`
+//! on Unix, `GetProcAddress` on the executable on Windows). When they are
+//! not there it fails with `E_ZLIB_UNAVAILABLE` instead of silently
+//! producing other bytes; the JavaScript layer also checks once per process
+//! that the result equals `zlib.gzipSync`.
+//!
+//! [`FastGzip`] cuts the stream into fixed 1 MiB blocks, deflates them
+//! independently on all cores (each ends with a sync flush, pigz-style) and
+//! concatenates them: a valid gzip member whose bytes depend only on the
+//! input, not on the number of threads.
+
+use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
+use std::sync::OnceLock;
+
+use flate2::{Compress, Compression, FlushCompress, Status};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The header npm's tarballs start with: no name, mtime 0, XFL 2 (level 9),
+/// OS 0xff (minizlib's portable mode).
+pub const NPM_GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff];
+/// The same header for the fast compressor (XFL 0: neither best nor fastest).
+pub const FAST_GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// Receives compressed bytes in order.
+pub trait Sink {
+    fn write(&mut self, bytes: &[u8]) -> Result<()>;
+}
+
+/// A gzip compressor fed in chunks.
+pub trait Gzip: Send {
+    fn push(&mut self, data: &[u8], sink: &mut dyn Sink) -> Result<()>;
+    fn finish(self: Box<Self>, sink: &mut dyn Sink) -> Result<()>;
+}
+
+// ---------------------------------------------------------------------------
+// The host's zlib.
+
+#[repr(C)]
+struct ZStream {
+    next_in: *const u8,
+    avail_in: c_uint,
+    total_in: c_ulong,
+    next_out: *mut u8,
+    avail_out: c_uint,
+    total_out: c_ulong,
+    msg: *const c_char,
+    state: *mut c_void,
+    zalloc: *const c_void,
+    zfree: *const c_void,
+    opaque: *mut c_void,
+    data_type: c_int,
+    adler: c_ulong,
+    reserved: c_ulong,
+}
+
+type DeflateInit2 =
+    unsafe extern "C" fn(*mut ZStream, c_int, c_int, c_int, c_int, c_int, *const c_char, c_int) -> c_int;
+type Deflate = unsafe extern "C" fn(*mut ZStream, c_int) -> c_int;
+type DeflateEnd = unsafe extern "C" fn(*mut ZStream) -> c_int;
+type ZlibVersion = unsafe extern "C" fn() -> *const c_char;
+
+struct HostZlib {
+    init: DeflateInit2,
+    deflate: Deflate,
+    end: DeflateEnd,
+    version: String,
+}
+
+// The function pointers are process-global code addresses.
+unsafe impl Send for HostZlib {}
+unsafe impl Sync for HostZlib {}
+
+#[cfg(unix)]
+fn lookup(name: &CStr) -> *mut c_void {
+    unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
+}
+
+#[cfg(windows)]
+fn lookup(name: &CStr) -> *mut c_void {
+    extern "system" {
+        fn GetModuleHandleW(name: *const u16) -> *mut c_void;
+        fn GetProcAddress(module: *mut c_void, name: *const c_char) -> *mut c_void;
+    }
+    unsafe { GetProcAddress(GetModuleHandleW(std::ptr::null()), name.as_ptr()) }
+}
+
+fn host_zlib() -> Result<&'static HostZlib> {
+    static HOST: OnceLock<std::result::Result<HostZlib, String>> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let find = |name: &CStr| {
+            let p = lookup(name);
+            if p.is_null() {
+                Err(format!("the symbol {} is not exported by the host process", name.to_string_lossy()))
+            } else {
+                Ok(p)
+            }
+        };
+        let init = find(c"deflateInit2_")?;
+        let deflate = find(c"deflate")?;
+        let end = find(c"deflateEnd")?;
+        let version = find(c"zlibVersion")?;
+        // SAFETY: the symbols are zlib's, whose C signatures are fixed.
+        unsafe {
+            let version: ZlibVersion = std::mem::transmute(version);
+            let v = CStr::from_ptr(version()).to_string_lossy().into_owned();
+            if !v.starts_with('1') {
+                return Err(format!("the host's zlib reports version {v:?}"));
+            }
+            Ok(HostZlib {
+                init: std::mem::transmute::<*mut c_void, DeflateInit2>(init),
+                deflate: std::mem::transmute::<*mut c_void, Deflate>(deflate),
+                end: std::mem::transmute::<*mut c_void, DeflateEnd>(end),
+                version: v,
+            })
+        }
+    })
+    .as_ref()
+    .map_err(|reason| Error::ZlibUnavailable {
+        reason: reason.clone(),
+    })
+}
+
+/// The version string of the zlib that npm-identical compression uses.
+pub fn host_zlib_version() -> Result<String> {
+    host_zlib().map(|z| z.version.clone())
+}
+
+const Z_NO_FLUSH: c_int = 0;
+const Z_FINISH: c_int = 4;
+const Z_OK: c_int = 0;
+const Z_STREAM_END: c_int = 1;
+const Z_BUF_ERROR: c_int = -5;
+const Z_DEFLATED: c_int = 8;
+
+/// Level-9 raw deflate by the host's zlib, wrapped in npm's gzip header and
+/// a CRC32/ISIZE trailer.
+pub struct NpmGzip {
+    zlib: &'static HostZlib,
+    stream: Box<ZStream>,
+    crc: crc32fast::Hasher,
+    input_len: u64,
+    out: Vec<u8>,
+    started: bool,
+}
+
+// The z_stream is owned by this value and only used from one thread at a time.
+unsafe impl Send for NpmGzip {}
+
+impl NpmGzip {
+    pub fn new() -> Result<NpmGzip> {
+        let zlib = host_zlib()?;
+        let mut stream = Box::new(ZStream {
+            next_in: std::ptr::null(),
+            avail_in: 0,
+            total_in: 0,
+            next_out: std::ptr::null_mut(),
+            avail_out: 0,
+            total_out: 0,
+            msg: std::ptr::null(),
+            state: std::ptr::null_mut(),
+            zalloc: std::ptr::null(),
+            zfree: std::ptr::null(),
+            opaque: std::ptr::null_mut(),
+            data_type: 0,
+            adler: 0,
+            reserved: 0,
+        });
+        let version = std::ffi::CString::new(zlib.version.clone()).unwrap();
+        // SAFETY: a zeroed z_stream with null allocators is zlib's documented
+        // initial state; windowBits -15 asks for raw deflate.
+        let rc = unsafe {
+            (zlib.init)(
+                &mut *stream,
+                9,
+                Z_DEFLATED,
+                -15,
+                8,
+                0,
+                version.as_ptr(),
+                std::mem::size_of::<ZStream>() as c_int,
+            )
+        };
+        if rc != Z_OK {
+            return Err(Error::Zlib {
+                operation: "deflateInit2",
+                status: rc,
+            });
+        }
+        Ok(NpmGzip {
+            zlib,
+            stream,
+            crc: crc32fast::Hasher::new(),
+            input_len: 0,
+            out: vec![0; 256 * 1024],
+            started: false,
+        })
+    }
+
+    fn run(&mut self, data: &[u8], flush: c_int, sink: &mut dyn Sink) -> Result<()> {
+        if !self.started {
+            sink.write(&NPM_GZIP_HEADER)?;
+            self.started = true;
+        }
+        self.stream.next_in = data.as_ptr();
+        self.stream.avail_in = data.len() as c_uint;
+        loop {
+            self.stream.next_out = self.out.as_mut_ptr();
+            self.stream.avail_out = self.out.len() as c_uint;
+            // SAFETY: the stream was initialised by deflateInit2_ and its
+            // buffers point at live memory of the advertised sizes.
+            let rc = unsafe { (self.zlib.deflate)(&mut *self.stream, flush) };
+            let produced = self.out.len() - self.stream.avail_out as usize;
+            if produced > 0 {
+                sink.write(&self.out[..produced])?;
+            }
+            match rc {
+                Z_STREAM_END => return Ok(()),
+                Z_OK | Z_BUF_ERROR => {
+                    if flush == Z_NO_FLUSH && self.stream.avail_in == 0 && self.stream.avail_out != 0 {
+                        return Ok(());
+                    }
+                    if rc == Z_BUF_ERROR && produced == 0 {
+                        return Ok(());
+                    }
+                }
+                status => {
+                    return Err(Error::Zlib {
+                        operation: "deflate",
+                        status,
+                    })
+                }
+            }
+        }
+    }
+}
+
+impl Drop for NpmGzip {
+    fn drop(&mut self) {
+        // SAFETY: initialised in new(); deflateEnd frees zlib's state.
+        unsafe {
+            (self.zlib.end)(&mut *self.stream);
+        }
+    }
+}
+
+impl Gzip for NpmGzip {
+    fn push(&mut self, data: &[u8], sink: &mut dyn Sink) -> Result<()> {
+        self.crc.update(data);
+        self.input_len += data.len() as u64;
+        // zlib's avail_in is 32-bit: feed huge inputs in slices.
+        for part in data.chunks(1 << 30) {
+            self.run(part, Z_NO_FLUSH, sink)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, sink: &mut dyn Sink) -> Result<()> {
+        self.run(&[], Z_FINISH, sink)?;
+        let crc = std::mem::take(&mut self.crc).finalize();
+        sink.write(&trailer(crc, self.input_len))
+    }
+}
+
+fn trailer(crc: u32, len: u64) -> [u8; 8] {
+    let mut t = [0u8; 8];
+    t[..4].copy_from_slice(&crc.to_le_bytes());
+    t[4..].copy_from_slice(&(len as u32).to_le_bytes());
+    t
+}
+
+/// Gzips a whole buffer as npm does (for tests and the JS self-check).
+pub fn npm_gzip(data: &[u8]) -> Result<Vec<u8>> {
+    struct VecSink(Vec<u8>);
+    impl Sink for VecSink {
+        fn write(&mut self, b: &[u8]) -> Result<()> {
+            self.0.extend_from_slice(b);
+            Ok(())
+        }
+    }
+    let mut sink = VecSink(Vec::new());
+    let mut gz: Box<dyn Gzip> = Box::new(NpmGzip::new()?);
+    gz.push(data, &mut sink)?;
+    gz.finish(&mut sink)?;
+    Ok(sink.0)
+}
+
+// ---------------------------------------------------------------------------
+// Fast, parallel, deterministic.
+
+/// Input bytes per independently deflated block.
+pub const FAST_BLOCK: usize = 1 << 20;
+/// Blocks compressed per parallel batch (bounds memory, not the output).
+const FAST_BATCH: usize = 16;
+/// Deflate level of the fast mode.
+pub const FAST_LEVEL: u32 = 1;
+
+/// pigz-style parallel gzip with fixed block boundaries.
+pub struct FastGzip {
+    pending: Vec<u8>,
+    blocks: Vec<Vec<u8>>,
+    crc: crc32fast::Hasher,
+    input_len: u64,
+    started: bool,
+}
+
+impl Default for FastGzip {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FastGzip {
+    pub fn new() -> FastGzip {
+        FastGzip {
+            pending: Vec::with_capacity(FAST_BLOCK),
+            blocks: Vec::new(),
+            crc: crc32fast::Hasher::new(),
+            input_len: 0,
+            started: false,
+        }
+    }
+
+    fn flush_batch(&mut self, last: bool, sink: &mut dyn Sink) -> Result<()> {
+        if !self.started {
+            sink.write(&FAST_GZIP_HEADER)?;
+            self.started = true;
+        }
+        let n = self.blocks.len();
+        let out: Vec<Vec<u8>> = self
+            .blocks
+            .par_iter()
+            .enumerate()
+            .map(|(i, b)| deflate_block(b, last && i + 1 == n))
+            .collect();
+        self.blocks.clear();
+        for o in out {
+            sink.write(&o)?;
+        }
+        Ok(())
+    }
+}
+
+fn deflate_block(data: &[u8], last: bool) -> Vec<u8> {
+    let mut c = Compress::new(Compression::new(FAST_LEVEL), false);
+    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut input = data;
+    loop {
+        if out.capacity() - out.len() < 64 * 1024 {
+            out.reserve(256 * 1024);
+        }
+        let before_in = c.total_in();
+        let status = c.compress_vec(input, &mut out, flush).expect("deflate of memory cannot fail");
+        input = &input[(c.total_in() - before_in) as usize..];
+        match status {
+            Status::StreamEnd => break,
+            _ if !last && input.is_empty() && out.capacity() > out.len() => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Gzip for FastGzip {
+    fn push(&mut self, mut data: &[u8], sink: &mut dyn Sink) -> Result<()> {
+        self.crc.update(data);
+        self.input_len += data.len() as u64;
+        while !data.is_empty() {
+            let take = (FAST_BLOCK - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() == FAST_BLOCK {
+                let block = std::mem::replace(&mut self.pending, Vec::with_capacity(FAST_BLOCK));
+                self.blocks.push(block);
+                if self.blocks.len() == FAST_BATCH {
+                    self.flush_batch(false, sink)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, sink: &mut dyn Sink) -> Result<()> {
+        let tail = std::mem::take(&mut self.pending);
+        self.blocks.push(tail);
+        self.flush_batch(true, sink)?;
+        let crc = std::mem::take(&mut self.crc).finalize();
+        sink.write(&trailer(crc, self.input_len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    struct VecSink(Vec<u8>);
+    impl Sink for VecSink {
+        fn write(&mut self, b: &[u8]) -> Result<()> {
+            self.0.extend_from_slice(b);
+            Ok(())
+        }
+    }
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8 ^ (i / 1000) as u8).collect()
+    }
+
+    fn gunzip(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(b).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn fast_round_trips_and_ignores_chunking() {
+        let data = sample(3 * FAST_BLOCK + 12345);
+        let mut a = VecSink(Vec::new());
+        let mut gz: Box<dyn Gzip> = Box::new(FastGzip::new());
+        gz.push(&data, &mut a).unwrap();
+        gz.finish(&mut a).unwrap();
+        let mut b = VecSink(Vec::new());
+        let mut gz: Box<dyn Gzip> = Box::new(FastGzip::new());
+        for c in data.chunks(777) {
+            gz.push(c, &mut b).unwrap();
+        }
+        gz.finish(&mut b).unwrap();
+        assert_eq!(a.0, b.0);
+        assert_eq!(gunzip(&a.0), data);
+    }
+
+    #[test]
+    fn fast_empty_input() {
+        let mut a = VecSink(Vec::new());
+        let gz: Box<dyn Gzip> = Box::new(FastGzip::new());
+        gz.finish(&mut a).unwrap();
+        assert_eq!(gunzip(&a.0), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn host_zlib_round_trips() {
+        // The test binary links the system zlib (dev-dependency), which
+        // stands in for Node's here.
+        let _ = unsafe { libz_sys::zlibVersion() };
+        let data = sample(500_000);
+        let gz = npm_gzip(&data).unwrap();
+        assert_eq!(&gz[..10], &NPM_GZIP_HEADER);
+        assert_eq!(gunzip(&gz), data);
+    }
+}

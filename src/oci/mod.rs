@@ -1,0 +1,1 @@
+//! OCI image layouts of dynamic plugins (see issue: buildOciLayout).

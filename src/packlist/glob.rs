@@ -1,0 +1,699 @@
+//! A port of the part of `minimatch` (v10) that npm's ignore walker uses.
+//!
+//! ignore-walk builds every rule with `{matchBase, dot, flipNegate, nocase}`
+//! and calls `match(path, partial)`; npm's file selection depends on the
+//! exact behaviour of that call (brace expansion, `**` handling, partial
+//! matches of directories, the basename rule), so it is reproduced here
+//! rather than approximated with a generic glob crate.
+
+use regex::Regex;
+
+/// One path segment of a compiled pattern.
+#[derive(Debug, Clone)]
+enum Segment {
+    /// Compared byte for byte.
+    Literal(String),
+    /// A segment with wildcards, classes or (under `nocase`) letters.
+    Regex(Regex),
+    /// `**` on its own: any number of segments.
+    Globstar,
+}
+
+impl Segment {
+    fn test(&self, s: &str) -> bool {
+        match self {
+            Segment::Literal(l) => l == s,
+            Segment::Regex(r) => r.is_match(s),
+            Segment::Globstar => false,
+        }
+    }
+}
+
+/// A compiled ignore rule, as `new Minimatch(rule, {matchBase: true, dot: true,
+/// flipNegate: true, nocase: true})` builds it.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The rule started with an odd number of `!`: a match re-includes.
+    pub negate: bool,
+    comment: bool,
+    empty: bool,
+    /// The brace-expanded alternatives split on `/` (minimatch's `globParts`).
+    glob_parts: Vec<Vec<String>>,
+    set: Vec<Vec<Segment>>,
+}
+
+const MAX_GLOBSTAR_RECURSION: usize = 200;
+
+impl Pattern {
+    /// Compiles one (already trimmed) rule.
+    pub fn new(pattern: &str) -> Pattern {
+        let mut p = Pattern {
+            negate: false,
+            comment: false,
+            empty: false,
+            glob_parts: Vec::new(),
+            set: Vec::new(),
+        };
+        if pattern.starts_with('#') {
+            p.comment = true;
+            return p;
+        }
+        if pattern.is_empty() {
+            p.empty = true;
+            return p;
+        }
+        let bangs = pattern.chars().take_while(|&c| c == '!').count();
+        p.negate = bangs % 2 == 1;
+        let pattern = &pattern[bangs..];
+
+        let mut seen = std::collections::HashSet::new();
+        let glob_set: Vec<String> = brace_expand(pattern)
+            .into_iter()
+            .filter(|s| seen.insert(s.clone()))
+            .collect();
+        p.glob_parts = glob_set
+            .iter()
+            .map(|s| level_one_optimize(slash_split(s)))
+            .collect();
+        p.set = p
+            .glob_parts
+            .iter()
+            .map(|parts| parts.iter().map(|s| parse_segment(s)).collect())
+            .collect();
+        p
+    }
+
+    /// True when one alternative is a single segment, or a single segment
+    /// followed by a trailing slash (ignore-walk's "relative rule").
+    pub fn is_relative(&self) -> bool {
+        self.glob_parts.iter().any(|part| {
+            let last_nonempty = part.last().is_some_and(|s| !s.is_empty());
+            part.len() <= if last_nonempty { 1 } else { 2 }
+        })
+    }
+
+    /// minimatch's `match(f, partial)` with `flipNegate`: true when any
+    /// alternative matches, whatever the negation.
+    pub fn matches(&self, f: &str, partial: bool) -> bool {
+        if self.comment {
+            return false;
+        }
+        if self.empty {
+            return f.is_empty();
+        }
+        if f == "/" && partial {
+            return true;
+        }
+        let ff = slash_split(f);
+        let mut filename = ff.last().map(String::as_str).unwrap_or("");
+        if filename.is_empty() {
+            for s in ff.iter().rev().skip(1) {
+                if !s.is_empty() {
+                    filename = s;
+                    break;
+                }
+            }
+        }
+        let ff_refs: Vec<&str> = ff.iter().map(String::as_str).collect();
+        let base = [filename];
+        for pattern in &self.set {
+            let file: &[&str] = if pattern.len() == 1 { &base } else { &ff_refs };
+            if match_one(file, pattern, partial) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+fn slash_split(p: &str) -> Vec<String> {
+    // JS `p.split(/\/+/)`: runs of slashes are one separator, empty ends stay.
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '/' {
+            while chars.peek() == Some(&'/') {
+                chars.next();
+            }
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn level_one_optimize(parts: Vec<String>) -> Vec<String> {
+    let mut set: Vec<String> = Vec::new();
+    for part in parts {
+        let prev = set.last().map(String::as_str);
+        if part == "**" && prev == Some("**") {
+            continue;
+        }
+        if part == ".." {
+            if let Some(prev) = prev {
+                if prev != ".." && prev != "." && prev != "**" {
+                    set.pop();
+                    continue;
+                }
+            }
+        }
+        set.push(part);
+    }
+    if set.is_empty() {
+        vec![String::new()]
+    } else {
+        set
+    }
+}
+
+fn match_one(file: &[&str], pattern: &[Segment], partial: bool) -> bool {
+    if pattern.iter().any(|s| matches!(s, Segment::Globstar)) {
+        match_globstar(file, pattern, partial, 0, 0)
+    } else {
+        match_plain(file, pattern, partial, 0, 0)
+    }
+}
+
+fn match_plain(file: &[&str], pattern: &[Segment], partial: bool, fi0: usize, pi0: usize) -> bool {
+    let (mut fi, mut pi) = (fi0, pi0);
+    let (fl, pl) = (file.len(), pattern.len());
+    while fi < fl && pi < pl {
+        if !pattern[pi].test(file[fi]) {
+            return false;
+        }
+        fi += 1;
+        pi += 1;
+    }
+    if fi >= fl && pi == pl {
+        true
+    } else if fi >= fl {
+        partial
+    } else {
+        fi == fl - 1 && file[fi].is_empty()
+    }
+}
+
+fn is_dot_segment(f: &str) -> bool {
+    f == "." || f == ".."
+}
+
+fn match_globstar(
+    file: &[&str],
+    pattern: &[Segment],
+    partial: bool,
+    mut fi: usize,
+    pi: usize,
+) -> bool {
+    let is_gs = |s: &Segment| matches!(s, Segment::Globstar);
+    let firstgs = pi + pattern[pi..].iter().position(is_gs).unwrap();
+    let lastgs = pattern.iter().rposition(is_gs).unwrap();
+    let head = &pattern[pi..firstgs];
+    let (body, tail): (&[Segment], &[Segment]) = if partial {
+        (&pattern[firstgs + 1..], &[])
+    } else {
+        (&pattern[firstgs + 1..lastgs.max(firstgs + 1)], &pattern[lastgs + 1..])
+    };
+
+    if !head.is_empty() {
+        let end = (fi + head.len()).min(file.len());
+        let file_head = &file[fi.min(end)..end];
+        if !match_plain(file_head, head, partial, 0, 0) {
+            return false;
+        }
+        fi += head.len();
+    }
+
+    let mut file_tail_match = 0;
+    if !tail.is_empty() {
+        if tail.len() + fi > file.len() {
+            return false;
+        }
+        let mut tail_start = file.len() - tail.len();
+        if match_plain(file, tail, partial, tail_start, 0) {
+            file_tail_match = tail.len();
+        } else {
+            if file.last() != Some(&"") || fi + tail.len() == file.len() {
+                return false;
+            }
+            tail_start -= 1;
+            if !match_plain(file, tail, partial, tail_start, 0) {
+                return false;
+            }
+            file_tail_match = tail.len() + 1;
+        }
+    }
+
+    if body.is_empty() {
+        let mut saw_some = file_tail_match != 0;
+        let end = file.len().saturating_sub(file_tail_match);
+        for f in file.iter().take(end).skip(fi) {
+            saw_some = true;
+            if is_dot_segment(f) {
+                return false;
+            }
+        }
+        return partial || saw_some;
+    }
+
+    // Split the body on its inner globstars; each section remembers the last
+    // file index at which it may still start (minimatch's arithmetic, kept).
+    let mut sections: Vec<(Vec<&Segment>, isize)> = vec![(Vec::new(), 0)];
+    let mut non_gs = 0usize;
+    let mut sums = vec![0usize];
+    for b in body {
+        if is_gs(b) {
+            sums.push(non_gs);
+            sections.push((Vec::new(), 0));
+        } else {
+            sections.last_mut().unwrap().0.push(b);
+            non_gs += 1;
+        }
+    }
+    let file_length = (file.len() - file_tail_match) as isize;
+    let n = sections.len();
+    for (k, s) in sections.iter_mut().enumerate() {
+        s.1 = file_length - (sums[n - 1 - k] + s.0.len()) as isize;
+    }
+    body_sections(file, &sections, fi, 0, partial, 0, file_tail_match != 0) == Some(true)
+}
+
+/// `Some(bool)` or `None` for minimatch's `null` ("stop, no match").
+fn body_sections(
+    file: &[&str],
+    sections: &[(Vec<&Segment>, isize)],
+    mut fi: usize,
+    bi: usize,
+    partial: bool,
+    depth: usize,
+    mut saw_tail: bool,
+) -> Option<bool> {
+    let Some((body, after)) = sections.get(bi) else {
+        for f in file.iter().skip(fi) {
+            saw_tail = true;
+            if is_dot_segment(f) {
+                return Some(false);
+            }
+        }
+        return Some(saw_tail);
+    };
+    let body: Vec<Segment> = body.iter().map(|s| (*s).clone()).collect();
+    while fi as isize <= *after {
+        let end = (fi + body.len()).min(file.len());
+        let m = match_plain(&file[..end], &body, partial, fi, 0);
+        if m && depth < MAX_GLOBSTAR_RECURSION {
+            let sub = body_sections(
+                file,
+                sections,
+                fi + body.len(),
+                bi + 1,
+                partial,
+                depth + 1,
+                saw_tail,
+            );
+            if sub != Some(false) {
+                return sub;
+            }
+        }
+        if file.get(fi).is_some_and(|f| is_dot_segment(f)) {
+            return Some(false);
+        }
+        fi += 1;
+    }
+    if partial {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Brace expansion (the `brace-expansion` package, as minimatch calls it).
+
+/// Expands `{a,b}` alternatives and `{1..3}` / `{a..c}` sequences.
+pub fn brace_expand(pattern: &str) -> Vec<String> {
+    // minimatch only expands when there is a `{...}` with no `{` inside.
+    if !has_simple_brace(pattern) {
+        return vec![pattern.to_string()];
+    }
+    expand(pattern, true)
+}
+
+fn has_simple_brace(p: &str) -> bool {
+    let mut open = false;
+    for c in p.chars() {
+        match c {
+            '{' => open = true,
+            '}' if open => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Finds the first `{` and its matching `}` (ignoring `\`-escaped braces).
+fn balanced(s: &str) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut start = None;
+    let mut depth = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'{' => {
+                if start.is_none() {
+                    start = Some(i);
+                }
+                depth += 1;
+            }
+            b'}' if start.is_some() => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((start.unwrap(), i));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn split_top_commas(body: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut depth = 0;
+    let mut escaped = false;
+    for c in body.chars() {
+        if escaped {
+            parts.last_mut().unwrap().push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                parts.last_mut().unwrap().push(c);
+            }
+            '{' => {
+                depth += 1;
+                parts.last_mut().unwrap().push(c);
+            }
+            '}' => {
+                depth -= 1;
+                parts.last_mut().unwrap().push(c);
+            }
+            ',' if depth == 0 => parts.push(String::new()),
+            _ => parts.last_mut().unwrap().push(c),
+        }
+    }
+    parts
+}
+
+fn sequence(body: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = body.split("..").collect();
+    if parts.len() != 2 && parts.len() != 3 {
+        return None;
+    }
+    let step: i64 = if parts.len() == 3 {
+        parts[2].parse::<i64>().ok()?.abs().max(1)
+    } else {
+        1
+    };
+    if let (Ok(a), Ok(b)) = (parts[0].parse::<i64>(), parts[1].parse::<i64>()) {
+        let width = if parts[0].starts_with('0') || parts[1].starts_with('0') {
+            parts[0].len().max(parts[1].len())
+        } else {
+            0
+        };
+        let mut out = Vec::new();
+        let mut x = a;
+        loop {
+            out.push(format!("{x:0width$}"));
+            if x == b || out.len() > 10_000 {
+                break;
+            }
+            x += if a < b { step } else { -step };
+            if (a < b && x > b) || (a > b && x < b) {
+                break;
+            }
+        }
+        return Some(out);
+    }
+    let (ca, cb) = (parts[0].chars().collect::<Vec<_>>(), parts[1].chars().collect::<Vec<_>>());
+    if ca.len() == 1 && cb.len() == 1 {
+        let (a, b) = (ca[0] as i64, cb[0] as i64);
+        let mut out = Vec::new();
+        let mut x = a;
+        loop {
+            out.push(char::from_u32(x as u32).unwrap_or('?').to_string());
+            if x == b {
+                break;
+            }
+            x += if a < b { step } else { -step };
+            if (a < b && x > b) || (a > b && x < b) {
+                break;
+            }
+        }
+        return Some(out);
+    }
+    None
+}
+
+fn expand(s: &str, top: bool) -> Vec<String> {
+    let Some((start, end)) = balanced(s) else {
+        return vec![s.to_string()];
+    };
+    let pre = &s[..start];
+    let body = &s[start + 1..end];
+    let post = &s[end + 1..];
+    let posts = if post.is_empty() {
+        vec![String::new()]
+    } else {
+        expand(post, false)
+    };
+    if pre.ends_with('$') {
+        return posts
+            .iter()
+            .map(|p| format!("{pre}{{{body}}}{p}"))
+            .collect();
+    }
+    let alternatives: Vec<String> = if let Some(seq) = sequence(body) {
+        seq
+    } else {
+        let parts = split_top_commas(body);
+        if parts.len() == 1 {
+            // `{x}` with no comma stays literal; keep expanding what follows.
+            let inner = expand(body, false);
+            return posts
+                .iter()
+                .flat_map(|p| inner.iter().map(move |i| format!("{pre}{{{i}}}{p}")))
+                .collect();
+        }
+        parts.iter().flat_map(|p| expand(p, false)).collect()
+    };
+    let _ = top;
+    let mut out = Vec::new();
+    for a in &alternatives {
+        for p in &posts {
+            out.push(format!("{pre}{a}{p}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// One segment to a matcher (minimatch's AST -> RegExp, nocase + dot).
+
+fn posix_class(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "alnum" => r"\p{L}\p{Nl}\p{Nd}",
+        "alpha" => r"\p{L}\p{Nl}",
+        "ascii" => r"\x00-\x7f",
+        "blank" => r"\p{Zs}\t",
+        "cntrl" => r"\p{Cc}",
+        "digit" => r"\p{Nd}",
+        "graph" => r"\p{L}\p{N}\p{P}\p{S}",
+        "lower" => r"\p{Ll}",
+        "print" => r"\p{L}\p{N}\p{P}\p{S}\p{Zs}",
+        "punct" => r"\p{P}",
+        "space" => r"\p{Z}\t\r\n\v\f",
+        "upper" => r"\p{Lu}",
+        "word" => r"\p{L}\p{Nl}\p{Nd}\p{Pc}",
+        "xdigit" => r"A-Fa-f0-9",
+        _ => return None,
+    })
+}
+
+/// Parses a `[...]` class starting at `chars[i] == '['`; returns the regex
+/// source and the index after `]`, or None when it is not a valid class.
+fn parse_class(chars: &[char], i: usize) -> Option<(String, usize)> {
+    let mut j = i + 1;
+    let mut negate = false;
+    if j < chars.len() && (chars[j] == '!' || chars[j] == '^') {
+        negate = true;
+        j += 1;
+    }
+    let mut body = String::new();
+    let mut first = true;
+    while j < chars.len() {
+        let c = chars[j];
+        if c == ']' && !first {
+            let src = if body.is_empty() {
+                // `[]` can never match in minimatch
+                if negate {
+                    "[^/]".to_string()
+                } else {
+                    "$.".to_string()
+                }
+            } else if negate {
+                format!("[^/{body}]")
+            } else {
+                format!("[{body}]")
+            };
+            return Some((src, j + 1));
+        }
+        first = false;
+        if c == '[' && j + 1 < chars.len() && chars[j + 1] == ':' {
+            let rest: String = chars[j + 2..].iter().collect();
+            if let Some(end) = rest.find(":]") {
+                let name = &rest[..end];
+                if let Some(cls) = posix_class(name) {
+                    body.push_str(cls);
+                    j += 2 + name.chars().count() + 2;
+                    continue;
+                }
+            }
+        }
+        if c == '\\' && j + 1 < chars.len() {
+            body.push_str(&regex::escape(&chars[j + 1].to_string()));
+            j += 2;
+            continue;
+        }
+        if c == '-' && !body.is_empty() && j + 1 < chars.len() && chars[j + 1] != ']' {
+            body.push('-');
+            j += 1;
+            continue;
+        }
+        let s = c.to_string();
+        body.push_str(&regex::escape(&s));
+        j += 1;
+    }
+    None
+}
+
+fn parse_segment(seg: &str) -> Segment {
+    if seg == "**" {
+        return Segment::Globstar;
+    }
+    if seg.is_empty() {
+        return Segment::Literal(String::new());
+    }
+    let chars: Vec<char> = seg.chars().collect();
+    let mut re = String::new();
+    let mut literal = String::new();
+    let mut magic = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' if i + 1 < chars.len() => {
+                re.push_str(&regex::escape(&chars[i + 1].to_string()));
+                literal.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            '*' => {
+                magic = true;
+                while i + 1 < chars.len() && chars[i + 1] == '*' {
+                    i += 1;
+                }
+                re.push_str("[^/]*?");
+            }
+            '?' => {
+                magic = true;
+                re.push_str("[^/]");
+            }
+            '[' => {
+                if let Some((cls, next)) = parse_class(&chars, i) {
+                    magic = true;
+                    re.push_str(&cls);
+                    i = next;
+                    continue;
+                }
+                re.push_str(r"\[");
+                literal.push('[');
+            }
+            _ => {
+                re.push_str(&regex::escape(&c.to_string()));
+                literal.push(c);
+            }
+        }
+        i += 1;
+    }
+    let cased = literal.to_uppercase() != literal.to_lowercase();
+    if !magic && !cased {
+        return Segment::Literal(literal);
+    }
+    match Regex::new(&format!("(?i)^(?:{re})$")) {
+        Ok(r) => Segment::Regex(r),
+        Err(_) => Segment::Literal(literal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, f: &str) -> bool {
+        Pattern::new(p).matches(f, false)
+    }
+
+    #[test]
+    fn basics() {
+        assert!(m("*.orig", "a/b/x.orig"));
+        assert!(m("*.ORIG", "x.orig"));
+        assert!(m(".DS_Store", "/a/.DS_Store"));
+        assert!(m("/.git", "/.git"));
+        assert!(!m("/.git", "/a/.git"));
+        assert!(m("**/.git", "/a/.git"));
+        assert!(m("**/.git/**", "a/.git/x"));
+        assert!(m("*", "anything"));
+        assert!(m("*", "/anything"));
+        assert!(m("dist/**", "dist/a/b.js"));
+        assert!(!m("dist/**", "lib/a.js"));
+        assert!(m("/readme{,.*[^~$]}", "/README.md"));
+        assert!(m("/readme{,.*[^~$]}", "/readme"));
+        assert!(!m("/readme{,.*[^~$]}", "/readme.md~"));
+        assert!(m("docs/**/*.md", "docs/a/b/c.md"));
+        assert!(m("docs/**/*.md", "docs/c.md"));
+        assert!(!m("docs/**/*.md", "docs/c.txt"));
+    }
+
+    #[test]
+    fn negation_and_partial() {
+        let p = Pattern::new("!dist/sub/x.js");
+        assert!(p.negate);
+        assert!(p.matches("dist", true));
+        assert!(!p.matches("dist", false));
+        assert!(p.matches("dist/sub", true));
+        assert!(!Pattern::new("!!x").negate);
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(brace_expand("a{b,c}d"), vec!["abd", "acd"]);
+        assert_eq!(brace_expand("a{1..3}"), vec!["a1", "a2", "a3"]);
+        assert_eq!(brace_expand("a{b}c"), vec!["a{b}c"]);
+        assert_eq!(brace_expand("{a,b{c,d}}"), vec!["a", "bc", "bd"]);
+    }
+
+    #[test]
+    fn relative_rules() {
+        assert!(Pattern::new("foo").is_relative());
+        assert!(Pattern::new("foo/").is_relative());
+        assert!(!Pattern::new("/foo").is_relative());
+        assert!(!Pattern::new("a/b").is_relative());
+    }
+}

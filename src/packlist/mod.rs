@@ -1,0 +1,450 @@
+//! Which files go into the package, in which order: npm-packlist's rules.
+//!
+//! [`PackList::collect`] walks a package folder the way `npm pack` does
+//! (ignore-walk driven by npm-packlist, bundled dependencies resolved as
+//! Arborist resolves them) and returns the files in npm's tar order, each
+//! with the metadata the tar header needs.
+
+mod glob;
+mod rules;
+
+pub mod order;
+
+pub use glob::Pattern;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{EdgeKind, Manifest};
+use rules::{default_rules, parse_rules, Level, Source};
+
+/// One regular file to pack.
+#[derive(Debug, Clone)]
+pub struct PackFile {
+    /// Path inside the package, `/`-separated, without `package/`.
+    pub path: String,
+    /// Where it is on disk (through the link location for linked bundles).
+    pub abs: PathBuf,
+    /// Permission bits as `lstat` reports them (`st_mode & 0o7777`).
+    pub mode: u32,
+    pub size: u64,
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+}
+
+/// The files of a package in npm's order, with its manifest.
+#[derive(Debug, Clone)]
+pub struct PackList {
+    pub root: PathBuf,
+    pub manifest: Manifest,
+    pub files: Vec<PackFile>,
+}
+
+impl PackList {
+    /// Collects the files `npm pack` would put in the tarball of `dir`.
+    pub fn collect(dir: &Path) -> Result<PackList> {
+        let meta = match std::fs::metadata(dir) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        if !meta.is_dir() {
+            return Err(Error::NotADirectory {
+                path: dir.to_path_buf(),
+            });
+        }
+        let manifest = Manifest::read_dir(dir)?;
+        manifest.require_name()?;
+        manifest.require_version()?;
+        let real = std::fs::canonicalize(dir).at(dir)?;
+        let root = Node {
+            path: real.clone(),
+            real: real.clone(),
+            manifest,
+            is_link: false,
+            is_root: true,
+            is_top: true,
+        };
+        let walk = Walk { root_real: real };
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        walk.package(&root, &mut seen, &mut found)?;
+
+        let mut unique = HashSet::new();
+        found.retain(|f: &PackFile| unique.insert(f.path.clone()));
+        let mut keyed: Vec<(order::SortKey, PackFile)> = found
+            .into_iter()
+            .map(|f| (order::SortKey::new(&f.path), f))
+            .collect();
+        keyed.sort_by(|a, b| order::compare_tar(&a.0, &b.0));
+        Ok(PackList {
+            root: dir.to_path_buf(),
+            manifest: root.manifest,
+            files: keyed.into_iter().map(|(_, f)| f).collect(),
+        })
+    }
+}
+
+/// A package in the dependency tree (Arborist's node).
+struct Node {
+    /// Where Arborist sees the package: a link's own path for linked
+    /// packages, else the folder under its parent's `node_modules`.
+    path: PathBuf,
+    /// Where its files really are.
+    real: PathBuf,
+    manifest: Manifest,
+    is_link: bool,
+    is_root: bool,
+    /// Tree tops (the root, link targets outside it) load devDependencies.
+    is_top: bool,
+}
+
+struct Walk {
+    root_real: PathBuf,
+}
+
+fn strict_package_rules(
+    manifest: &Manifest,
+    dir: &Path,
+    required: &mut Vec<String>,
+) -> (Option<rules::Rules>, rules::Rules) {
+    let mut strict: Vec<String> = [
+        "/.git",
+        "!/package.json",
+        "!/readme{,.*[^~$]}",
+        "!/copying{,.*[^~$]}",
+        "!/license{,.*[^~$]}",
+        "!/licence{,.*[^~$]}",
+        "/.git",
+        "/node_modules",
+        ".npmrc",
+        "/package-lock.json",
+        "/yarn.lock",
+        "/pnpm-lock.yaml",
+        "/bun.lockb",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut package_rules = None;
+    if let Some(files) = &manifest.files {
+        let mut ignores = vec!["*".to_string()];
+        for file in files {
+            let mut file = file.clone();
+            if file.starts_with("./") {
+                file.remove(0);
+            }
+            if file.ends_with("/*") {
+                file.push('*');
+            }
+            let inverse = format!("!{file}");
+            let target = file.trim_start_matches('!');
+            let probe = dir.join(target.trim_start_matches('/'));
+            match std::fs::symlink_metadata(&probe) {
+                Ok(st) if st.is_file() => {
+                    strict.insert(0, inverse);
+                    required.push(file.strip_prefix('/').unwrap_or(&file).to_string());
+                }
+                Ok(st) if st.is_dir() => {
+                    ignores.push(inverse.clone());
+                    ignores.push(format!("{inverse}/**"));
+                }
+                Ok(_) => {}
+                Err(_) => ignores.push(inverse),
+            }
+        }
+        package_rules = Some(parse_rules(&ignores.join("\n")));
+    }
+    if let Some(browser) = &manifest.browser {
+        strict.push(format!("!/{browser}"));
+    }
+    if let Some(main) = &manifest.main {
+        strict.push(format!("!/{main}"));
+    }
+    for (_, target) in &manifest.bin {
+        strict.push(format!("!/{target}"));
+    }
+    (package_rules, parse_rules(&strict.join("\n")))
+}
+
+impl Walk {
+    /// Walks one package (the root or a bundled dependency), then its
+    /// bundles; paths come out relative to the project root.
+    fn package(
+        &self,
+        node: &Node,
+        seen: &mut HashSet<PathBuf>,
+        out: &mut Vec<PackFile>,
+    ) -> Result<()> {
+        let sources: &'static [Source] = if node.is_root || node.is_link {
+            rules::PACKAGE_SOURCES
+        } else {
+            rules::BUNDLE_SOURCES
+        };
+        let prefix = lexical_relative(&self.root_real, &node.path);
+        let mut required = Vec::new();
+        let mut found = Vec::new();
+        self.folder(
+            &node.path,
+            "",
+            None,
+            sources,
+            false,
+            Some(&node.manifest),
+            &mut required,
+            &mut found,
+        )?;
+        for mut f in found {
+            if !prefix.is_empty() {
+                f.path = crate::manifest::clean_join(&format!("{prefix}/{}", f.path));
+                // A bundle that resolves outside the package cannot be
+                // represented under package/; npm would write `..` paths.
+                if f.path.starts_with("../") || f.path.is_empty() {
+                    continue;
+                }
+            }
+            out.push(f);
+        }
+        self.bundles(node, seen, out)
+    }
+
+    /// Walks one folder with ignore-walk's rules. `manifest` is set for the
+    /// root folder of a package; `required` holds the files that `files`
+    /// names directly in this folder.
+    #[allow(clippy::too_many_arguments)]
+    fn folder(
+        &self,
+        dir: &Path,
+        rel: &str,
+        parent: Option<&Level>,
+        sources: &'static [Source],
+        exact: bool,
+        manifest: Option<&Manifest>,
+        required: &mut Vec<String>,
+        out: &mut Vec<PackFile>,
+    ) -> Result<()> {
+        let mut entries: Vec<(std::ffi::OsString, String)> = Vec::new();
+        for e in std::fs::read_dir(dir).at(dir)? {
+            let e = e.at(dir)?;
+            let os = e.file_name();
+            let name = os.to_string_lossy().into_owned();
+            entries.push((os, name));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+
+        let basename = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut level = Level {
+            parent,
+            basename,
+            sources,
+            rules: Default::default(),
+            exact,
+        };
+        level.set(Source::Defaults, default_rules());
+        if manifest.is_none() {
+            let mut strict = vec!["/.git".to_string()];
+            strict.extend(required.iter().map(|f| format!("!{f}")));
+            level.set(Source::Strict, parse_rules(&strict.join("\n")));
+        }
+        for source in sources {
+            let Some(file_name) = source.file_name() else {
+                continue;
+            };
+            if !entries.iter().any(|(_, n)| n == file_name) {
+                continue;
+            }
+            match (source, manifest) {
+                (Source::PackageJson, Some(m)) => {
+                    let (package_rules, strict) = strict_package_rules(m, dir, required);
+                    if let Some(p) = package_rules {
+                        level.set(Source::PackageJson, p);
+                    }
+                    level.set(Source::Strict, strict);
+                }
+                _ => {
+                    let path = dir.join(file_name);
+                    let bytes = std::fs::read(&path).at(&path)?;
+                    level.set(*source, parse_rules(&String::from_utf8_lossy(&bytes)));
+                }
+            }
+        }
+        if level.has(Source::PackageJson) {
+            level.clear(Source::NpmIgnore);
+            level.clear(Source::GitIgnore);
+        } else if level.has(Source::NpmIgnore) {
+            level.clear(Source::GitIgnore);
+        }
+
+        for (os, name) in &entries {
+            let pass_file = level.filter_entry(name, false, None);
+            let pass_dir = level.filter_entry(name, true, None);
+            if !(pass_file || pass_dir) || name.contains('*') {
+                continue;
+            }
+            let abs = dir.join(os);
+            let st = std::fs::symlink_metadata(&abs).at(&abs)?;
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if st.is_file() {
+                if pass_file {
+                    if os.to_str().is_none() {
+                        return Err(Error::InvalidManifest {
+                            path: abs,
+                            reason: "the file name is not valid UTF-8, which npm cannot pack either; rename it".into(),
+                        });
+                    }
+                    out.push(pack_file(child_rel, abs, &st));
+                }
+            } else if st.is_dir() && pass_dir {
+                let exact = pass_file || level.filter_entry(&format!("{name}/"), false, None);
+                let mut child_required: Vec<String> = required
+                    .iter()
+                    .filter_map(|f| {
+                        f.strip_prefix(name.as_str())
+                            .and_then(|r| r.strip_prefix('/'))
+                            .filter(|r| !r.is_empty() && !r.contains('/'))
+                            .map(str::to_string)
+                    })
+                    .collect();
+                self.folder(
+                    &abs,
+                    &child_rel,
+                    Some(&level),
+                    rules::FOLDER_SOURCES,
+                    exact,
+                    None,
+                    &mut child_required,
+                    out,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// npm-packlist's `gatherBundles`.
+    fn bundles(
+        &self,
+        node: &Node,
+        seen: &mut HashSet<PathBuf>,
+        out: &mut Vec<PackFile>,
+    ) -> Result<()> {
+        if !seen.insert(node.real.clone()) {
+            return Ok(());
+        }
+        let names: Vec<String> = if node.is_root {
+            node.manifest.bundle_dependencies.clone()
+        } else {
+            let m = &node.manifest;
+            m.dependencies
+                .iter()
+                .chain(m.optional_dependencies.iter())
+                .cloned()
+                .collect()
+        };
+        for name in names {
+            match node.manifest.edge_kind(&name, node.is_top) {
+                None | Some(EdgeKind::Peer) | Some(EdgeKind::Dev) => continue,
+                _ => {}
+            }
+            let Some(child) = self.resolve(node, &name)? else {
+                continue;
+            };
+            self.package(&child, seen, out)?;
+        }
+        Ok(())
+    }
+
+    /// Arborist's `node.resolve(name)`: the package's own `node_modules`,
+    /// then its ancestors' up to the root.
+    fn resolve(&self, from: &Node, name: &str) -> Result<Option<Node>> {
+        let inside = from.real.starts_with(&self.root_real);
+        let mut dir: Option<PathBuf> = Some(from.real.clone());
+        while let Some(d) = dir {
+            let is_modules = d.file_name().is_some_and(|n| n == "node_modules");
+            if !is_modules {
+                let candidate = d.join("node_modules").join(name);
+                if let Ok(st) = std::fs::metadata(&candidate) {
+                    if st.is_dir() {
+                        return self.node_at(candidate).map(Some);
+                    }
+                }
+            }
+            if !inside || d == self.root_real {
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        Ok(None)
+    }
+
+    fn node_at(&self, candidate: PathBuf) -> Result<Node> {
+        let is_link = std::fs::symlink_metadata(&candidate)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        let real = std::fs::canonicalize(&candidate).at(&candidate)?;
+        let manifest = match Manifest::read_dir(&real) {
+            Ok(m) => m,
+            Err(Error::NoPackageJson { .. }) => Manifest::parse(&real.join("package.json"), b"{}")?,
+            Err(e) => return Err(e),
+        };
+        let is_top = is_link && !real.starts_with(&self.root_real);
+        Ok(Node {
+            path: candidate,
+            real,
+            manifest,
+            is_link,
+            is_root: false,
+            is_top,
+        })
+    }
+}
+
+/// `path.relative(from, to)` for absolute paths, `/`-separated.
+fn lexical_relative(from: &Path, to: &Path) -> String {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); f.len() - common];
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.join("/")
+}
+
+fn pack_file(path: String, abs: PathBuf, st: &std::fs::Metadata) -> PackFile {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        PackFile {
+            path,
+            abs,
+            mode: st.mode() & 0o7777,
+            size: st.size(),
+            dev: st.dev(),
+            ino: st.ino(),
+            nlink: st.nlink(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        PackFile {
+            path,
+            abs,
+            mode: if st.permissions().readonly() { 0o444 } else { 0o666 },
+            size: st.len(),
+            dev: 0,
+            ino: 0,
+            nlink: 1,
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Ignore rules per folder, and the decision whether an entry is packed.
+//!
+//! This mirrors ignore-walk's `filterEntry` as npm-packlist drives it: each
+//! folder has up to five rule sets (npm's defaults, `files` from
+//! package.json, `.npmignore`, `.gitignore`, the strict rules), later sets
+//! override earlier ones, and a folder first asks its parent about
+//! `<its name>/<entry>`.
+
+use std::sync::{Arc, OnceLock};
+
+use super::glob::Pattern;
+
+/// Where a rule set comes from, in precedence order (later wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Defaults = 0,
+    PackageJson = 1,
+    NpmIgnore = 2,
+    GitIgnore = 3,
+    Strict = 4,
+}
+
+impl Source {
+    /// The file name that carries this rule set in a folder, if any.
+    pub fn file_name(self) -> Option<&'static str> {
+        match self {
+            Source::PackageJson => Some("package.json"),
+            Source::NpmIgnore => Some(".npmignore"),
+            Source::GitIgnore => Some(".gitignore"),
+            Source::Defaults | Source::Strict => None,
+        }
+    }
+}
+
+/// Rule sets of the root package walk.
+pub const PACKAGE_SOURCES: &[Source] = &[
+    Source::Defaults,
+    Source::PackageJson,
+    Source::NpmIgnore,
+    Source::GitIgnore,
+    Source::Strict,
+];
+/// Rule sets of every sub-folder.
+pub const FOLDER_SOURCES: &[Source] = &[
+    Source::Defaults,
+    Source::NpmIgnore,
+    Source::GitIgnore,
+    Source::Strict,
+];
+/// Rule sets of a bundled dependency that is not a link.
+pub const BUNDLE_SOURCES: &[Source] = &[Source::PackageJson, Source::Strict];
+
+/// A parsed rule file.
+pub type Rules = Arc<Vec<Pattern>>;
+
+/// Parses ignore-file text as ignore-walk does: one rule per line, trimmed,
+/// blank lines and `#` comments dropped.
+pub fn parse_rules(text: &str) -> Rules {
+    Arc::new(
+        text.split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(Pattern::new)
+            .collect(),
+    )
+}
+
+/// npm-packlist's default rules (applied everywhere except to the root
+/// folder of a bundled dependency that is not a link).
+pub fn default_rules() -> Rules {
+    static R: OnceLock<Rules> = OnceLock::new();
+    R.get_or_init(|| {
+        parse_rules(
+            &[
+                ".npmignore",
+                ".gitignore",
+                "**/.git",
+                "**/.svn",
+                "**/.hg",
+                "**/CVS",
+                "**/.git/**",
+                "**/.svn/**",
+                "**/.hg/**",
+                "**/CVS/**",
+                "/.lock-wscript",
+                "/.wafpickle-*",
+                "/build/config.gypi",
+                "npm-debug.log",
+                "**/.npmrc",
+                ".*.swp",
+                ".DS_Store",
+                "**/.DS_Store/**",
+                "._*",
+                "**/._*/**",
+                "*.orig",
+                "/archived-packages/**",
+            ]
+            .join("\n"),
+        )
+    })
+    .clone()
+}
+
+/// The rules of one folder of the walk.
+pub struct Level<'p> {
+    pub parent: Option<&'p Level<'p>>,
+    /// The folder's own name, as its parent sees it.
+    pub basename: String,
+    pub sources: &'static [Source],
+    pub rules: [Option<Rules>; 5],
+    /// Set when the parent included this folder itself, so that this
+    /// folder's rules may still re-include what the parent excluded.
+    pub exact: bool,
+}
+
+impl<'p> Level<'p> {
+    pub fn set(&mut self, source: Source, rules: Rules) {
+        self.rules[source as usize] = Some(rules);
+    }
+
+    pub fn has(&self, source: Source) -> bool {
+        self.rules[source as usize].is_some()
+    }
+
+    pub fn clear(&mut self, source: Source) {
+        self.rules[source as usize] = None;
+    }
+
+    /// ignore-walk's `filterEntry`: is `entry` (relative to this folder)
+    /// included? `partial` asks whether it could lead to included files
+    /// (for folders); `entry_basename` is the name of the entry in the
+    /// folder that started the question.
+    pub fn filter_entry(&self, entry: &str, partial: bool, entry_basename: Option<&str>) -> bool {
+        let mut included = true;
+        if let Some(parent) = self.parent {
+            let parent_entry = format!("{}/{}", self.basename, entry);
+            let parent_basename = entry_basename.unwrap_or(entry);
+            included = parent.filter_entry(&parent_entry, partial, Some(parent_basename));
+            if !included && !self.exact {
+                return false;
+            }
+        }
+        let slash_entry = format!("/{entry}");
+        for source in self.sources {
+            let Some(rules) = &self.rules[*source as usize] else {
+                continue;
+            };
+            for rule in rules.iter() {
+                if rule.negate == included {
+                    continue;
+                }
+                let relative = entry_basename.filter(|_| rule.is_relative());
+                let hit = rule.matches(&slash_entry, false)
+                    || rule.matches(entry, false)
+                    || (partial
+                        && (rule.matches(&format!("/{entry}/"), false)
+                            || rule.matches(&format!("{entry}/"), false)
+                            || (rule.negate
+                                && (rule.matches(&slash_entry, true)
+                                    || rule.matches(entry, true)))
+                            || relative.is_some_and(|base| {
+                                rule.matches(&format!("/{base}/"), false)
+                                    || rule.matches(&format!("{base}/"), false)
+                                    || (rule.negate
+                                        && (rule.matches(&format!("/{base}"), true)
+                                            || rule.matches(base, true)))
+                            })));
+                if hit {
+                    included = rule.negate;
+                }
+            }
+        }
+        included
+    }
+}

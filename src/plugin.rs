@@ -1,0 +1,1 @@
+//! Dynamic-plugin metadata and directory naming.
