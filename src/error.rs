@@ -12,6 +12,9 @@ pub enum Error {
     #[error("{path}: no such folder; pass the dist-dynamic folder of a plugin (or a plugin folder that contains dist-dynamic/)")]
     NotFound { path: PathBuf },
 
+    #[error("{path}: no such file; check the path")]
+    NoSuchFile { path: PathBuf },
+
     #[error("{path}: not a folder; pass the folder that holds package.json")]
     NotADirectory { path: PathBuf },
 
@@ -42,7 +45,10 @@ pub enum Error {
     ZlibUnavailable { reason: String },
 
     #[error("zlib {operation} failed with status {status}")]
-    Zlib { operation: &'static str, status: i32 },
+    Zlib {
+        operation: &'static str,
+        status: i32,
+    },
 
     #[error("invalid integrity string {value:?}: {reason}")]
     InvalidSri { value: String, reason: String },
@@ -71,6 +77,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::NotFound { .. } => "E_NOT_FOUND",
+            Error::NoSuchFile { .. } => "E_NOT_FOUND",
             Error::NotADirectory { .. } => "E_NOT_A_DIRECTORY",
             Error::NoPackageJson { .. } => "E_NO_PACKAGE_JSON",
             Error::InvalidManifest { .. } => "E_INVALID_MANIFEST",

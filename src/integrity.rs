@@ -58,8 +58,20 @@ impl Algorithm {
 
 /// ssri's priority list: the later, the stronger.
 const PRIORITY: &[&str] = &[
-    "md5", "whirlpool", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3", "sha3-256",
-    "sha3-384", "sha3-512", "sha3_256", "sha3_384", "sha3_512",
+    "md5",
+    "whirlpool",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "sha3",
+    "sha3-256",
+    "sha3-384",
+    "sha3-512",
+    "sha3_256",
+    "sha3_384",
+    "sha3_512",
 ];
 
 fn priority(algo: &str) -> isize {
@@ -95,7 +107,9 @@ impl MultiHasher {
     pub fn update(&mut self, data: &[u8]) {
         if self.hashers.len() > 1 && data.len() >= 1 << 20 {
             use rayon::prelude::*;
-            self.hashers.par_iter_mut().for_each(|(_, h)| h.update(data));
+            self.hashers
+                .par_iter_mut()
+                .for_each(|(_, h)| h.update(data));
         } else {
             for (_, h) in &mut self.hashers {
                 h.update(data);
@@ -134,7 +148,15 @@ const READ_BUF: usize = 4 << 20;
 /// The SRI string of a file, read in large blocks on one thread while
 /// another hashes, so reading and hashing overlap.
 pub fn integrity_of_file(path: &Path, algorithms: &[Algorithm]) -> Result<String> {
-    let mut file = std::fs::File::open(path).at(path)?;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoSuchFile {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
     let meta = file.metadata().at(path)?;
     if meta.is_dir() {
         return Err(Error::InvalidOption {
@@ -154,7 +176,9 @@ pub fn integrity_of_file(path: &Path, algorithms: &[Algorithm]) -> Result<String
     });
     let mut read_error = None;
     loop {
-        let mut buf = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
+        let mut buf = back_rx
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
         buf.resize(READ_BUF, 0);
         let mut filled = 0;
         while filled < READ_BUF {
@@ -215,11 +239,7 @@ pub fn parse_sri(sri: &str) -> Vec<SriHash> {
             Some(SriHash {
                 algorithm: algo.to_string(),
                 digest: digest.to_string(),
-                options: opts
-                    .split('?')
-                    .skip(1)
-                    .map(str::to_string)
-                    .collect(),
+                options: opts.split('?').skip(1).map(str::to_string).collect(),
             })
         })
         .collect()
@@ -275,7 +295,7 @@ impl Expected {
     pub fn matches(&self, computed: &str) -> bool {
         parse_sri(computed)
             .iter()
-            .any(|h| self.digests.iter().any(|d| *d == h.digest))
+            .any(|h| self.digests.contains(&h.digest))
     }
 }
 
@@ -315,7 +335,10 @@ mod tests {
         assert_eq!(e.algorithm, Algorithm::Sha512);
         assert!(e.matches(&integrity_of_bytes(data, &[Algorithm::Sha512])));
         assert_eq!(expected("").unwrap_err().code(), "E_INVALID_SRI");
-        assert_eq!(expected("md5-abc").unwrap_err().code(), "E_UNKNOWN_ALGORITHM");
+        assert_eq!(
+            expected("md5-abc").unwrap_err().code(),
+            "E_UNKNOWN_ALGORITHM"
+        );
         assert_eq!(expected("sha512-!!!").unwrap_err().code(), "E_INVALID_SRI");
     }
 }
