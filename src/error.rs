@@ -31,6 +31,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{path}: the file name is not valid UTF-8; npm cannot pack it either. Rename the file or exclude it (.npmignore / `files`)")]
+    InvalidFileName { path: PathBuf },
+
     #[error("{path}: the file changed while it was being packed (expected {expected} bytes, read {actual}); run again once nothing writes to the folder")]
     FileChanged {
         path: PathBuf,
@@ -87,6 +90,7 @@ impl Error {
                 _ if source.raw_os_error() == Some(libc::ENOSPC) => "E_NO_SPACE",
                 _ => "E_IO",
             },
+            Error::InvalidFileName { .. } => "E_INVALID_FILE_NAME",
             Error::FileChanged { .. } => "E_FILE_CHANGED",
             Error::Destination { .. } => "E_DESTINATION",
             Error::ZlibUnavailable { .. } => "E_ZLIB_UNAVAILABLE",

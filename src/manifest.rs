@@ -155,7 +155,9 @@ impl Manifest {
     pub fn require_name(&self) -> Result<&str> {
         match self.raw.get("name") {
             Some(Value::String(s)) if !s.is_empty() => Ok(s),
-            Some(Value::String(_)) | None => Err(self.invalid("`name` is missing; every package needs a name")),
+            Some(Value::String(_)) | None => {
+                Err(self.invalid("`name` is missing; every package needs a name"))
+            }
             Some(_) => Err(self.invalid("`name` must be a string")),
         }
     }
@@ -201,9 +203,10 @@ impl Manifest {
         if self.bin.is_empty() {
             return false;
         }
+        // `path.replace(/^[^\\/]*\//, '')`: only a leading segment ended by `/`.
         let p = match rel.find(['/', '\\']) {
-            Some(i) => &rel[i + 1..],
-            None => rel,
+            Some(i) if rel.as_bytes()[i] == b'/' => &rel[i + 1..],
+            _ => rel,
         };
         self.bin.iter().any(|(_, target)| target == p)
     }
@@ -292,7 +295,9 @@ mod tests {
 
     #[test]
     fn bundles() {
-        let m = parse(r#"{"dependencies":{"a":"1","b":"1"},"optionalDependencies":{"b":"1"},"bundleDependencies":true}"#);
+        let m = parse(
+            r#"{"dependencies":{"a":"1","b":"1"},"optionalDependencies":{"b":"1"},"bundleDependencies":true}"#,
+        );
         assert_eq!(m.bundle_dependencies, vec!["a", "b"]);
         assert_eq!(m.dependencies, vec!["a"]);
         assert_eq!(m.edge_kind("b", true), Some(EdgeKind::Optional));

@@ -300,14 +300,14 @@ impl Walk {
             if st.is_file() {
                 if pass_file {
                     if os.to_str().is_none() {
-                        return Err(Error::InvalidManifest {
-                            path: abs,
-                            reason: "the file name is not valid UTF-8, which npm cannot pack either; rename it".into(),
-                        });
+                        return Err(Error::InvalidFileName { path: abs });
                     }
                     out.push(pack_file(child_rel, abs, &st));
                 }
             } else if st.is_dir() && pass_dir {
+                if os.to_str().is_none() {
+                    return Err(Error::InvalidFileName { path: abs });
+                }
                 let exact = pass_file || level.filter_entry(&format!("{name}/"), false, None);
                 let mut child_required: Vec<String> = required
                     .iter()
@@ -417,7 +417,11 @@ fn lexical_relative(from: &Path, to: &Path) -> String {
     let t: Vec<_> = to.components().collect();
     let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = vec!["..".to_string(); f.len() - common];
-    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     parts.join("/")
 }
 
@@ -440,7 +444,11 @@ fn pack_file(path: String, abs: PathBuf, st: &std::fs::Metadata) -> PackFile {
         PackFile {
             path,
             abs,
-            mode: if st.permissions().readonly() { 0o444 } else { 0o666 },
+            mode: if st.permissions().readonly() {
+                0o444
+            } else {
+                0o666
+            },
             size: st.len(),
             dev: 0,
             ino: 0,
