@@ -15,6 +15,38 @@ export declare class CancelToken {
   cancel(): void
 }
 
+/** Writes a reproducible OCI image of dynamic plugins, no container engine needed. */
+export declare function buildOciLayout(plugins: string | Array<string>, options: BuildOciLayoutOptions, cancel?: CancelToken | undefined | null): Promise<OciLayoutResult>
+
+export interface BuildOciLayoutOptions {
+  /**
+   * The image layout folder to write (or update), or the oci-archive
+   * file with `archive`.
+   */
+  output: string
+  /** The image reference, e.g. `quay.io/example/image:v0.0.1`. */
+  tag: string
+  /** The layout tag (default: the tag part of `tag`). */
+  refName?: string
+  /** Write one oci-archive tar file instead of a layout folder. */
+  archive?: boolean
+  /** `os/arch[/variant]` (default `linux/amd64`). */
+  platform?: string
+  /** Extra manifest annotations. */
+  annotations?: Record<string, string>
+  /** Extra config labels. */
+  labels?: Record<string, string>
+  /** Seconds since 1970 for every timestamp (default: `SOURCE_DATE_EPOCH`, else 0). */
+  sourceDateEpoch?: number
+  /** Deflate level of the layer, 1-9 (default 3). */
+  compressionLevel?: number
+  /**
+   * Accept a plugin directory that is a prefix of another (reported in
+   * `warnings`); RHDH up to 1.10 would install both for either one.
+   */
+  allowPrefixDirectories?: boolean
+}
+
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
 export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null): Promise<string>
 
@@ -28,6 +60,28 @@ export interface IntegrityOptions {
  * the JavaScript layer to check once that it equals `zlib.gzipSync`.
  */
 export declare function npmGzipSync(data: Buffer): Buffer
+
+export interface OciLayoutResult {
+  output: string
+  refName: string
+  manifestDigest: string
+  configDigest: string
+  layerDigest: string
+  diffId: string
+  layerSize: number
+  warnings: Array<string>
+  plugins: Array<OciPluginInfo>
+}
+
+export interface OciPluginInfo {
+  directory: string
+  name: string
+  version: string
+  /** `oci://<tag>!<directory>`, for dynamic-plugins.yaml. */
+  reference: string
+  /** `oci://<repository>@sha256:<manifest>!<directory>`. */
+  digestReference: string
+}
 
 /** Packs `dir` as `npm pack --ignore-scripts` does and writes the tgz. */
 export declare function packDynamic(dir: string, options?: PackDynamicOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<PackResult>

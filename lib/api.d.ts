@@ -1,6 +1,9 @@
 // Types of dynpack's public API (lib/api.js). The option and result shapes
 // are the ones napi-rs generates from the Rust code into ../index.d.ts.
 import type {
+  BuildOciLayoutOptions,
+  OciLayoutResult,
+  OciPluginInfo,
   IntegrityOptions,
   PackDynamicOptions,
   PackResult,
@@ -8,6 +11,7 @@ import type {
 } from '../index'
 
 export type { IntegrityOptions, PackDynamicOptions, PackResult, PackedFileInfo }
+export type { BuildOciLayoutOptions, OciLayoutResult, OciPluginInfo }
 
 /** Every error dynpack rejects with has a stable `code` such as `E_NO_PACKAGE_JSON`. */
 export interface DynpackError extends Error {
@@ -37,3 +41,71 @@ export declare function computeIntegrity(
  * `E_INVALID_SRI` / `E_UNKNOWN_ALGORITHM` on a malformed SRI.
  */
 export declare function verifyIntegrity(input: string | Buffer, sri: string): Promise<boolean>
+
+/**
+ * Writes a reproducible OCI image of dynamic plugins (dist-dynamic folders, or
+ * plugin folders that contain dist-dynamic/) without a container engine: an OCI
+ * image layout at `options.output` (created, or updated: other tags are kept),
+ * or an oci-archive file there with `archive: true`. `SOURCE_DATE_EPOCH` sets the
+ * timestamps unless `sourceDateEpoch` is given. Resolves to the digests and the
+ * `oci://…!<directory>` references for dynamic-plugins.yaml.
+ */
+export declare function buildOciLayout(
+  plugins: string | string[],
+  options: BuildOciLayoutOptions & { signal?: AbortSignal }
+): Promise<OciLayoutResult>
+
+/** Options of {@link publishDynamic}. */
+export interface PublishDynamicOptions {
+  /** Registry URL; default: `publishConfig.registry` of dist-dynamic/package.json, else npm's configuration (the scope's registry first). */
+  registry?: string
+  /** Dist-tag; default: `publishConfig.tag`, else npm's `tag` (latest). npm requires one for prereleases. */
+  tag?: string
+  /** Everything but the upload (npm still checks that the version is not taken). */
+  dryRun?: boolean
+  /** Allow registry.npmjs.org and its mirrors; refused otherwise with `E_PUBLIC_REGISTRY`. */
+  allowPublicRegistry?: boolean
+  /** Environment of the npm processes (default `process.env`): where npm finds .npmrc files and tokens. */
+  env?: Record<string, string | undefined>
+  /** The npm command (default `npm`). */
+  npm?: string
+  signal?: AbortSignal
+}
+
+/** What {@link publishDynamic} published. */
+export interface PublishResult {
+  /** The dist-dynamic folder published. */
+  dir: string
+  /** The plugin folder around it whose package.json was compared, or null. */
+  source: string | null
+  name: string
+  version: string
+  /** `<name>@<version>`: the `package` of the dynamic-plugins.yaml entry. */
+  package: string
+  /** `sha512-…` of the tarball: npm pack's, and the registry's `dist.integrity`. */
+  integrity: string
+  shasum: string
+  filename: string
+  size: number
+  /** The registry URL (credentials in it hidden), ending with `/`. */
+  registry: string
+  registrySource: 'option' | 'publishConfig' | 'npmConfig'
+  tag: string
+  dryRun: boolean
+  /** False for a dry run. */
+  published: boolean
+  /** The .npmrc RHDH's plugin installer needs to reach the registry (token as a placeholder). */
+  npmrc: string
+  /** E.g. the plugin and dist-dynamic package.json disagree on publishConfig. */
+  warnings: string[]
+}
+
+/**
+ * Publishes one dynamic plugin (a dist-dynamic folder, or a plugin folder that
+ * contains dist-dynamic/) to a private npm registry: packs it as `npm pack`
+ * does, then runs `npm publish <file.tgz>` in the dist-dynamic folder, so npm's
+ * own authentication applies. Rejects with `E_PUBLIC_REGISTRY`,
+ * `E_PUBLISH_AUTH`, `E_PUBLISH_CONFLICT` (the version exists) or
+ * `E_PUBLISH_FAILED`; publish several with `Promise.allSettled`.
+ */
+export declare function publishDynamic(dir: string, options?: PublishDynamicOptions): Promise<PublishResult>

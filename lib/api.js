@@ -133,10 +133,60 @@ async function verifyIntegrity (input, sri) {
   return run(undefined, () => native.verifyIntegrity(arg, sri))
 }
 
+/** `SOURCE_DATE_EPOCH` as reproducible-builds.org defines it: decimal seconds. */
+function envSourceDateEpoch () {
+  const raw = process.env.SOURCE_DATE_EPOCH
+  if (raw === undefined || raw === '') return undefined
+  if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw dynpackError('E_INVALID_OPTION',
+      `SOURCE_DATE_EPOCH=${JSON.stringify(raw)} is not a number of seconds since 1970; fix or unset it`)
+  }
+  return Number(raw)
+}
+
+/**
+ * Writes a reproducible OCI image of one or more dynamic plugins (dist-dynamic
+ * folders, or plugin folders containing dist-dynamic/) into an image layout
+ * folder, or an oci-archive file with `archive: true`, tagged `options.tag`.
+ */
+async function buildOciLayout (plugins, options) {
+  if (options == null || typeof options !== 'object') {
+    throw dynpackError('E_INVALID_OPTION', 'options must be an object with at least `output` and `tag`')
+  }
+  const list = Array.isArray(plugins) ? plugins : [plugins]
+  if (list.length === 0) throw dynpackError('E_INVALID_OPTION', 'pass at least one plugin folder')
+  const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins'))
+  const { signal, ...rest } = options
+  if (typeof rest.tag !== 'string' || rest.tag === '') {
+    throw dynpackError('E_INVALID_TAG', 'options.tag must name the image, e.g. quay.io/<org>/<image>:<version>')
+  }
+  const nativeOptions = { ...rest, output: resolveDir(rest.output, 'options.output') }
+  if (nativeOptions.sourceDateEpoch === undefined) {
+    const epoch = envSourceDateEpoch()
+    if (epoch !== undefined) nativeOptions.sourceDateEpoch = epoch
+  } else if (!Number.isSafeInteger(nativeOptions.sourceDateEpoch) || nativeOptions.sourceDateEpoch < 0) {
+    throw dynpackError('E_INVALID_OPTION', 'options.sourceDateEpoch must be a whole number of seconds since 1970')
+  }
+  for (const key of ['annotations', 'labels']) {
+    const map = nativeOptions[key]
+    if (map === undefined) continue
+    if (map === null || typeof map !== 'object' || Array.isArray(map) ||
+        Object.values(map).some((v) => typeof v !== 'string')) {
+      throw dynpackError('E_INVALID_OPTION', `options.${key} must be an object of string values`)
+    }
+  }
+  return run(signal, (token) => native.buildOciLayout(dirs.length === 1 ? dirs[0] : dirs, nativeOptions, token))
+}
+
+/** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
+function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
+
 module.exports = {
   packDynamic,
   computeIntegrity,
   verifyIntegrity,
+  buildOciLayout,
+  publishDynamic,
   // internal helpers shared by the CLI
   _toDynpackError: toDynpackError,
   _dynpackError: dynpackError,

@@ -41,6 +41,12 @@ pub enum Error {
         actual: u64,
     },
 
+    #[error("{path}: it is {kind}, not a regular file, so it cannot be read as a rule file (npm fails or hangs on it too); make it a regular file or remove it")]
+    NotAFile { path: PathBuf, kind: &'static str },
+
+    #[error("{path}: {reason}")]
+    InvalidRule { path: PathBuf, reason: String },
+
     #[error("{path}: the destination is not a writable folder ({reason}); pass an existing, writable folder")]
     Destination { path: PathBuf, reason: String },
 
@@ -62,12 +68,20 @@ pub enum Error {
     #[error("{message}")]
     InvalidOption { message: String },
 
+    /// `E_OCI_LAYOUT`: the image output is unusable (a folder that is neither
+    /// empty nor an OCI layout, a corrupt layout, a file that is not an
+    /// oci-archive). Nothing is written; the reason says what to change.
     #[error("{path}: {reason}")]
     Oci { path: PathBuf, reason: String },
 
+    /// `E_INVALID_TAG`: an image reference RHDH cannot use (no `:tag` or
+    /// `@digest`, no registry host, bad grammar), or a pinned digest that
+    /// is not the one the inputs build.
     #[error("invalid image tag {tag:?}: {reason}")]
     InvalidTag { tag: String, reason: String },
 
+    /// `E_PLUGIN_CONFLICT`: plugins that cannot share one image (same
+    /// directory, or a directory that is a prefix of another's).
     #[error("{reason}")]
     PluginConflict { reason: String },
 
@@ -92,6 +106,8 @@ impl Error {
             },
             Error::InvalidFileName { .. } => "E_INVALID_FILE_NAME",
             Error::FileChanged { .. } => "E_FILE_CHANGED",
+            Error::NotAFile { .. } => "E_NOT_A_FILE",
+            Error::InvalidRule { .. } => "E_INVALID_RULE",
             Error::Destination { .. } => "E_DESTINATION",
             Error::ZlibUnavailable { .. } => "E_ZLIB_UNAVAILABLE",
             Error::Zlib { .. } => "E_ZLIB",

@@ -61,8 +61,16 @@ struct ZStream {
     reserved: c_ulong,
 }
 
-type DeflateInit2 =
-    unsafe extern "C" fn(*mut ZStream, c_int, c_int, c_int, c_int, c_int, *const c_char, c_int) -> c_int;
+type DeflateInit2 = unsafe extern "C" fn(
+    *mut ZStream,
+    c_int,
+    c_int,
+    c_int,
+    c_int,
+    c_int,
+    *const c_char,
+    c_int,
+) -> c_int;
 type Deflate = unsafe extern "C" fn(*mut ZStream, c_int) -> c_int;
 type DeflateEnd = unsafe extern "C" fn(*mut ZStream) -> c_int;
 type ZlibVersion = unsafe extern "C" fn() -> *const c_char;
@@ -98,7 +106,10 @@ fn host_zlib() -> Result<&'static HostZlib> {
         let find = |name: &CStr| {
             let p = lookup(name);
             if p.is_null() {
-                Err(format!("the symbol {} is not exported by the host process", name.to_string_lossy()))
+                Err(format!(
+                    "the symbol {} is not exported by the host process",
+                    name.to_string_lossy()
+                ))
             } else {
                 Ok(p)
             }
@@ -224,7 +235,10 @@ impl NpmGzip {
             match rc {
                 Z_STREAM_END => return Ok(()),
                 Z_OK | Z_BUF_ERROR => {
-                    if flush == Z_NO_FLUSH && self.stream.avail_in == 0 && self.stream.avail_out != 0 {
+                    if flush == Z_NO_FLUSH
+                        && self.stream.avail_in == 0
+                        && self.stream.avail_out != 0
+                    {
                         return Ok(());
                     }
                     if rc == Z_BUF_ERROR && produced == 0 {
@@ -309,6 +323,7 @@ pub struct FastGzip {
     crc: crc32fast::Hasher,
     input_len: u64,
     started: bool,
+    level: u32,
 }
 
 impl Default for FastGzip {
@@ -319,12 +334,21 @@ impl Default for FastGzip {
 
 impl FastGzip {
     pub fn new() -> FastGzip {
+        FastGzip::with_level(FAST_LEVEL)
+    }
+
+    /// The same block scheme at another deflate level (0-9): the bytes
+    /// still depend only on the input and the level. OCI layers use a
+    /// higher level than packDynamic's 'fast' because every pull pays for
+    /// their size.
+    pub fn with_level(level: u32) -> FastGzip {
         FastGzip {
             pending: Vec::with_capacity(FAST_BLOCK),
             blocks: Vec::new(),
             crc: crc32fast::Hasher::new(),
             input_len: 0,
             started: false,
+            level: level.min(9),
         }
     }
 
@@ -334,11 +358,12 @@ impl FastGzip {
             self.started = true;
         }
         let n = self.blocks.len();
+        let level = self.level;
         let out: Vec<Vec<u8>> = self
             .blocks
             .par_iter()
             .enumerate()
-            .map(|(i, b)| deflate_block(b, last && i + 1 == n))
+            .map(|(i, b)| deflate_block(b, last && i + 1 == n, level))
             .collect();
         self.blocks.clear();
         for o in out {
@@ -348,8 +373,8 @@ impl FastGzip {
     }
 }
 
-fn deflate_block(data: &[u8], last: bool) -> Vec<u8> {
-    let mut c = Compress::new(Compression::new(FAST_LEVEL), false);
+fn deflate_block(data: &[u8], last: bool, level: u32) -> Vec<u8> {
+    let mut c = Compress::new(Compression::new(level), false);
     let mut out = Vec::with_capacity(data.len() / 2 + 1024);
     let flush = if last {
         FlushCompress::Finish
@@ -362,7 +387,9 @@ fn deflate_block(data: &[u8], last: bool) -> Vec<u8> {
             out.reserve(256 * 1024);
         }
         let before_in = c.total_in();
-        let status = c.compress_vec(input, &mut out, flush).expect("deflate of memory cannot fail");
+        let status = c
+            .compress_vec(input, &mut out, flush)
+            .expect("deflate of memory cannot fail");
         input = &input[(c.total_in() - before_in) as usize..];
         match status {
             Status::StreamEnd => break,
@@ -415,12 +442,16 @@ mod tests {
     }
 
     fn sample(n: usize) -> Vec<u8> {
-        (0..n).map(|i| (i * 7 % 251) as u8 ^ (i / 1000) as u8).collect()
+        (0..n)
+            .map(|i| (i * 7 % 251) as u8 ^ (i / 1000) as u8)
+            .collect()
     }
 
     fn gunzip(b: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(b).read_to_end(&mut out).unwrap();
+        flate2::read::GzDecoder::new(b)
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 

@@ -278,3 +278,142 @@ pub fn verify_integrity(input: Either<String, Buffer>, sri: String) -> AsyncTask
 pub fn npm_gzip_sync(data: Buffer) -> Result<Buffer> {
     gzip::npm_gzip(&data).map(Buffer::from).map_err(js_error)
 }
+
+// ---------------------------------------------------------------------------
+// buildOciLayout
+
+#[napi(object)]
+pub struct BuildOciLayoutOptions {
+    /// The image layout folder to write (or update), or the oci-archive
+    /// file with `archive`.
+    pub output: String,
+    /// The image reference, e.g. `quay.io/example/image:v0.0.1`.
+    pub tag: String,
+    /// The layout tag (default: the tag part of `tag`).
+    pub ref_name: Option<String>,
+    /// Write one oci-archive tar file instead of a layout folder.
+    pub archive: Option<bool>,
+    /// `os/arch[/variant]` (default `linux/amd64`).
+    pub platform: Option<String>,
+    /// Extra manifest annotations.
+    pub annotations: Option<std::collections::HashMap<String, String>>,
+    /// Extra config labels.
+    pub labels: Option<std::collections::HashMap<String, String>>,
+    /// Seconds since 1970 for every timestamp (default: `SOURCE_DATE_EPOCH`, else 0).
+    pub source_date_epoch: Option<i64>,
+    /// Deflate level of the layer, 1-9 (default 3).
+    pub compression_level: Option<u32>,
+    /// Accept a plugin directory that is a prefix of another (reported in
+    /// `warnings`); RHDH up to 1.10 would install both for either one.
+    pub allow_prefix_directories: Option<bool>,
+}
+
+#[napi(object)]
+pub struct OciPluginInfo {
+    pub directory: String,
+    pub name: String,
+    pub version: String,
+    /// `oci://<tag>!<directory>`, for dynamic-plugins.yaml.
+    pub reference: String,
+    /// `oci://<repository>@sha256:<manifest>!<directory>`.
+    pub digest_reference: String,
+}
+
+#[napi(object)]
+pub struct OciLayoutResult {
+    pub output: String,
+    pub ref_name: String,
+    pub manifest_digest: String,
+    pub config_digest: String,
+    pub layer_digest: String,
+    pub diff_id: String,
+    pub layer_size: i64,
+    pub warnings: Vec<String>,
+    pub plugins: Vec<OciPluginInfo>,
+}
+
+impl From<oci::OciReport> for OciLayoutResult {
+    fn from(r: oci::OciReport) -> Self {
+        OciLayoutResult {
+            output: r.output.to_string_lossy().into_owned(),
+            ref_name: r.ref_name,
+            manifest_digest: r.manifest_digest,
+            config_digest: r.config_digest,
+            layer_digest: r.layer_digest,
+            diff_id: r.diff_id,
+            layer_size: r.layer_size as i64,
+            warnings: r.warnings,
+            plugins: r
+                .plugins
+                .into_iter()
+                .map(|p| OciPluginInfo {
+                    directory: p.directory,
+                    name: p.name,
+                    version: p.version,
+                    reference: p.reference,
+                    digest_reference: p.digest_reference,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub struct OciTask {
+    plugins: Vec<PathBuf>,
+    options: oci::OciOptions,
+}
+
+#[napi]
+impl Task for OciTask {
+    type Output = oci::OciReport;
+    type JsValue = OciLayoutResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        oci::build_oci_layout(&self.plugins, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into())
+    }
+}
+
+/// Writes a reproducible OCI image of dynamic plugins, no container engine needed.
+#[napi(ts_return_type = "Promise<OciLayoutResult>")]
+pub fn build_oci_layout(
+    plugins: Either<String, Vec<String>>,
+    options: BuildOciLayoutOptions,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<OciTask>> {
+    let plugins = match plugins {
+        Either::A(one) => vec![PathBuf::from(one)],
+        Either::B(many) => many.into_iter().map(PathBuf::from).collect(),
+    };
+    let mut o = oci::OciOptions::new(options.output, options.tag);
+    o.ref_name = options.ref_name;
+    o.archive = options.archive.unwrap_or(false);
+    if let Some(p) = options.platform {
+        o.platform = oci::Platform::parse(&p).map_err(js_error)?;
+    }
+    o.annotations = options
+        .annotations
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    o.labels = options.labels.unwrap_or_default().into_iter().collect();
+    if let Some(epoch) = options.source_date_epoch {
+        o.source_date_epoch = u64::try_from(epoch).map_err(|_| {
+            js_error(error::Error::InvalidOption {
+                message: format!("sourceDateEpoch must be seconds since 1970, not {epoch}"),
+            })
+        })?;
+    }
+    o.allow_prefix_directories = options.allow_prefix_directories.unwrap_or(false);
+    if let Some(level) = options.compression_level {
+        o.compression_level = level;
+    }
+    o.cancel = cancel.map(|c| c.flag.clone());
+    Ok(AsyncTask::new(OciTask {
+        plugins,
+        options: o,
+    }))
+}

@@ -14,6 +14,10 @@ use crate::error::{Error, IoContext, Result};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Bytes of the final name kept in a temporary name: a final name near the
+/// 255-byte limit must not make its temporary name too long to create.
+const TEMP_STEM_MAX: usize = 100;
+
 /// A unique temporary name next to `final_name` in `dir`.
 pub fn temp_path(dir: &Path, final_name: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -21,8 +25,13 @@ pub fn temp_path(dir: &Path, final_name: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
+    let mut stem_len = final_name.len().min(TEMP_STEM_MAX);
+    while !final_name.is_char_boundary(stem_len) {
+        stem_len -= 1;
+    }
     dir.join(format!(
-        ".{final_name}.{}-{n}-{nanos:x}.dynpack-tmp",
+        ".{}.{}-{n}-{nanos:x}.dynpack-tmp",
+        &final_name[..stem_len],
         std::process::id()
     ))
 }

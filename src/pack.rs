@@ -95,7 +95,10 @@ pub fn tarball_file_name(name: &str, version: &str) -> String {
 
 /// The `filename` field of `npm pack --json` (first `@` and `/` only).
 pub fn report_file_name(name: &str, version: &str) -> String {
-    format!("{}-{version}.tgz", name.replacen('@', "", 1).replacen('/', "-", 1))
+    format!(
+        "{}-{version}.tgz",
+        name.replacen('@', "", 1).replacen('/', "-", 1)
+    )
 }
 
 /// npm's `files` listing order: capitals first, each group by
@@ -109,8 +112,9 @@ pub fn listing(entries: &[TarEntry]) -> Vec<PackedFile> {
             mode: e.mode,
         })
         .collect();
-    let (mut uppers, mut others): (Vec<_>, Vec<_>) =
-        files.into_iter().partition(|f| order::starts_upper(&f.path));
+    let (mut uppers, mut others): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|f| order::starts_upper(&f.path));
     uppers.sort_by(|a, b| order::compare_listing(&a.path, &b.path));
     others.sort_by(|a, b| order::compare_listing(&a.path, &b.path));
     uppers.extend(others);
@@ -221,6 +225,7 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
             Some(d) => d.clone(),
             None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
         };
+        check_file_name(&file_name, &list.manifest.path)?;
         Some(AtomicFile::create(&dest, &file_name)?)
     };
 
@@ -268,6 +273,26 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
     })
 }
 
+/// The tarball name must be one plain file name: `/` and `\` are already
+/// replaced, but a NUL or more than 255 bytes can only fail later, less
+/// clearly (npm fails on both as well).
+fn check_file_name(file_name: &str, manifest: &Path) -> Result<()> {
+    let reason = if file_name.contains('\0') {
+        "`name` or `version` contains a NUL character, which no file name can hold".to_string()
+    } else if file_name.len() > 255 {
+        format!(
+            "`name` and `version` make the tarball name {} bytes long, more than the 255 a file name may have; shorten them",
+            file_name.len()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidManifest {
+        path: manifest.to_path_buf(),
+        reason,
+    })
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -283,6 +308,9 @@ mod tests {
             "scope-sample-plugin-dynamic-1.2.3.tgz"
         );
         assert_eq!(tarball_file_name("../../x", "1.0.0"), "..-..-x-1.0.0.tgz");
-        assert_eq!(report_file_name("pkg-d", "v2.0.0-rc.1+build.5"), "pkg-d-v2.0.0-rc.1+build.5.tgz");
+        assert_eq!(
+            report_file_name("pkg-d", "v2.0.0-rc.1+build.5"),
+            "pkg-d-v2.0.0-rc.1+build.5.tgz"
+        );
     }
 }

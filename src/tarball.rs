@@ -194,7 +194,11 @@ fn enc_number(buf: &mut [u8], off: usize, size: usize, num: Option<u64>) -> bool
     let Some(num) = num else {
         return false;
     };
-    let max = if size == 12 { MAX_OCTAL_12 } else { MAX_OCTAL_8 };
+    let max = if size == 12 {
+        MAX_OCTAL_12
+    } else {
+        MAX_OCTAL_8
+    };
     if num > max {
         buf[off] = 0x80;
         let mut n = num;
@@ -222,8 +226,13 @@ fn posix_basename(p: &str) -> &str {
     }
 }
 
+/// `path.posix.dirname`: trailing slashes (directory entries) are ignored.
 fn posix_dirname(p: &str) -> &str {
-    match p.rfind('/') {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() && !p.is_empty() {
+        return "/";
+    }
+    match t.rfind('/') {
         Some(0) => "/",
         Some(i) => &p[..i],
         None => ".",
@@ -369,12 +378,25 @@ pub fn write_entries(
 /// The two zero blocks that end every archive npm writes.
 pub const END_OF_ARCHIVE: [u8; 1024] = [0; 1024];
 
-fn append_file(
+/// Appends the contents of `e.abs` (exactly `e.size` bytes) and the
+/// padding to `buf`, handing full chunks to `sink`; fails with
+/// `E_FILE_CHANGED` when the file is not that size any more.
+pub fn append_file(
     e: &TarEntry,
     buf: &mut Vec<u8>,
     sink: &mut dyn FnMut(Vec<u8>) -> Result<()>,
 ) -> Result<()> {
-    let mut file = std::fs::File::open(&e.abs).at(&e.abs)?;
+    // Never block on a file swapped for a FIFO since the walk; anything
+    // but a regular file of the planned size would corrupt the archive.
+    let mut file = crate::packlist::open_no_block(&e.abs).at(&e.abs)?;
+    let meta = file.metadata().at(&e.abs)?;
+    if !meta.is_file() || meta.len() != e.size {
+        return Err(Error::FileChanged {
+            path: e.abs.clone(),
+            expected: e.size,
+            actual: if meta.is_file() { meta.len() } else { 0 },
+        });
+    }
     let mut remaining = e.size;
     while remaining > 0 {
         if buf.len() >= CHUNK {
@@ -471,10 +493,16 @@ mod tests {
         assert_eq!(split_prefix(&p99, 155), (p99.clone(), String::new(), false));
         let p100 = format!("package/dist/{}", "a".repeat(87));
         let (name, prefix, pax) = split_prefix(&p100, 155);
-        assert_eq!((prefix.as_str(), name.len(), pax), ("package/dist", 87, false));
+        assert_eq!(
+            (prefix.as_str(), name.len(), pax),
+            ("package/dist", 87, false)
+        );
         let long = format!("package/dist/{}", "b".repeat(124));
         let (name, prefix, pax) = split_prefix(&long, 155);
-        assert_eq!((prefix.as_str(), name.len(), pax), ("package/dist", 99, true));
+        assert_eq!(
+            (prefix.as_str(), name.len(), pax),
+            ("package/dist", 99, true)
+        );
     }
 
     #[test]

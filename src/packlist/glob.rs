@@ -8,6 +8,8 @@
 
 use regex::Regex;
 
+use super::braces::brace_expand;
+
 /// One path segment of a compiled pattern.
 #[derive(Debug, Clone)]
 enum Segment {
@@ -37,12 +39,17 @@ pub struct Pattern {
     pub negate: bool,
     comment: bool,
     empty: bool,
+    /// Longer than minimatch accepts (it throws "pattern is too long").
+    too_long: bool,
     /// The brace-expanded alternatives split on `/` (minimatch's `globParts`).
     glob_parts: Vec<Vec<String>>,
     set: Vec<Vec<Segment>>,
 }
 
 const MAX_GLOBSTAR_RECURSION: usize = 200;
+
+/// minimatch's `MAX_PATTERN_LENGTH`, in UTF-16 units.
+pub const MAX_PATTERN_LENGTH: usize = 64 * 1024;
 
 impl Pattern {
     /// Compiles one (already trimmed) rule.
@@ -51,9 +58,14 @@ impl Pattern {
             negate: false,
             comment: false,
             empty: false,
+            too_long: false,
             glob_parts: Vec::new(),
             set: Vec::new(),
         };
+        if pattern.chars().map(char::len_utf16).sum::<usize>() > MAX_PATTERN_LENGTH {
+            p.too_long = true;
+            return p;
+        }
         if pattern.starts_with('#') {
             p.comment = true;
             return p;
@@ -83,6 +95,12 @@ impl Pattern {
         p
     }
 
+    /// True for a rule npm cannot compile: minimatch throws on it, so npm
+    /// fails; the caller must fail too. Such a pattern matches nothing.
+    pub fn is_too_long(&self) -> bool {
+        self.too_long
+    }
+
     /// True when one alternative is a single segment, or a single segment
     /// followed by a trailing slash (ignore-walk's "relative rule").
     pub fn is_relative(&self) -> bool {
@@ -104,8 +122,10 @@ impl Pattern {
         if f == "/" && partial {
             return true;
         }
-        let ff = slash_split(f);
-        let mut filename = ff.last().map(String::as_str).unwrap_or("");
+        // Borrowed segments: this runs for every rule, entry and ancestor
+        // folder, so allocating here dominates deep trees.
+        let ff = slash_split_ref(f);
+        let mut filename = ff.last().copied().unwrap_or("");
         if filename.is_empty() {
             for s in ff.iter().rev().skip(1) {
                 if !s.is_empty() {
@@ -114,10 +134,9 @@ impl Pattern {
                 }
             }
         }
-        let ff_refs: Vec<&str> = ff.iter().map(String::as_str).collect();
         let base = [filename];
         for pattern in &self.set {
-            let file: &[&str] = if pattern.len() == 1 { &base } else { &ff_refs };
+            let file: &[&str] = if pattern.len() == 1 { &base } else { &ff };
             if match_one(file, pattern, partial) {
                 return true;
             }
@@ -142,6 +161,26 @@ fn slash_split(p: &str) -> Vec<String> {
         }
     }
     out.push(cur);
+    out
+}
+
+/// [`slash_split`] without copying the segments.
+fn slash_split_ref(p: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let b = p.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'/' {
+            out.push(&p[start..i]);
+            while i + 1 < b.len() && b[i + 1] == b'/' {
+                i += 1;
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.push(&p[start..]);
     out
 }
 
@@ -214,7 +253,10 @@ fn match_globstar(
     let (body, tail): (&[Segment], &[Segment]) = if partial {
         (&pattern[firstgs + 1..], &[])
     } else {
-        (&pattern[firstgs + 1..lastgs.max(firstgs + 1)], &pattern[lastgs + 1..])
+        (
+            &pattern[firstgs + 1..lastgs.max(firstgs + 1)],
+            &pattern[lastgs + 1..],
+        )
     };
 
     if !head.is_empty() {
@@ -327,180 +369,6 @@ fn body_sections(
     } else {
         None
     }
-}
-
-// ---------------------------------------------------------------------------
-// Brace expansion (the `brace-expansion` package, as minimatch calls it).
-
-/// Expands `{a,b}` alternatives and `{1..3}` / `{a..c}` sequences.
-pub fn brace_expand(pattern: &str) -> Vec<String> {
-    // minimatch only expands when there is a `{...}` with no `{` inside.
-    if !has_simple_brace(pattern) {
-        return vec![pattern.to_string()];
-    }
-    expand(pattern, true)
-}
-
-fn has_simple_brace(p: &str) -> bool {
-    let mut open = false;
-    for c in p.chars() {
-        match c {
-            '{' => open = true,
-            '}' if open => return true,
-            _ => {}
-        }
-    }
-    false
-}
-
-/// Finds the first `{` and its matching `}` (ignoring `\`-escaped braces).
-fn balanced(s: &str) -> Option<(usize, usize)> {
-    let b = s.as_bytes();
-    let mut start = None;
-    let mut depth = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 1,
-            b'{' => {
-                if start.is_none() {
-                    start = Some(i);
-                }
-                depth += 1;
-            }
-            b'}' if start.is_some() => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some((start.unwrap(), i));
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-fn split_top_commas(body: &str) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut depth = 0;
-    let mut escaped = false;
-    for c in body.chars() {
-        if escaped {
-            parts.last_mut().unwrap().push(c);
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => {
-                escaped = true;
-                parts.last_mut().unwrap().push(c);
-            }
-            '{' => {
-                depth += 1;
-                parts.last_mut().unwrap().push(c);
-            }
-            '}' => {
-                depth -= 1;
-                parts.last_mut().unwrap().push(c);
-            }
-            ',' if depth == 0 => parts.push(String::new()),
-            _ => parts.last_mut().unwrap().push(c),
-        }
-    }
-    parts
-}
-
-fn sequence(body: &str) -> Option<Vec<String>> {
-    let parts: Vec<&str> = body.split("..").collect();
-    if parts.len() != 2 && parts.len() != 3 {
-        return None;
-    }
-    let step: i64 = if parts.len() == 3 {
-        parts[2].parse::<i64>().ok()?.abs().max(1)
-    } else {
-        1
-    };
-    if let (Ok(a), Ok(b)) = (parts[0].parse::<i64>(), parts[1].parse::<i64>()) {
-        let width = if parts[0].starts_with('0') || parts[1].starts_with('0') {
-            parts[0].len().max(parts[1].len())
-        } else {
-            0
-        };
-        let mut out = Vec::new();
-        let mut x = a;
-        loop {
-            out.push(format!("{x:0width$}"));
-            if x == b || out.len() > 10_000 {
-                break;
-            }
-            x += if a < b { step } else { -step };
-            if (a < b && x > b) || (a > b && x < b) {
-                break;
-            }
-        }
-        return Some(out);
-    }
-    let (ca, cb) = (parts[0].chars().collect::<Vec<_>>(), parts[1].chars().collect::<Vec<_>>());
-    if ca.len() == 1 && cb.len() == 1 {
-        let (a, b) = (ca[0] as i64, cb[0] as i64);
-        let mut out = Vec::new();
-        let mut x = a;
-        loop {
-            out.push(char::from_u32(x as u32).unwrap_or('?').to_string());
-            if x == b {
-                break;
-            }
-            x += if a < b { step } else { -step };
-            if (a < b && x > b) || (a > b && x < b) {
-                break;
-            }
-        }
-        return Some(out);
-    }
-    None
-}
-
-fn expand(s: &str, top: bool) -> Vec<String> {
-    let Some((start, end)) = balanced(s) else {
-        return vec![s.to_string()];
-    };
-    let pre = &s[..start];
-    let body = &s[start + 1..end];
-    let post = &s[end + 1..];
-    let posts = if post.is_empty() {
-        vec![String::new()]
-    } else {
-        expand(post, false)
-    };
-    if pre.ends_with('$') {
-        return posts
-            .iter()
-            .map(|p| format!("{pre}{{{body}}}{p}"))
-            .collect();
-    }
-    let alternatives: Vec<String> = if let Some(seq) = sequence(body) {
-        seq
-    } else {
-        let parts = split_top_commas(body);
-        if parts.len() == 1 {
-            // `{x}` with no comma stays literal; keep expanding what follows.
-            let inner = expand(body, false);
-            return posts
-                .iter()
-                .flat_map(|p| inner.iter().map(move |i| format!("{pre}{{{i}}}{p}")))
-                .collect();
-        }
-        parts.iter().flat_map(|p| expand(p, false)).collect()
-    };
-    let _ = top;
-    let mut out = Vec::new();
-    for a in &alternatives {
-        for p in &posts {
-            out.push(format!("{pre}{a}{p}"));
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------
@@ -682,11 +550,10 @@ mod tests {
     }
 
     #[test]
-    fn braces() {
-        assert_eq!(brace_expand("a{b,c}d"), vec!["abd", "acd"]);
-        assert_eq!(brace_expand("a{1..3}"), vec!["a1", "a2", "a3"]);
-        assert_eq!(brace_expand("a{b}c"), vec!["a{b}c"]);
-        assert_eq!(brace_expand("{a,b{c,d}}"), vec!["a", "bc", "bd"]);
+    fn borrowed_split_equals_owned_split() {
+        for p in ["", "/", "a", "/a//b/", "a///", "//x", "é/ü//z"] {
+            assert_eq!(slash_split_ref(p), slash_split(p), "{p:?}");
+        }
     }
 
     #[test]

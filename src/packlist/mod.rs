@@ -5,19 +5,22 @@
 //! Arborist resolves them) and returns the files in npm's tar order, each
 //! with the metadata the tar header needs.
 
+mod braces;
 mod glob;
 mod rules;
 
 pub mod order;
 
 pub use glob::Pattern;
+/// Public for the fuzz targets (`fuzz/`), which parse arbitrary rule text.
+pub use rules::parse_rules;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{EdgeKind, Manifest};
-use rules::{default_rules, parse_rules, Level, Source};
+use rules::{default_rules, Level, Source};
 
 /// One regular file to pack.
 #[derive(Debug, Clone)]
@@ -265,15 +268,19 @@ impl Walk {
             match (source, manifest) {
                 (Source::PackageJson, Some(m)) => {
                     let (package_rules, strict) = strict_package_rules(m, dir, required);
+                    check_rules(&strict, &m.path)?;
                     if let Some(p) = package_rules {
+                        check_rules(&p, &m.path)?;
                         level.set(Source::PackageJson, p);
                     }
                     level.set(Source::Strict, strict);
                 }
                 _ => {
                     let path = dir.join(file_name);
-                    let bytes = std::fs::read(&path).at(&path)?;
-                    level.set(*source, parse_rules(&String::from_utf8_lossy(&bytes)));
+                    let bytes = read_rule_file(&path)?;
+                    let rules = parse_rules(&String::from_utf8_lossy(&bytes));
+                    check_rules(&rules, &path)?;
+                    level.set(*source, rules);
                 }
             }
         }
@@ -409,6 +416,72 @@ impl Walk {
             is_top,
         })
     }
+}
+
+/// Opens a file for reading without ever blocking: opening a FIFO the
+/// usual way waits for a writer, forever in an unattended build.
+pub fn open_no_block(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// What a non-regular file is, for error messages.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    "a special file"
+}
+
+/// Reads an ignore file (`.npmignore`, `.gitignore`), refusing folders,
+/// FIFOs, sockets and devices instead of failing late or hanging.
+fn read_rule_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = open_no_block(path).at(path)?;
+    let meta = file.metadata().at(path)?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: file_kind(&meta),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes).at(path)?;
+    Ok(bytes)
+}
+
+/// Fails on rules npm cannot compile, as npm does.
+fn check_rules(rules: &rules::Rules, path: &Path) -> Result<()> {
+    if rules.iter().any(Pattern::is_too_long) {
+        return Err(Error::InvalidRule {
+            path: path.to_path_buf(),
+            reason: format!(
+                "a rule is longer than the {} characters npm accepts (npm fails on it too); shorten it",
+                glob::MAX_PATTERN_LENGTH
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// `path.relative(from, to)` for absolute paths, `/`-separated.

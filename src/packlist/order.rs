@@ -149,9 +149,30 @@ mod tests {
 
     #[test]
     fn tar_order() {
-        let mut v = vec!["b.js", "10.js", "9.js", "_under.js", "a.js", "B.JS", "LICENSE", "x.json"];
+        let mut v = vec![
+            "b.js",
+            "10.js",
+            "9.js",
+            "_under.js",
+            "a.js",
+            "B.JS",
+            "LICENSE",
+            "x.json",
+        ];
         v.sort_by(|a, b| compare_tar(&SortKey::new(a), &SortKey::new(b)));
-        assert_eq!(v, vec!["LICENSE", "_under.js", "10.js", "9.js", "a.js", "b.js", "B.JS", "x.json"]);
+        assert_eq!(
+            v,
+            vec![
+                "LICENSE",
+                "_under.js",
+                "10.js",
+                "9.js",
+                "a.js",
+                "b.js",
+                "B.JS",
+                "x.json"
+            ]
+        );
     }
 
     #[test]

@@ -142,6 +142,14 @@ impl<'p> Level<'p> {
             }
         }
         let slash_entry = format!("/{entry}");
+        // The forms partial matching tries, built once rather than per rule.
+        let dir_forms = partial.then(|| (format!("/{entry}/"), format!("{entry}/")));
+        let base_forms = match (partial, entry_basename) {
+            (true, Some(base)) => {
+                Some((format!("/{base}/"), format!("{base}/"), format!("/{base}")))
+            }
+            _ => None,
+        };
         for source in self.sources {
             let Some(rules) = &self.rules[*source as usize] else {
                 continue;
@@ -153,19 +161,21 @@ impl<'p> Level<'p> {
                 let relative = entry_basename.filter(|_| rule.is_relative());
                 let hit = rule.matches(&slash_entry, false)
                     || rule.matches(entry, false)
-                    || (partial
-                        && (rule.matches(&format!("/{entry}/"), false)
-                            || rule.matches(&format!("{entry}/"), false)
+                    || dir_forms.as_ref().is_some_and(|(slash_dir, dir)| {
+                        rule.matches(slash_dir, false)
+                            || rule.matches(dir, false)
                             || (rule.negate
-                                && (rule.matches(&slash_entry, true)
-                                    || rule.matches(entry, true)))
-                            || relative.is_some_and(|base| {
-                                rule.matches(&format!("/{base}/"), false)
-                                    || rule.matches(&format!("{base}/"), false)
-                                    || (rule.negate
-                                        && (rule.matches(&format!("/{base}"), true)
-                                            || rule.matches(base, true)))
-                            })));
+                                && (rule.matches(&slash_entry, true) || rule.matches(entry, true)))
+                            || relative.zip(base_forms.as_ref()).is_some_and(
+                                |(base, (slash_base_dir, base_dir, slash_base))| {
+                                    rule.matches(slash_base_dir, false)
+                                        || rule.matches(base_dir, false)
+                                        || (rule.negate
+                                            && (rule.matches(slash_base, true)
+                                                || rule.matches(base, true)))
+                                },
+                            )
+                    });
                 if hit {
                     included = rule.negate;
                 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+'use strict'
+// The `dynpack` command; see lib/cli/main.js.
+const { main } = require('../lib/cli/main.js')
+
+const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 }
+const controller = new AbortController()
+let interrupted = null
+function onSignal (signal) {
+  if (interrupted) process.exit(SIGNAL_STATUS[signal]) // a second Ctrl-C: stop at once
+  interrupted = signal
+  controller.abort() // running tasks stop and remove their temporary files
+}
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+for (const stream of [process.stdout, process.stderr]) {
+  // `dynpack pack | head -1`: a closed pipe is not an error worth a stack trace.
+  stream.on('error', (err) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw err })
+}
+
+main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  cwd: process.cwd(),
+  env: process.env,
+  isTTY: Boolean(process.stderr.isTTY),
+  signal: controller.signal,
+}).then((status) => {
+  process.exitCode = interrupted ? SIGNAL_STATUS[interrupted] : status
+})

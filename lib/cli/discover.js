@@ -1,0 +1,242 @@
+'use strict'
+// Finds the plugins `dynpack package` works on: the current plugin, the
+// current dist-dynamic folder, or every Backstage plugin workspace of a
+// monorepo (from the root package.json `workspaces` globs, any layout).
+
+const fs = require('node:fs')
+const path = require('node:path')
+
+/** The roles the RHDH packagers package; any other role is skipped. */
+const PLUGIN_ROLES = new Set(['frontend-plugin', 'frontend-plugin-module', 'backend-plugin', 'backend-plugin-module'])
+
+/** The app-config files the packagers read `pluginConfig` from, first match wins. */
+const APP_CONFIG_FILES = ['app-config.janus-idp.yaml', 'app-config.backstage-community.yaml', 'app-config.yaml']
+
+/** Fields of dist-dynamic/package.json copied into index.json, in the packagers' order. */
+const METADATA_FIELDS = ['name', 'version', 'description', 'backstage', 'homepage', 'repository', 'license', 'maintainers', 'author', 'bugs', 'keywords']
+
+function fail (code, message) {
+  const e = new Error(message)
+  e.code = code
+  return e
+}
+
+/** Reads and parses a package.json; null when it does not exist. */
+function readManifest (file) {
+  let text
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
+    throw fail('E_IO', `${file}: ${err.message}`)
+  }
+  try {
+    const json = JSON.parse(text)
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('not a JSON object')
+    return json
+  } catch (err) {
+    throw fail('E_INVALID_MANIFEST', `${file}: ${err.message}; fix package.json and run again`)
+  }
+}
+
+/**
+ * The folder name a plugin gets in an image or an export, as the RHDH
+ * packagers name it: the dist-dynamic package name minus `-dynamic`, minus a
+ * leading `@`, with the first `/` replaced by `-`.
+ */
+function pluginDirectory (name) {
+  return name.replace(/-dynamic$/, '').replace(/^@/, '').replace(/\//, '-')
+}
+
+/** index.json metadata for one plugin: `{ [dir]: {name, version, …} }`, undefined fields left out. */
+function pluginMetadata (manifest) {
+  const meta = {}
+  for (const f of METADATA_FIELDS) if (manifest[f] !== undefined) meta[f] = manifest[f]
+  return { [pluginDirectory(manifest.name)]: meta }
+}
+
+/** The plugin's app-config text and file, or null. */
+function findAppConfig (sourceDir) {
+  if (!sourceDir) return null
+  for (const f of APP_CONFIG_FILES) {
+    const file = path.join(sourceDir, f)
+    let yaml
+    try {
+      yaml = fs.readFileSync(file, 'utf8')
+    } catch (err) {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR') continue
+      throw fail('E_IO', `${file}: ${err.message}`)
+    }
+    return { file, yaml }
+  }
+  return null
+}
+
+/** A plugin ready to package: where it is, its dist-dynamic manifest and its app-config. */
+function pluginAt (distDynamic, source) {
+  const file = path.join(distDynamic, 'package.json')
+  const manifest = readManifest(file)
+  if (!manifest) {
+    throw fail('E_NO_PACKAGE_JSON', `${distDynamic}: no package.json; run the dynamic-plugin export again (e.g. \`npx @red-hat-developer-hub/cli plugin export\`)`)
+  }
+  if (typeof manifest.name !== 'string' || manifest.name === '' || typeof manifest.version !== 'string' || manifest.version === '') {
+    throw fail('E_INVALID_MANIFEST', `${file}: needs a name and a version; run the dynamic-plugin export again`)
+  }
+  return {
+    source,
+    distDynamic,
+    name: manifest.name,
+    version: manifest.version,
+    directory: pluginDirectory(manifest.name),
+    manifest,
+    appConfig: findAppConfig(source),
+  }
+}
+
+function isDir (p) {
+  try { return fs.statSync(p).isDirectory() } catch { return false }
+}
+
+/**
+ * What `dynpack package` packages when run in `dir`:
+ * `{ mode: 'monorepo'|'plugin'|'dist-dynamic', root, plugins, skipped: [{path, reason}] }`.
+ * `plugins` is empty when no workspace of a monorepo is an exported plugin.
+ */
+function discoverPlugins (dir) {
+  const root = path.resolve(dir)
+  const manifest = readManifest(path.join(root, 'package.json'))
+  if (!manifest) {
+    throw fail('E_NO_PACKAGE_JSON', `${root}: no package.json; run dynpack in a plugin folder, its dist-dynamic folder or a monorepo root`)
+  }
+  if (manifest.workspaces !== undefined) return discoverWorkspaces(root, manifest)
+  if (isDir(path.join(root, 'dist-dynamic'))) {
+    return { mode: 'plugin', root, plugins: [pluginAt(path.join(root, 'dist-dynamic'), root)], skipped: [] }
+  }
+  if (path.basename(root) === 'dist-dynamic' || /-dynamic$/.test(String(manifest.name))) {
+    const source = path.basename(root) === 'dist-dynamic' ? path.dirname(root) : null
+    return { mode: 'dist-dynamic', root, plugins: [pluginAt(root, source)], skipped: [] }
+  }
+  throw fail('E_NO_DIST_DYNAMIC', `${root}: no dist-dynamic/ folder; export the plugin first (\`npx @red-hat-developer-hub/cli plugin export\`), or run dynpack in a dist-dynamic folder or a monorepo root`)
+}
+
+function discoverWorkspaces (root, manifest) {
+  const patterns = workspacePatterns(manifest.workspaces, path.join(root, 'package.json'))
+  const plugins = []
+  const skipped = []
+  for (const ws of expandWorkspaces(root, patterns)) {
+    const rel = path.relative(root, ws) || '.'
+    const pkg = readManifest(path.join(ws, 'package.json'))
+    const role = pkg?.backstage?.role
+    if (role === undefined) {
+      skipped.push({ path: rel, reason: 'no backstage.role (not a Backstage plugin)' })
+    } else if (!PLUGIN_ROLES.has(role)) {
+      skipped.push({ path: rel, reason: `backstage.role '${role}' is not a plugin role` })
+    } else if (!isDir(path.join(ws, 'dist-dynamic'))) {
+      skipped.push({ path: rel, reason: 'no dist-dynamic/ folder; export it first (`npx @red-hat-developer-hub/cli plugin export` in that folder)' })
+    } else {
+      plugins.push(pluginAt(path.join(ws, 'dist-dynamic'), ws))
+    }
+  }
+  return { mode: 'monorepo', root, plugins, skipped }
+}
+
+function workspacePatterns (workspaces, file) {
+  const list = Array.isArray(workspaces) ? workspaces : workspaces?.packages
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) {
+    throw fail('E_INVALID_MANIFEST', `${file}: workspaces must be a list of globs or { packages: [...] }; fix package.json and run again`)
+  }
+  return list
+}
+
+/**
+ * The workspace folders (with a package.json) matched by npm/yarn workspace
+ * globs, sorted. Supports `*`, `?`, `**`, `[...]`, `{a,b}` and `!negations`;
+ * never descends into node_modules, dist-dynamic or dot folders.
+ */
+function expandWorkspaces (root, patterns) {
+  const found = new Set()
+  const negated = []
+  for (const raw of patterns) {
+    const neg = raw.startsWith('!')
+    const pattern = normalizePattern(neg ? raw.slice(1) : raw)
+    if (pattern === '') continue
+    if (neg) { negated.push(segmentRegexes(pattern)); continue }
+    walk(root, '', segmentRegexes(pattern), found)
+  }
+  const rels = [...found].filter((rel) => !negated.some((re) => matchPath(rel.split('/'), re)))
+  return rels.sort().map((rel) => path.join(root, rel))
+}
+
+function normalizePattern (p) {
+  return p.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '').replace(/\/{2,}/g, '/')
+}
+
+function segmentRegexes (pattern) {
+  return pattern.split('/').map((seg) => (seg === '**' ? '**' : globRegex(seg)))
+}
+
+function globRegex (seg) {
+  let re = ''
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i]
+    if (c === '*') re += '[^/]*'
+    else if (c === '?') re += '[^/]'
+    else if (c === '[') {
+      const end = seg.indexOf(']', i + 1)
+      if (end < 0) { re += '\\['; continue }
+      re += '[' + seg.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'
+      i = end
+    } else if (c === '{') {
+      const end = seg.indexOf('}', i + 1)
+      if (end < 0) { re += '\\{'; continue }
+      re += '(?:' + seg.slice(i + 1, end).split(',').map((a) => globRegex(a).source.slice(1, -1)).join('|') + ')'
+      i = end
+    } else re += c.replace(/[.+^$()|\\]/g, '\\$&')
+  }
+  return new RegExp('^' + re + '$')
+}
+
+function matchPath (segs, res) {
+  if (res.length === 0) return segs.length === 0
+  if (res[0] === '**') {
+    for (let k = 0; k <= segs.length; k++) if (matchPath(segs.slice(k), res.slice(1))) return true
+    return false
+  }
+  return segs.length > 0 && res[0].test(segs[0]) && matchPath(segs.slice(1), res.slice(1))
+}
+
+const SKIP_DIRS = new Set(['node_modules', 'dist-dynamic'])
+
+function walk (root, rel, res, found) {
+  if (res.length === 0) {
+    if (fs.existsSync(path.join(root, rel, 'package.json'))) found.add(rel)
+    return
+  }
+  const [head, ...rest] = res
+  if (head === '**') walk(root, rel, rest, found)
+  let entries
+  try {
+    entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const ent of entries) {
+    if (ent.name.startsWith('.') || SKIP_DIRS.has(ent.name)) continue
+    const child = rel ? `${rel}/${ent.name}` : ent.name
+    if (!ent.isDirectory() && !(ent.isSymbolicLink() && isDir(path.join(root, child)))) continue
+    if (head === '**') walk(root, child, res, found)
+    else if (head.test(ent.name)) walk(root, child, rest, found)
+  }
+}
+
+module.exports = {
+  discoverPlugins,
+  expandWorkspaces,
+  pluginAt,
+  pluginDirectory,
+  pluginMetadata,
+  findAppConfig,
+  readManifest,
+  PLUGIN_ROLES,
+  APP_CONFIG_FILES,
+}

@@ -1,0 +1,147 @@
+'use strict'
+// `dynpack pack`: `npm pack --ignore-scripts` for one or many dist-dynamic
+// folders at once, with npm's output (file names, or `--json`), and the
+// dynamic-plugins.yaml entries for serving the tarballs over HTTP.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { parse, usageError } = require('./args.js')
+const { Reporter, formatBytes, displayPath, json } = require('./report.js')
+const { readManifest, findAppConfig } = require('./discover.js')
+const { pluginsYaml } = require('./yaml.js')
+
+const OPTIONS = {
+  'pack-destination': { type: 'string' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  fast: { type: 'boolean' },
+  'base-url': { type: 'string' },
+}
+
+const usage = `Usage: dynpack pack [DIR...] [--pack-destination DIR] [--json] [--dry-run] [--fast]
+                    [--base-url URL]
+
+Packs each DIR (default: the current folder; usually a dist-dynamic folder)
+exactly as \`npm pack --ignore-scripts\` does: same files, same bytes, same
+integrity. Folders are packed in parallel. Prints each file name on stdout, as
+npm does. Lifecycle scripts are never run.
+
+Options:
+      --pack-destination DIR  write the .tgz files to DIR (created if missing;
+                              default: the current folder)
+      --json                  print npm's \`npm pack --json\` array instead (same
+                              objects; with --base-url each also has "package")
+      --dry-run               compute everything, write nothing
+      --fast                  gzip on all cores: deterministic, but not npm's
+                              bytes, so the integrity differs from npm's
+      --base-url URL          also print the dynamic-plugins.yaml entries
+                              (package: URL/<file>, integrity) for serving the
+                              destination folder over HTTP
+  -q, --quiet                 no notes on stderr
+      --verbose               list each tarball's contents on stderr, like npm
+  -h, --help                  show this help
+
+Exit status: 0 on success, 1 when a folder could not be packed, 2 on a usage error.`
+
+/** npm's tarball name for a manifest (npm lib/utils/tar.js). */
+function npmFilename (m) {
+  return `${String(m.name).replace('@', '').replace('/', '-')}-${m.version}.tgz`
+}
+
+function parseBaseUrl (value) {
+  let url
+  try {
+    url = new URL(value)
+  } catch {
+    throw usageError(`--base-url ${JSON.stringify(value)} is not an absolute URL (e.g. http://plugin-registry:8080)`, 'pack')
+  }
+  if (url.search || url.hash) throw usageError(`--base-url ${JSON.stringify(value)} must not have a query or a fragment`, 'pack')
+  return url.href.replace(/\/+$/, '')
+}
+
+/** `<base>/<file>` with the file name percent-encoded where a URL path needs it. */
+function fileUrl (base, filename) {
+  return `${base}/${encodeURIComponent(filename).replace(/%2B/g, '+')}`
+}
+
+async function run (argv, io) {
+  const { values, positionals } = parse('pack', argv, OPTIONS)
+  const cwd = io.cwd ?? process.cwd()
+  const report = new Reporter(io, values)
+  const baseUrl = values['base-url'] !== undefined ? parseBaseUrl(values['base-url']) : null
+  const dirs = (positionals.length ? positionals : ['.']).map((d) => path.resolve(cwd, d))
+  const destination = path.resolve(cwd, values['pack-destination'] ?? '.')
+
+  // Two folders writing the same file name would overwrite each other.
+  const names = new Map()
+  for (const dir of dirs) {
+    const m = readManifest(path.join(dir, 'package.json'))
+    if (!m || typeof m.name !== 'string' || typeof m.version !== 'string') continue
+    const f = npmFilename(m)
+    if (names.has(f)) throw usageError(`${names.get(f)} and ${dir} both pack to ${f}`, 'pack')
+    names.set(f, dir)
+  }
+  if (!values['dry-run'] && values['pack-destination'] !== undefined) {
+    try {
+      fs.mkdirSync(destination, { recursive: true })
+    } catch (err) {
+      const e = new Error(`${destination}: cannot create the destination (${err.message}); pass a writable folder to --pack-destination`)
+      e.code = 'E_DESTINATION'
+      throw e
+    }
+  }
+
+  if (positionals.length === 0 && fs.existsSync(path.join(cwd, 'dist-dynamic', 'package.json'))) {
+    report.note('packing this folder as npm does; to pack the dynamic plugin, run `dynpack pack dist-dynamic`')
+  }
+  const api = require('../api.js')
+  const options = { destination, dryRun: Boolean(values['dry-run']), compression: values.fast ? 'fast' : 'npm', signal: io.signal }
+  const results = await Promise.all(dirs.map(async (dir) => {
+    const r = await api.packDynamic(dir, options)
+    report.progress(`packed ${r.id}: ${r.entryCount} files, ${formatBytes(r.unpackedSize)} -> ${r.filename} (${formatBytes(r.size)})`)
+    return r
+  }))
+
+  for (const r of results) report.detail(npmNotice(r))
+
+  const reports = results.map(({ path: _written, ...r }) => {
+    if (baseUrl) r.package = fileUrl(baseUrl, r.filename)
+    return r
+  })
+  if (values.json) {
+    io.stdout.write(json(reports))
+    return 0
+  }
+  report.out(results.map((r) => r.filename).join('\n'))
+  if (baseUrl) {
+    const entries = reports.map((r, i) => {
+      const dir = dirs[i]
+      const source = path.basename(dir) === 'dist-dynamic' ? path.dirname(dir) : dir
+      return { package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(source)?.yaml }
+    })
+    report.out(`\n# dynamic-plugins.yaml entries, once ${displayPath(cwd, destination)} is served at ${baseUrl}/:\n` + pluginsYaml(entries))
+  }
+  return 0
+}
+
+/** The "Tarball Contents/Details" summary npm prints on stderr. */
+function npmNotice (r) {
+  const lines = [`📦  ${r.id}`, 'Tarball Contents']
+  for (const f of r.files) {
+    if (!f.path.startsWith('node_modules/')) lines.push(`${formatBytes(f.size).padEnd(8)} ${f.path}`)
+  }
+  if (r.bundled.length) lines.push('Bundled Dependencies', ...r.bundled)
+  lines.push('Tarball Details',
+    `name: ${r.name}`,
+    `version: ${r.version}`,
+    `filename: ${r.filename}`,
+    `package size: ${formatBytes(r.size)}`,
+    `unpacked size: ${formatBytes(r.unpackedSize)}`,
+    `shasum: ${r.shasum}`,
+    `integrity: ${r.integrity}`,
+    `bundled deps: ${r.bundled.length}`,
+    `total files: ${r.entryCount}`)
+  return lines.map((l) => `dynpack: ${l}`).join('\n')
+}
+
+module.exports = { name: 'pack', summary: '`npm pack` for dist-dynamic folders, byte for byte, in parallel', usage, run }

@@ -1,0 +1,403 @@
+'use strict'
+// publishDynamic: the third way to ship a dynamic plugin, a package in a
+// private npm registry. The tarball is packDynamic's (npm pack's bytes, so
+// the integrity RHDH checks); the upload is `npm publish <file.tgz>`, so that
+// authentication (.npmrc tokens per registry, environment) is npm's own.
+// Where the package goes is decided here, before npm runs, and passed to npm
+// explicitly: that is where the public-registry guard looks.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { isDeepStrictEqual } = require('node:util')
+const { spawn } = require('node:child_process')
+const api = require('./api')
+
+const { _dynpackError: dynpackError } = api
+
+/** Hosts of the public npm registry (and its mirror under yarn's name). */
+const PUBLIC_REGISTRY_HOSTS = new Set(['registry.npmjs.org', 'registry.npmjs.com', 'registry.yarnpkg.com'])
+
+const REGISTRY_SOURCES = {
+  option: 'the registry option',
+  publishConfig: 'publishConfig.registry',
+  npmConfig: "npm's configuration",
+}
+
+/**
+ * Publishes one dynamic plugin; resolves to what was published (see
+ * lib/api.d.ts `PublishResult`) and rejects with a coded error otherwise.
+ * `dir` is a dist-dynamic folder or a plugin folder that contains one.
+ */
+async function publishDynamic (dir, options = {}) {
+  options = options ?? {}
+  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  const { signal, dryRun = false, allowPublicRegistry = false } = options
+  if (typeof dir !== 'string' || dir === '') throw dynpackError('E_INVALID_OPTION', 'dir must be a non-empty string')
+  if (options.tag !== undefined && (typeof options.tag !== 'string' || !/^[^\s/@%][^\s/%]*$/.test(options.tag))) {
+    throw dynpackError('E_INVALID_OPTION', `tag ${JSON.stringify(options.tag)}: a dist-tag is one word such as latest, next or rc`)
+  }
+  const env = options.env ?? process.env
+  const npm = options.npm ?? 'npm'
+
+  const { distDir, sourceDir } = locate(path.resolve(dir))
+  const manifestPath = path.join(distDir, 'package.json')
+  const pkg = readManifest(manifestPath)
+  const id = `${pkg.name}@${pkg.version}`
+  if (pkg.private === true) {
+    throw dynpackError('E_PUBLISH_FAILED',
+      `${manifestPath}: ${id} is marked "private": true, so npm will not publish it; ` +
+      'remove "private" from the plugin\'s package.json and run the export again')
+  }
+  const warnings = []
+  if (sourceDir) {
+    const warning = publishConfigMismatch(sourceDir, manifestPath, pkg)
+    if (warning) warnings.push(warning)
+  }
+
+  const scope = pkg.name.startsWith('@') ? pkg.name.slice(0, pkg.name.indexOf('/')) : null
+  const publishConfig = isObject(pkg.publishConfig) ? pkg.publishConfig : {}
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dynpack-publish-'))
+  try {
+    // Packing (off the event loop) and asking npm for its settings overlap.
+    const [packed, settings] = await Promise.all([
+      api.packDynamic(distDir, { destination: tmp, signal }),
+      resolveSettings({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }),
+    ])
+    const { registry, registrySource, tag } = settings
+    const shownRegistry = hideCredentials(registry)
+
+    if (isPublicRegistry(registry) && !allowPublicRegistry) {
+      throw dynpackError('E_PUBLIC_REGISTRY',
+        `${id}: refusing to publish to the public npm registry ${shownRegistry} (from ${REGISTRY_SOURCES[registrySource]}). ` +
+        "A dynamic plugin's dist-dynamic package is a run-time artifact for RHDH, not a library for other projects: " +
+        'it belongs in a private registry or an OCI image. Pass --registry <private registry URL> ' +
+        "(or set publishConfig.registry in the plugin's package.json and export again), " +
+        'or --allow-public-registry if publishing it publicly is intended')
+    }
+
+    const args = ['publish', packed.path, '--json', '--ignore-scripts', `--registry=${registry}`]
+    // A scoped registry in .npmrc would otherwise win over --registry.
+    if (scope) args.push(`--${scope}:registry=${registry}`)
+    if (options.tag !== undefined) args.push(`--tag=${options.tag}`)
+    args.push(dryRun ? '--dry-run' : '--no-dry-run')
+    const run = await runNpm(npm, args, { cwd: distDir, env, signal })
+    if (run.code !== 0) throw publishError(run, { id, registry: shownRegistry, env })
+    const reported = parsePublishOutput(run.stdout, pkg.name)
+    if (reported && reported.integrity && reported.integrity !== packed.integrity) {
+      throw dynpackError('E_PUBLISH_FAILED',
+        `${id}: npm reported integrity ${reported.integrity} for the tarball dynpack packed as ${packed.integrity}; ` +
+        'do not reference this version from dynamic-plugins.yaml, and report this as a dynpack bug')
+    }
+
+    return {
+      dir: distDir,
+      source: sourceDir,
+      name: pkg.name,
+      version: pkg.version,
+      package: id,
+      integrity: packed.integrity,
+      shasum: packed.shasum,
+      filename: packed.filename,
+      size: packed.size,
+      registry: shownRegistry,
+      registrySource,
+      tag,
+      dryRun: Boolean(dryRun),
+      published: !dryRun,
+      npmrc: rhdhNpmrc([{ name: pkg.name, registry: shownRegistry }]),
+      warnings,
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+/** The dist-dynamic folder of `abs`, and the plugin source folder beside it when there is one. */
+function locate (abs) {
+  let stat
+  try {
+    stat = fs.statSync(abs)
+  } catch (err) {
+    if (err.code === 'ENOENT') {
+      throw dynpackError('E_NOT_FOUND', `${abs}: no such folder; pass the dist-dynamic folder of a plugin (or a plugin folder that contains dist-dynamic/)`)
+    }
+    throw dynpackError('E_IO', `${abs}: ${err.message}`)
+  }
+  if (!stat.isDirectory()) throw dynpackError('E_NOT_A_DIRECTORY', `${abs}: not a folder; pass the folder that holds package.json`)
+  const nested = path.join(abs, 'dist-dynamic')
+  if (isDirectory(nested)) return { distDir: nested, sourceDir: abs }
+  const parent = path.dirname(abs)
+  const sourceDir = path.basename(abs) === 'dist-dynamic' && fs.existsSync(path.join(parent, 'package.json')) ? parent : null
+  return { distDir: abs, sourceDir }
+}
+
+function readManifest (file) {
+  let text
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    if (err.code === 'ENOENT') {
+      throw dynpackError('E_NO_PACKAGE_JSON', `${path.dirname(file)}: no package.json; run the dynamic-plugin export first (e.g. \`npx @red-hat-developer-hub/cli plugin export\`)`)
+    }
+    throw dynpackError('E_IO', `${file}: ${err.message}`)
+  }
+  let pkg
+  try {
+    pkg = JSON.parse(text)
+  } catch (err) {
+    throw dynpackError('E_INVALID_MANIFEST', `${file}: not valid JSON (${err.message}); fix package.json and run again`)
+  }
+  if (!isObject(pkg)) throw dynpackError('E_INVALID_MANIFEST', `${file}: not a JSON object; fix package.json and run again`)
+  for (const key of ['name', 'version']) {
+    if (typeof pkg[key] !== 'string' || pkg[key] === '') {
+      throw dynpackError('E_INVALID_MANIFEST', `${file}: no "${key}"; a published package needs one. Fix package.json and run again`)
+    }
+  }
+  return pkg
+}
+
+/**
+ * The export copies the source package.json's publishConfig verbatim into
+ * dist-dynamic; when they differ, the export was not re-run after a change.
+ */
+function publishConfigMismatch (sourceDir, distManifest, distPkg) {
+  const sourceManifest = path.join(sourceDir, 'package.json')
+  let source
+  try {
+    source = JSON.parse(fs.readFileSync(sourceManifest, 'utf8'))
+  } catch {
+    return null // not ours to judge: packing reads only dist-dynamic
+  }
+  if (!isObject(source)) return null
+  const a = source.publishConfig
+  const b = distPkg.publishConfig
+  if (isDeepStrictEqual(a, b)) return null
+  return `${sourceManifest} and ${distManifest} disagree on publishConfig ` +
+    `(plugin: ${JSON.stringify(a) ?? 'none'}, dist-dynamic: ${JSON.stringify(b) ?? 'none'}); ` +
+    'the export was not re-run after the change, so dist-dynamic is what gets published: run the export again to publish the current settings'
+}
+
+/**
+ * Registry: option > publishConfig.registry > npm's configuration (the
+ * scope's registry first, as npm picks it). Tag: option > publishConfig.tag >
+ * npm's configuration. npm is asked only for what is still open.
+ */
+async function resolveSettings ({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }) {
+  let registry
+  let registrySource
+  if (options.registry !== undefined) {
+    registry = normalizeRegistry(options.registry, () =>
+      dynpackError('E_INVALID_OPTION', `registry ${JSON.stringify(options.registry)}: expected an http(s) URL such as https://npm.example.com/`))
+    registrySource = 'option'
+  } else if (publishConfig.registry !== undefined) {
+    registry = normalizeRegistry(publishConfig.registry, () =>
+      dynpackError('E_INVALID_MANIFEST', `${manifestPath}: publishConfig.registry ${JSON.stringify(publishConfig.registry)} is not an http(s) URL; fix the plugin's package.json and export again`))
+    registrySource = 'publishConfig'
+  }
+  let tag = options.tag ?? (typeof publishConfig.tag === 'string' ? publishConfig.tag : undefined)
+  if (registry !== undefined && tag !== undefined) return { registry, registrySource, tag }
+
+  const keys = ['registry', 'tag']
+  if (scope) keys.push(`${scope}:registry`)
+  const run = await runNpm(npm, ['config', 'get', ...keys], { cwd: distDir, env, signal })
+  if (run.code !== 0) {
+    throw dynpackError('E_PUBLISH_FAILED', `\`npm config get\` failed in ${distDir}: ${summarize(redact(run.stderr, env))}`)
+  }
+  const config = {}
+  for (const line of run.stdout.split(/\r?\n/)) {
+    const at = line.indexOf('=')
+    if (at > 0 && line.slice(at + 1) !== 'undefined') config[line.slice(0, at)] = line.slice(at + 1)
+  }
+  if (registry === undefined) {
+    const configured = (scope && config[`${scope}:registry`]) || config.registry
+    registry = normalizeRegistry(configured, () =>
+      dynpackError('E_PUBLISH_FAILED', `npm's configured registry ${JSON.stringify(hideCredentials(configured ?? ''))} (in ${distDir}) is not an http(s) URL; pass --registry`))
+    registrySource = 'npmConfig'
+  }
+  tag = tag ?? config.tag ?? 'latest'
+  return { registry, registrySource, tag }
+}
+
+function normalizeRegistry (value, error) {
+  if (typeof value !== 'string') throw error()
+  let url
+  try {
+    url = new URL(value.trim())
+  } catch {
+    throw error()
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw error()
+  url.search = ''
+  url.hash = ''
+  if (!url.pathname.endsWith('/')) url.pathname += '/'
+  return url.href
+}
+
+function isPublicRegistry (registry) {
+  return PUBLIC_REGISTRY_HOSTS.has(new URL(registry).hostname.toLowerCase())
+}
+
+/** The URL without user:password, for anything shown to a person or a log. */
+function hideCredentials (registry) {
+  try {
+    const url = new URL(registry)
+    if (!url.username && !url.password) return registry
+    url.username = '***'
+    url.password = ''
+    return url.href
+  } catch {
+    return registry
+  }
+}
+
+/** npm's "nerf dart": the registry key credentials are filed under in an .npmrc. */
+function nerfDart (registry) {
+  const url = new URL(registry)
+  return `//${url.host}${url.pathname}`
+}
+
+/**
+ * The .npmrc RHDH's plugin installer needs to fetch `packages`
+ * (`[{ name, registry }]`): a scoped package gets only its scope routed to
+ * its registry, so public plugins still come from npmjs; an unscoped one
+ * reroutes every download of the installer.
+ */
+function rhdhNpmrc (packages) {
+  const routes = new Map()
+  for (const { name, registry } of packages) {
+    const key = name.startsWith('@') ? `${name.slice(0, name.indexOf('/'))}:registry` : 'registry'
+    if (!routes.has(key)) routes.set(key, new Set())
+    routes.get(key).add(registry)
+  }
+  const lines = []
+  for (const [key, registries] of routes) {
+    if (key === 'registry') lines.push('# unscoped packages: every npm download of the installer goes to this registry')
+    if (registries.size > 1) lines.push(`# ${key} is set more than once and npm keeps the last one: publish these plugins to one registry`)
+    for (const r of registries) lines.push(`${key}=${r}`)
+  }
+  const darts = new Set(packages.map((p) => nerfDart(p.registry)))
+  lines.push(`# only if the ${darts.size > 1 ? 'registries need' : 'registry needs'} a token to read:`)
+  for (const d of darts) lines.push(`${d}:_authToken=<auth-token>`)
+  return lines.join('\n') + '\n'
+}
+
+/** Runs npm with the caller's environment (so its .npmrc and tokens apply); never throws for npm's exit status. */
+function runNpm (npm, args, { cwd, env, signal }) {
+  return new Promise((resolve, reject) => {
+    const win = process.platform === 'win32'
+    const command = win && npm === 'npm' ? 'npm.cmd' : npm
+    const child = spawn(command, win ? args.map(quoteForCmd) : args, {
+      cwd,
+      env: { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: win,
+      windowsHide: true,
+      signal,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
+    child.once('error', (err) => {
+      if (err.name === 'AbortError') {
+        const e = dynpackError('E_ABORTED', 'the operation was aborted')
+        e.name = 'AbortError'
+        reject(e)
+      } else if (err.code === 'ENOENT') {
+        reject(dynpackError('E_PUBLISH_FAILED', `${command}: not found on PATH; dynpack publishes through the npm CLI, so install Node.js's npm (or pass the npm option)`))
+      } else {
+        reject(dynpackError('E_PUBLISH_FAILED', `${command}: ${err.message}`))
+      }
+    })
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+function quoteForCmd (arg) {
+  return /^[A-Za-z0-9_@%+=:,./\\-]+$/.test(arg) ? arg : `"${arg.replace(/"/g, '""')}"`
+}
+
+/** npm 11 keys `--json` output by package name; older npm printed the object itself. */
+function parsePublishOutput (stdout, name) {
+  try {
+    const out = JSON.parse(stdout)
+    return out && typeof out === 'object' ? (out[name] ?? out) : null
+  } catch {
+    return null
+  }
+}
+
+/** Maps a failed `npm publish` to a dynpack error whose message says what to do. */
+function publishError (run, { id, registry, env }) {
+  let code = ''
+  let summary = ''
+  try {
+    const { error } = JSON.parse(run.stdout)
+    code = error.code ?? ''
+    summary = [error.summary, error.detail].filter(Boolean).join(' ')
+  } catch {
+    const m = /npm (?:ERR!|error) code (\S+)/.exec(run.stderr)
+    if (m) code = m[1]
+    summary = run.stderr.split('\n')
+      .filter((l) => /^npm (?:ERR!|error) /.test(l) && !/ code \S+$|complete log of this run/.test(l))
+      .map((l) => l.replace(/^npm (?:ERR!|error) /, '')).join(' ')
+  }
+  const text = summarize(redact(summary || run.stderr || `npm exited with status ${run.code}`, env))
+  const said = code ? `${code}: ${text}` : text
+  if (code === 'EPUBLISHCONFLICT' || code === 'E409' ||
+      /cannot publish over|already present|already exists|EPUBLISHCONFLICT/i.test(summary)) {
+    return dynpackError('E_PUBLISH_CONFLICT',
+      `${id} is already in ${registry} and a published version cannot be replaced (npm: ${said}); ` +
+      "bump the version in the plugin's package.json and export again")
+  }
+  if (code === 'E401' || code === 'ENEEDAUTH' || code === 'E403') {
+    const what = code === 'E403' ? 'refused to let these credentials publish it' : 'did not accept the credentials'
+    return dynpackError('E_PUBLISH_AUTH',
+      `${id}: ${registry} ${what} (npm: ${said}); log in with \`npm login --registry ${registry}\`, ` +
+      `or put \`${nerfDart(registry)}:_authToken=\${NPM_TOKEN}\` in an .npmrc and set NPM_TOKEN`)
+  }
+  return dynpackError('E_PUBLISH_FAILED', `${id}: npm publish to ${registry} failed (npm: ${said})`)
+}
+
+/** Hides anything that looks like a credential in text npm printed. */
+function redact (text, env = {}) {
+  let out = String(text)
+    .replace(/((?:_authToken|_auth|_password|password|token)\s*[=:]\s*)("[^"]*"|\S+)/gi, '$1***')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***')
+    .replace(/(\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1***@')
+    .replace(/\bnpm_[A-Za-z0-9]{36}\b/g, 'npm_***')
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === 'string' && value.length >= 8 && /token|auth|pass|secret/i.test(key)) {
+      out = out.split(value).join('***')
+    }
+  }
+  return out
+}
+
+/** One line, short enough to read in an error message. */
+function summarize (text) {
+  const line = String(text).replace(/\s+/g, ' ').trim()
+  return line.length > 600 ? line.slice(0, 600) + '…' : line
+}
+
+function isObject (v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+function isDirectory (p) {
+  try {
+    return fs.statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+module.exports = {
+  publishDynamic,
+  // exported for the CLI and unit tests
+  _redact: redact,
+  _nerfDart: nerfDart,
+  _isPublicRegistry: isPublicRegistry,
+  _rhdhNpmrc: rhdhNpmrc,
+}

@@ -1,0 +1,249 @@
+//! oci-archive files: an image layout as one uncompressed tar
+//! (`oci-layout`, `index.json`, `blobs/sha256/<hex>` at the tar root), the
+//! form `skopeo copy oci-archive:<file>:<tag>` and `podman load` read.
+//!
+//! Building into an existing archive keeps its images: its members are
+//! copied over from their offsets and its `index.json` is merged, then the
+//! new file replaces the old one in a single rename.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, IoContext, Result};
+use crate::oci::blob::TempBlob;
+use crate::oci::layer::compare_paths;
+use crate::oci::layout::{oci_layout_json, parse_existing, INDEX_FILE, OCI_LAYOUT_FILE};
+use crate::output::AtomicFile;
+use crate::tarball::{pad_to_block, EntryType, Header, END_OF_ARCHIVE};
+
+/// An oci-archive that is already at the output path.
+pub struct ExistingArchive {
+    file: File,
+    pub index: Map<String, Value>,
+    /// Regular members other than `oci-layout`/`index.json`: name, data
+    /// offset, size.
+    members: Vec<(String, u64, u64)>,
+}
+
+fn not_archive(path: &Path, why: &str) -> Error {
+    Error::Oci {
+        path: path.to_path_buf(),
+        reason: format!(
+            "the output exists and {why}; nothing was written. Pass a new file name, or an oci-archive made by dynpack or skopeo"
+        ),
+    }
+}
+
+/// Reads the archive at `path`, `None` when there is no file yet.
+pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+        Ok(m) if m.is_dir() => return Err(not_archive(
+            path,
+            "is a folder (archive: true writes one file; leave it unset to write a layout folder)",
+        )),
+        Ok(_) => {}
+    }
+    let mut file = File::open(path).at(path)?;
+    let mut magic = [0u8; 2];
+    if file.read(&mut magic).at(path)? == 2 && magic == [0x1f, 0x8b] {
+        return Err(not_archive(
+            path,
+            "is gzip-compressed (dynpack adds images to uncompressed oci-archive files only)",
+        ));
+    }
+    file.seek(SeekFrom::Start(0)).at(path)?;
+    let mut layout = None;
+    let mut index = None;
+    let mut members = Vec::new();
+    {
+        let mut archive = tar::Archive::new(&file);
+        let entries = archive
+            .entries()
+            .map_err(|_| not_archive(path, "is not a tar file"))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|_| not_archive(path, "is not a readable tar file"))?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let name = entry
+                .path()
+                .map_err(|_| not_archive(path, "has a member with an unreadable name"))?
+                .to_string_lossy()
+                .into_owned();
+            let name = name.trim_start_matches("./").to_string();
+            match name.as_str() {
+                OCI_LAYOUT_FILE | INDEX_FILE => {
+                    let mut bytes = Vec::new();
+                    entry.read_to_end(&mut bytes).at(path)?;
+                    if name == OCI_LAYOUT_FILE {
+                        layout = Some(bytes);
+                    } else {
+                        index = Some(bytes);
+                    }
+                }
+                _ => members.push((name, entry.raw_file_position(), entry.size())),
+            }
+        }
+    }
+    let (Some(layout), Some(index)) = (layout, index) else {
+        return Err(not_archive(
+            path,
+            "is not an oci-archive (no oci-layout and index.json at its root)",
+        ));
+    };
+    let index = parse_existing(path, &layout, &index)?;
+    Ok(Some(ExistingArchive {
+        file,
+        index,
+        members,
+    }))
+}
+
+/// Where a member's bytes come from.
+pub enum Content<'a> {
+    Bytes(Vec<u8>),
+    Temp(&'a mut TempBlob, u64),
+    Old(u64, u64),
+}
+
+fn copy_exact(
+    src: &mut dyn Read,
+    len: u64,
+    out: &mut AtomicFile,
+    from: &Path,
+    cancel: &Option<Arc<AtomicBool>>,
+) -> Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::Aborted);
+        }
+        let want = left.min(buf.len() as u64) as usize;
+        src.read_exact(&mut buf[..want]).at(from)?;
+        out.write(&buf[..want])?;
+        left -= want as u64;
+    }
+    Ok(())
+}
+
+/// Writes the archive: the existing members, `blobs` (name → content),
+/// the merged `index`, a fresh `oci-layout`; sorted, with parent folders.
+pub fn write_archive(
+    path: &Path,
+    existing: Option<ExistingArchive>,
+    blobs: Vec<(String, Content)>,
+    index: &Value,
+    mtime: u64,
+    cancel: &Option<Arc<AtomicBool>>,
+) -> Result<PathBuf> {
+    let mut files: BTreeMap<String, Content> = BTreeMap::new();
+    let mut old_file = None;
+    if let Some(old) = existing {
+        for (name, offset, size) in old.members {
+            files.insert(name, Content::Old(offset, size));
+        }
+        old_file = Some(old.file);
+    }
+    for (name, content) in blobs {
+        files.insert(name, content);
+    }
+    files.insert(
+        INDEX_FILE.into(),
+        Content::Bytes(serde_json::to_vec(index).expect("JSON")),
+    );
+    files.insert(OCI_LAYOUT_FILE.into(), Content::Bytes(oci_layout_json()));
+
+    let mut dirs: Vec<String> = Vec::new();
+    for name in files.keys() {
+        let mut cut = 0;
+        while let Some(i) = name[cut..].find('/') {
+            let d = &name[..cut + i];
+            if !dirs.iter().any(|x| x == d) {
+                dirs.push(d.to_string());
+            }
+            cut += i + 1;
+        }
+    }
+    let mut order: Vec<(String, bool)> = dirs
+        .into_iter()
+        .map(|d| (d, true))
+        .chain(files.keys().map(|f| (f.clone(), false)))
+        .collect();
+    order.sort_by(|a, b| compare_paths(&a.0, &b.0));
+
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::Destination {
+            path: path.to_path_buf(),
+            reason: "the output names no file".into(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let mut out = AtomicFile::create(&dir, &file_name)?;
+    let mut head = Vec::with_capacity(1536);
+    for (name, is_dir) in order {
+        head.clear();
+        let size = if is_dir {
+            0
+        } else {
+            match &files[&name] {
+                Content::Bytes(b) => b.len() as u64,
+                Content::Temp(_, n) | Content::Old(_, n) => *n,
+            }
+        };
+        let member = if is_dir {
+            format!("{name}/")
+        } else {
+            name.clone()
+        };
+        Header {
+            path: &member,
+            mode: if is_dir { 0o755 } else { 0o644 },
+            size,
+            mtime,
+            entry_type: if is_dir {
+                EntryType::Directory
+            } else {
+                EntryType::File
+            },
+            linkpath: None,
+            owner: Some(0),
+        }
+        .encode(&mut head);
+        out.write(&head)?;
+        if is_dir {
+            continue;
+        }
+        match files.get_mut(&name).expect("listed") {
+            Content::Bytes(b) => out.write(b)?,
+            Content::Temp(t, n) => {
+                let n = *n;
+                copy_exact(t.reader()?, n, &mut out, path, cancel)?
+            }
+            Content::Old(offset, n) => {
+                let f = old_file.as_mut().expect("old members come with their file");
+                f.seek(SeekFrom::Start(*offset)).at(path)?;
+                copy_exact(f, *n, &mut out, path, cancel)?
+            }
+        }
+        let mut pad = Vec::new();
+        pad_to_block(&mut pad, size);
+        out.write(&pad)?;
+    }
+    out.write(&END_OF_ARCHIVE)?;
+    drop(old_file);
+    out.commit()
+}

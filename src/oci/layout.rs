@@ -1,0 +1,342 @@
+//! OCI image layouts on disk: `oci-layout`, `index.json`, `blobs/sha256/`.
+//!
+//! [`Layout::open`] accepts a missing or empty folder (a new layout) or an
+//! existing layout, whose `index.json` is kept and updated: the new image
+//! replaces the descriptor with the same tag and every other image stays.
+//! Anything else is refused before a byte is written. Blobs are written
+//! under temporary names and renamed to their digest; `index.json` is
+//! replaced last, so readers see the old layout or the new one. On failure
+//! everything this run added is removed again.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, IoContext, Result};
+use crate::oci::blob::{hex_of, TempBlob};
+use crate::oci::image::{ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
+use crate::output::AtomicFile;
+
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+pub const INDEX_FILE: &str = "index.json";
+pub const LAYOUT_VERSION: &str = "1.0.0";
+
+/// The bytes of the `oci-layout` file dynpack writes.
+pub fn oci_layout_json() -> Vec<u8> {
+    serde_json::to_vec(&json!({ "imageLayoutVersion": LAYOUT_VERSION })).expect("JSON")
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Oci {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Validates an existing layout's `oci-layout` and `index.json` and
+/// returns the parsed index. `at` names the layout in errors.
+pub fn parse_existing(at: &Path, oci_layout: &[u8], index: &[u8]) -> Result<Map<String, Value>> {
+    let fix = "repair or remove it, or choose another output";
+    let header: Value = serde_json::from_slice(oci_layout).map_err(|e| {
+        corrupt(
+            at,
+            format!("its oci-layout file is not valid JSON ({e}); {fix}"),
+        )
+    })?;
+    match header.get("imageLayoutVersion").and_then(Value::as_str) {
+        Some(LAYOUT_VERSION) => {}
+        other => {
+            return Err(corrupt(
+                at,
+                format!(
+                    "its oci-layout declares imageLayoutVersion {}, dynpack writes only {LAYOUT_VERSION:?}; {fix}",
+                    other.map_or("(none)".to_string(), |v| format!("{v:?}"))
+                ),
+            ))
+        }
+    }
+    let index: Value = serde_json::from_slice(index)
+        .map_err(|e| corrupt(at, format!("its index.json is not valid JSON ({e}); {fix}")))?;
+    let Value::Object(index) = index else {
+        return Err(corrupt(
+            at,
+            format!("its index.json is not a JSON object; {fix}"),
+        ));
+    };
+    if index.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
+        return Err(corrupt(
+            at,
+            format!("its index.json does not have schemaVersion 2; {fix}"),
+        ));
+    }
+    match index.get("manifests") {
+        Some(Value::Array(list)) if list.iter().all(Value::is_object) => Ok(index),
+        _ => Err(corrupt(
+            at,
+            format!("its index.json has no `manifests` array of descriptors; {fix}"),
+        )),
+    }
+}
+
+/// The index with `descriptor` recorded under `ref_name`: an existing
+/// descriptor with that tag is replaced in place, otherwise it is
+/// appended; everything else in the index is kept as it was.
+pub fn merge_index(
+    existing: Option<Map<String, Value>>,
+    descriptor: Value,
+    ref_name: &str,
+) -> Value {
+    let mut index = existing.unwrap_or_else(|| {
+        let mut m = Map::new();
+        m.insert("schemaVersion".into(), json!(2));
+        m.insert("mediaType".into(), json!(MEDIA_TYPE_INDEX));
+        m.insert("manifests".into(), json!([]));
+        m
+    });
+    let tagged = |d: &Value| {
+        d.get("annotations")
+            .and_then(|a| a.get(ANNOTATION_REF_NAME))
+            .and_then(Value::as_str)
+            == Some(ref_name)
+    };
+    let old = match index.remove("manifests") {
+        Some(Value::Array(list)) => list,
+        _ => Vec::new(),
+    };
+    let mut manifests = Vec::with_capacity(old.len() + 1);
+    let mut pending = Some(descriptor);
+    for d in old {
+        if tagged(&d) {
+            if let Some(new) = pending.take() {
+                manifests.push(new);
+            }
+        } else {
+            manifests.push(d);
+        }
+    }
+    manifests.extend(pending);
+    index.insert("manifests".into(), Value::Array(manifests));
+    Value::Object(index)
+}
+
+/// The destination folder of an image layout, and what this run added.
+pub struct Layout {
+    root: PathBuf,
+    existing: Option<Map<String, Value>>,
+    created: Vec<PathBuf>,
+    done: bool,
+}
+
+impl Layout {
+    /// Checks `root` and reads its index when it is already a layout.
+    pub fn open(root: &Path) -> Result<Layout> {
+        let existing = match std::fs::metadata(root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(root, e)),
+            Ok(m) if !m.is_dir() => {
+                return Err(corrupt(
+                    root,
+                    "the output exists and is a file, not an OCI image layout folder; pass a new or empty folder or an existing layout (or set archive: true to write an oci-archive file)",
+                ))
+            }
+            Ok(_) => {
+                let header = root.join(OCI_LAYOUT_FILE);
+                if header.exists() {
+                    let layout_bytes = std::fs::read(&header).at(&header)?;
+                    let index_path = root.join(INDEX_FILE);
+                    let index_bytes = match std::fs::read(&index_path) {
+                        Ok(b) => b,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            return Err(corrupt(
+                                root,
+                                "it has an oci-layout file but no index.json; repair or remove it, or choose another output",
+                            ))
+                        }
+                        Err(e) => return Err(Error::io(&index_path, e)),
+                    };
+                    Some(parse_existing(root, &layout_bytes, &index_bytes)?)
+                } else if std::fs::read_dir(root).at(root)?.next().is_some() {
+                    return Err(corrupt(
+                        root,
+                        "the folder is not empty and is not an OCI image layout (it has no oci-layout file); nothing was written. Pass a new or empty folder, or an existing layout",
+                    ));
+                } else {
+                    None
+                }
+            }
+        };
+        Ok(Layout {
+            root: root.to_path_buf(),
+            existing,
+            created: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// Whether the destination already was a layout.
+    pub fn is_existing(&self) -> bool {
+        self.existing.is_some()
+    }
+
+    fn mkdir(&mut self, dir: &Path) -> Result<()> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        std::fs::create_dir(dir).at(dir)?;
+        self.created.push(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Creates the folders and returns `blobs/sha256`.
+    pub fn prepare(&mut self) -> Result<PathBuf> {
+        if !self.root.exists() {
+            if let Some(parent) = self.root.parent() {
+                if !parent.as_os_str().is_empty() && !parent.is_dir() {
+                    return Err(Error::Destination {
+                        path: parent.to_path_buf(),
+                        reason: "the parent folder of the output does not exist".into(),
+                    });
+                }
+            }
+        }
+        let root = self.root.clone();
+        self.mkdir(&root)?;
+        let blobs = root.join("blobs");
+        self.mkdir(&blobs)?;
+        let sha = blobs.join("sha256");
+        self.mkdir(&sha)?;
+        Ok(sha)
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        self.root.join("blobs").join("sha256").join(hex_of(digest))
+    }
+
+    /// Stores a blob held in memory under its digest.
+    pub fn put_bytes(&mut self, digest: &str, bytes: &[u8]) -> Result<()> {
+        let target = self.blob_path(digest);
+        if target.exists() {
+            return Ok(());
+        }
+        let mut f = AtomicFile::create(target.parent().expect("blob dir"), hex_of(digest))?;
+        f.write(bytes)?;
+        f.commit()?;
+        self.created.push(target);
+        Ok(())
+    }
+
+    /// Stores a streamed blob under its digest.
+    pub fn put_temp(&mut self, digest: &str, blob: TempBlob) -> Result<()> {
+        let target = self.blob_path(digest);
+        if target.exists() {
+            return Ok(());
+        }
+        blob.persist(&target)?;
+        self.created.push(target);
+        Ok(())
+    }
+
+    /// Writes `oci-layout` if missing, then the merged `index.json`.
+    pub fn finish(mut self, descriptor: Value, ref_name: &str) -> Result<()> {
+        let header = self.root.join(OCI_LAYOUT_FILE);
+        if !header.exists() {
+            let mut f = AtomicFile::create(&self.root, OCI_LAYOUT_FILE)?;
+            f.write(&oci_layout_json())?;
+            f.commit()?;
+            self.created.push(header);
+        }
+        let index = merge_index(self.existing.take(), descriptor, ref_name);
+        let mut f = AtomicFile::create(&self.root, INDEX_FILE)?;
+        f.write(&serde_json::to_vec(&index).expect("JSON"))?;
+        f.commit()?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Layout {
+    /// Removes what this run added when it did not finish.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        for p in self.created.iter().rev() {
+            if p.is_dir() {
+                let _ = std::fs::remove_dir(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(d: &str, tag: &str) -> Value {
+        json!({"digest": d, "annotations": {ANNOTATION_REF_NAME: tag}})
+    }
+
+    #[test]
+    fn merge_adds_and_replaces_by_tag() {
+        let idx = merge_index(None, desc("a", "v1"), "v1");
+        assert_eq!(
+            serde_json::to_string(&idx).unwrap(),
+            r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"a","annotations":{"org.opencontainers.image.ref.name":"v1"}}]}"#
+        );
+        let Value::Object(m) = idx else { panic!() };
+        let idx = merge_index(Some(m), desc("b", "v2"), "v2");
+        let Value::Object(m) = idx else { panic!() };
+        let idx = merge_index(Some(m), desc("c", "v1"), "v1");
+        let digests: Vec<&str> = idx["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(digests, ["c", "b"]);
+    }
+
+    #[test]
+    fn corrupt_layouts_are_refused() {
+        let at = Path::new("x");
+        let good = br#"{"imageLayoutVersion":"1.0.0"}"#;
+        let index = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert!(parse_existing(at, good, index).is_ok());
+        for (layout, index) in [
+            (&br#"{"imageLayoutVersion":"2.0.0"}"#[..], &index[..]),
+            (&b"{"[..], &index[..]),
+            (&good[..], &b"not json"[..]),
+            (&good[..], &br#"{"manifests":[]}"#[..]),
+            (&good[..], &br#"{"schemaVersion":2}"#[..]),
+            (&good[..], &br#"[]"#[..]),
+        ] {
+            let e = parse_existing(at, layout, index).unwrap_err();
+            assert_eq!(e.code(), "E_OCI_LAYOUT");
+        }
+    }
+
+    #[test]
+    fn refuses_a_non_layout_folder_untouched() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("keep.txt"), "x").unwrap();
+        let e = Layout::open(t.path()).err().unwrap();
+        assert_eq!(e.code(), "E_OCI_LAYOUT");
+        let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn unfinished_runs_leave_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("new");
+        {
+            let mut l = Layout::open(&root).unwrap();
+            l.prepare().unwrap();
+            l.put_bytes("sha256:00", b"x").unwrap();
+            assert!(root.join("blobs/sha256/00").exists());
+        }
+        assert!(!root.exists());
+    }
+}
