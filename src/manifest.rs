@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(m.bin, vec![("x".into(), "cli.js".into())]);
         let m = parse(r#"{"name":"x","bin":{"a":"../../bin/a.js","b":5}}"#);
         assert_eq!(m.bin, vec![("a".into(), "bin/a.js".into())]);
-        assert!(m.is_bin("x/a.js") == false);
+        assert!(!m.is_bin("x/a.js"));
         assert!(m.is_bin("bin/bin/a.js"));
     }
 

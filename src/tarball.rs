@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(&h[124..136], b"0000000004 \0");
         assert_eq!(&h[136..148], b"3560116604 \0");
         assert_eq!(&h[257..265], b"ustar\x0000");
-        assert_eq!(&h[329..345], b"000000 \0000000 \0");
+        assert_eq!(&h[329..345], b"000000 \x00000000 \x00");
         // checksum: 6 digits, space, NUL
         assert_eq!(h[154], b' ');
         assert_eq!(h[155], 0);

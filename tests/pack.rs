@@ -24,7 +24,11 @@ fn fixture(root: &Path) {
     write(root, "dist/index.d.ts", "export {}\n");
     write(root, "README.md", "# demo\n");
     write(root, "yarn.lock", "lock\n");
-    write(root, "node_modules/dep/package.json", r#"{"name":"dep","version":"1.0.0"}"#);
+    write(
+        root,
+        "node_modules/dep/package.json",
+        r#"{"name":"dep","version":"1.0.0"}"#,
+    );
     write(root, "node_modules/dep/index.js", "dep\n");
     write(root, "src/ignored.ts", "not in files\n");
 }
@@ -42,7 +46,12 @@ fn read_tgz(path: &Path) -> Vec<(String, u64, u32, u64)> {
             let mut body = Vec::new();
             e.read_to_end(&mut body).unwrap();
             assert_eq!(body.len() as u64, h.size().unwrap());
-            (path, h.size().unwrap(), h.mode().unwrap(), h.mtime().unwrap())
+            (
+                path,
+                h.size().unwrap(),
+                h.mode().unwrap(),
+                h.mtime().unwrap(),
+            )
         })
         .collect()
 }
@@ -125,7 +134,9 @@ fn fast_output_does_not_depend_on_thread_count() {
     let src = tempfile::tempdir().unwrap();
     fixture(src.path());
     // enough data for several parallel blocks
-    let big: String = (0..3_000_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let big: String = (0..3_000_000)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect();
     write(src.path(), "dist/big.js", &big);
     let run = |threads| {
         rayon::ThreadPoolBuilder::new()
