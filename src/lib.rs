@@ -15,8 +15,10 @@ pub mod manifest;
 pub mod oci;
 pub mod output;
 pub mod pack;
+pub mod pipeline;
 pub mod packlist;
 pub mod plugin;
+pub mod posix;
 pub mod tarball;
 
 use std::path::PathBuf;

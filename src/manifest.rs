@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, IoContext, Result};
+use crate::posix;
+/// Kept here for the fuzz harness, which checks it against Node's rules.
+pub use crate::posix::clean_join;
 
 /// package.json files larger than this are refused: no real manifest comes
 /// close, and parsing gigabytes of JSON would only hide a mistake.
@@ -223,7 +226,7 @@ fn normalize_bin(name: Option<&str>, bin: Option<&Value>) -> Vec<(String, String
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
-            .map(|s| (posix_basename(s).to_string(), s.to_string()))
+            .map(|s| (posix::basename(s).to_string(), s.to_string()))
             .collect(),
         Some(Value::Object(m)) => m
             .iter()
@@ -233,7 +236,7 @@ fn normalize_bin(name: Option<&str>, bin: Option<&Value>) -> Vec<(String, String
     };
     let mut out: Vec<(String, String)> = Vec::new();
     for (key, target) in entries {
-        let base = clean_join(posix_basename(&key.replace(['\\', ':'], "/")));
+        let base = clean_join(posix::basename(&key.replace(['\\', ':'], "/")));
         let target = clean_join(&target.replace('\\', "/"));
         if base.is_empty() || target.is_empty() {
             continue;
@@ -243,34 +246,6 @@ fn normalize_bin(name: Option<&str>, bin: Option<&Value>) -> Vec<(String, String
         } else {
             out.push((base, target));
         }
-    }
-    out
-}
-
-fn posix_basename(p: &str) -> &str {
-    let t = p.trim_end_matches('/');
-    match t.rfind('/') {
-        Some(i) => &t[i + 1..],
-        None => t,
-    }
-}
-
-/// `path.posix.join('/', p).slice(1)`: resolves `.` and `..` without
-/// escaping the root, collapses slashes, keeps a trailing slash.
-pub fn clean_join(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out = parts.join("/");
-    if p.ends_with('/') && !out.is_empty() {
-        out.push('/');
     }
     out
 }

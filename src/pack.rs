@@ -5,8 +5,6 @@
 //! The report has the fields and the order of `npm pack --json`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use sha1::Sha1;
 use sha2::{Digest, Sha512};
@@ -15,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::gzip::{FastGzip, Gzip, NpmGzip, Sink};
 use crate::output::AtomicFile;
 use crate::packlist::{order, PackList};
+use crate::pipeline::{check_cancel, gzip_stream, Cancel};
 use crate::tarball::{write_entries, TarEntry, TarStyle, END_OF_ARCHIVE};
 
 /// How the tar is gzipped.
@@ -55,7 +54,7 @@ pub struct PackOptions {
     pub dry_run: bool,
     pub compression: Compression,
     /// Set to stop the work; the call then fails with `E_ABORTED`.
-    pub cancel: Option<Arc<AtomicBool>>,
+    pub cancel: Cancel,
 }
 
 /// One file as `npm pack --json` lists it.
@@ -165,13 +164,6 @@ impl Sink for TgzSink<'_> {
     }
 }
 
-fn check_cancel(cancel: &Option<Arc<AtomicBool>>) -> Result<()> {
-    match cancel {
-        Some(c) if c.load(Ordering::Relaxed) => Err(Error::Aborted),
-        _ => Ok(()),
-    }
-}
-
 /// Streams the tar of `entries` through `gzip` into `sink`, with the tar
 /// built on a second thread so that reading files overlaps compressing.
 pub fn compress_tar(
@@ -179,32 +171,17 @@ pub fn compress_tar(
     style: &TarStyle,
     gzip: Box<dyn Gzip>,
     sink: &mut dyn Sink,
-    cancel: &Option<Arc<AtomicBool>>,
+    cancel: &Cancel,
 ) -> Result<()> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
-    std::thread::scope(|scope| {
-        let producer = scope.spawn(move || -> Result<()> {
-            let mut send = |chunk: Vec<u8>| -> Result<()> {
-                check_cancel(cancel)?;
-                tx.send(chunk).map_err(|_| Error::Aborted)
-            };
-            write_entries(entries, style, &mut send)?;
+    gzip_stream(
+        |send| {
+            write_entries(entries, style, send)?;
             send(END_OF_ARCHIVE.to_vec())
-        });
-        let mut gzip = gzip;
-        let mut consumed: Result<()> = Ok(());
-        for chunk in rx.iter() {
-            if let Err(e) = gzip.push(&chunk, sink) {
-                consumed = Err(e);
-                break;
-            }
-        }
-        drop(rx);
-        let produced = producer.join().expect("tar thread panicked");
-        produced?;
-        consumed?;
-        gzip.finish(sink)
-    })
+        },
+        gzip,
+        sink,
+        cancel,
+    )
 }
 
 /// Packs `dir` as `npm pack --ignore-scripts` does. Lifecycle scripts

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, IoContext, Result};
 use crate::packlist::PackList;
+use crate::posix;
 
 /// 1985-10-26T08:15:00Z, the mtime npm stamps on every entry.
 pub const NPM_MTIME: u64 = 499_162_500;
@@ -105,7 +106,7 @@ fn encode_pax(h: &Header, out: &mut Vec<u8>) {
     pax_field(&mut body, "size", &h.size.to_string());
     let body = body.into_bytes();
 
-    let pax_path = js_slice(&format!("PaxHeader/{}", posix_basename(h.path)), 99);
+    let pax_path = js_slice(&format!("PaxHeader/{}", posix::basename(h.path)), 99);
     let pax_header = Header {
         path: &pax_path,
         mode: 0o644,
@@ -218,43 +219,22 @@ fn enc_number(buf: &mut [u8], off: usize, size: usize, num: Option<u64>) -> bool
     false
 }
 
-fn posix_basename(p: &str) -> &str {
-    let t = p.trim_end_matches('/');
-    match t.rfind('/') {
-        Some(i) => &t[i + 1..],
-        None => t,
-    }
-}
-
-/// `path.posix.dirname`: trailing slashes (directory entries) are ignored.
-fn posix_dirname(p: &str) -> &str {
-    let t = p.trim_end_matches('/');
-    if t.is_empty() && !p.is_empty() {
-        return "/";
-    }
-    match t.rfind('/') {
-        Some(0) => "/",
-        Some(i) => &p[..i],
-        None => ".",
-    }
-}
-
 /// node-tar's `splitPrefix`: (name, prefix, needs PAX).
 fn split_prefix(p: &str, prefix_size: usize) -> (String, String, bool) {
     const PATH_SIZE: usize = 100;
     if p.len() < PATH_SIZE {
         return (p.to_string(), String::new(), false);
     }
-    let mut prefix = posix_dirname(p).to_string();
-    let mut pp = posix_basename(p).to_string();
+    let mut prefix = posix::dirname(p).to_string();
+    let mut pp = posix::basename(p).to_string();
     loop {
         if pp.len() <= PATH_SIZE && prefix.len() <= prefix_size {
             return (pp, prefix, false);
         } else if pp.len() > PATH_SIZE && prefix.len() <= prefix_size {
             return (js_slice(&pp, PATH_SIZE - 1), prefix, true);
         } else {
-            pp = format!("{}/{}", posix_basename(&prefix), pp);
-            prefix = posix_dirname(&prefix).to_string();
+            pp = format!("{}/{}", posix::basename(&prefix), pp);
+            prefix = posix::dirname(&prefix).to_string();
         }
         if prefix == "." {
             return (js_slice(p, PATH_SIZE - 1), String::new(), true);

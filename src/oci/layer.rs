@@ -10,14 +10,13 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
-use crate::gzip::{FastGzip, Gzip, Sink};
+use crate::error::Result;
+use crate::gzip::{FastGzip, Sink};
 use crate::packlist::PackList;
+use crate::pipeline::{gzip_stream, Cancel};
 use crate::tarball::{append_file, EntryType, Header, TarEntry, CHUNK, END_OF_ARCHIVE};
 
 /// One plugin's files, paths relative to its dist-dynamic folder.
@@ -138,13 +137,6 @@ pub struct LayerDigests {
     pub diff_id: String,
 }
 
-fn check_cancel(cancel: &Option<Arc<AtomicBool>>) -> Result<()> {
-    match cancel {
-        Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Aborted),
-        _ => Ok(()),
-    }
-}
-
 /// Streams the tar of `members` through a [`FastGzip`] of `level` into
 /// `out`; the tar is produced (files read, diff_id hashed) on a second
 /// thread while this one compresses on the rayon pool.
@@ -153,35 +145,22 @@ pub fn write_layer(
     mtime: u64,
     level: u32,
     out: &mut dyn Sink,
-    cancel: &Option<Arc<AtomicBool>>,
+    cancel: &Cancel,
 ) -> Result<LayerDigests> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
-    std::thread::scope(|scope| {
-        let producer = scope.spawn(move || -> Result<String> {
+    let diff_id = gzip_stream(
+        |send| {
             let mut sha = Sha256::new();
-            let mut send = |chunk: Vec<u8>| -> Result<()> {
-                check_cancel(cancel)?;
+            write_tar(members, mtime, &mut |chunk: Vec<u8>| {
                 sha.update(&chunk);
-                tx.send(chunk).map_err(|_| Error::Aborted)
-            };
-            write_tar(members, mtime, &mut send)?;
+                send(chunk)
+            })?;
             Ok(format!("sha256:{}", crate::pack::hex(&sha.finalize())))
-        });
-        let mut gzip: Box<dyn Gzip> = Box::new(FastGzip::with_level(level));
-        let mut consumed: Result<()> = Ok(());
-        for chunk in rx.iter() {
-            if let Err(e) = gzip.push(&chunk, out) {
-                consumed = Err(e);
-                break;
-            }
-        }
-        drop(rx);
-        let diff_id = producer.join().expect("tar thread panicked");
-        consumed?;
-        let diff_id = diff_id?;
-        gzip.finish(out)?;
-        Ok(LayerDigests { diff_id })
-    })
+        },
+        Box::new(FastGzip::with_level(level)),
+        out,
+        cancel,
+    )?;
+    Ok(LayerDigests { diff_id })
 }
 
 #[cfg(test)]

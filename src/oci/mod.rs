@@ -21,8 +21,6 @@ pub mod reference;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use base64::Engine;
 use rayon::prelude::*;
@@ -30,6 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::packlist::PackList;
+use crate::pipeline::{check_cancel, Cancel};
 use crate::plugin;
 pub use image::Platform;
 use image::{Descriptor, DYNAMIC_PACKAGES};
@@ -71,7 +70,7 @@ pub struct OciOptions {
     /// of `E_PLUGIN_CONFLICT`); see [`plugin::check_conflicts`].
     pub allow_prefix_directories: bool,
     /// Set to stop the work; the call then fails with `E_ABORTED`.
-    pub cancel: Option<Arc<AtomicBool>>,
+    pub cancel: Cancel,
 }
 
 impl OciOptions {
@@ -118,13 +117,6 @@ pub struct OciReport {
     pub layer_size: u64,
     pub warnings: Vec<String>,
     pub plugins: Vec<PluginImageRef>,
-}
-
-fn check_cancel(cancel: &Option<Arc<AtomicBool>>) -> Result<()> {
-    match cancel {
-        Some(c) if c.load(Ordering::Relaxed) => Err(Error::Aborted),
-        _ => Ok(()),
-    }
 }
 
 /// A plugin folder resolved and listed.

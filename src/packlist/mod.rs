@@ -13,6 +13,7 @@ pub mod order;
 
 pub use glob::Pattern;
 /// Public for the fuzz targets (`fuzz/`), which parse arbitrary rule text.
+pub use braces::brace_expand;
 pub use rules::parse_rules;
 
 use std::collections::HashSet;
@@ -205,7 +206,7 @@ impl Walk {
         )?;
         for mut f in found {
             if !prefix.is_empty() {
-                f.path = crate::manifest::clean_join(&format!("{prefix}/{}", f.path));
+                f.path = crate::posix::clean_join(&format!("{prefix}/{}", f.path));
                 // A bundle that resolves outside the package cannot be
                 // represented under package/; npm would write `..` paths.
                 if f.path.starts_with("../") || f.path.is_empty() {

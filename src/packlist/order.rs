@@ -9,6 +9,8 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
+use crate::posix;
+
 use icu_collator::options::{CaseLevel, CollatorOptions, Strength};
 use icu_collator::preferences::CollationNumericOrdering;
 use icu_collator::{Collator, CollatorBorrowed, CollatorPreferences};
@@ -33,56 +35,6 @@ fn listing_collator() -> &'static CollatorBorrowed<'static> {
     })
 }
 
-/// Node's `path.posix.extname`, including its rules for leading dots.
-pub fn extname(path: &str) -> &str {
-    let b = path.as_bytes();
-    let mut start_dot: Option<usize> = None;
-    let mut start_part = 0;
-    let mut end: Option<usize> = None;
-    let mut matched_slash = true;
-    let mut pre_dot_state = 0;
-    for i in (0..b.len()).rev() {
-        let c = b[i];
-        if c == b'/' {
-            if !matched_slash {
-                start_part = i + 1;
-                break;
-            }
-            continue;
-        }
-        if end.is_none() {
-            matched_slash = false;
-            end = Some(i + 1);
-        }
-        if c == b'.' {
-            if start_dot.is_none() {
-                start_dot = Some(i);
-            } else if pre_dot_state != 1 {
-                pre_dot_state = 1;
-            }
-        } else if start_dot.is_some() {
-            pre_dot_state = -1;
-        }
-    }
-    match (start_dot, end) {
-        (Some(sd), Some(e))
-            if pre_dot_state != 0
-                && !(pre_dot_state == 1 && sd + 1 == e && sd == start_part + 1) =>
-        {
-            &path[sd..e]
-        }
-        _ => "",
-    }
-}
-
-/// Node's `path.posix.basename` for paths without trailing slashes.
-pub fn basename(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
-}
-
 /// The key npm-packlist sorts by: the path as it compares it (paths that
 /// start with `@` get a `./` prefix first) and its lowercased parts.
 pub struct SortKey {
@@ -99,8 +51,8 @@ impl SortKey {
             rel.to_string()
         };
         SortKey {
-            ext: extname(&path).to_lowercase(),
-            base: basename(&path).to_lowercase(),
+            ext: posix::extname(&path).to_lowercase(),
+            base: posix::basename(&path).to_lowercase(),
             path,
         }
     }
@@ -136,6 +88,7 @@ mod tests {
 
     #[test]
     fn extnames() {
+        use crate::posix::extname;
         assert_eq!(extname("a/b.js"), ".js");
         assert_eq!(extname(".DS_Store"), "");
         assert_eq!(extname("x/.DS_Store"), "");
