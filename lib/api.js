@@ -70,7 +70,8 @@ let zlibChecked = false
  */
 function checkHostZlib () {
   if (zlibChecked) return
-  const sample = Buffer.alloc(256 * 1024)
+  // 64 KiB: more than the 32 KiB window, and only a few ms on the main thread.
+  const sample = Buffer.alloc(64 * 1024)
   let x = 0x2545f491
   for (let i = 0; i < sample.length; i++) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5
