@@ -24,7 +24,7 @@ pub enum Error {
     #[error("{path}: {reason}; fix package.json and run again")]
     InvalidManifest { path: PathBuf, reason: String },
 
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}{hint}", hint = io_hint(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -127,6 +127,22 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             source,
         }
+    }
+}
+
+/// What to do about an I/O error, for the kinds a user can fix.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            "; the user running dynpack needs read access to the package and write access to the destination"
+        }
+        std::io::ErrorKind::NotFound => {
+            "; it disappeared while dynpack was working: run again once nothing changes the folder"
+        }
+        _ if e.raw_os_error() == Some(libc::ENOSPC) => {
+            "; free space on that disk or choose another destination (nothing was left behind)"
+        }
+        _ => "",
     }
 }
 

@@ -15,20 +15,99 @@ use super::braces::brace_expand;
 enum Segment {
     /// Compared byte for byte.
     Literal(String),
-    /// A segment with wildcards, classes or (under `nocase`) letters.
+    /// No class: characters, `*` and `?`, matched without a regex the way
+    /// a JavaScript RegExp with the `i` flag and without `u` matches them
+    /// (see [`canonicalize`]). Brace expansion can make 100,000 such
+    /// segments out of one rule; compiling a regex for each would take
+    /// seconds, or minutes for long ones.
+    Wild(Vec<Tok>),
+    /// A segment with a character class.
     Regex(Regex),
     /// `**` on its own: any number of segments.
     Globstar,
+}
+
+/// One element of a [`Segment::Wild`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    /// A UTF-16 code unit, already [`canonicalize`]d.
+    Unit(u16),
+    /// `*`: any run of code units.
+    Star,
+    /// `?`: one code unit (half of an emoji, as in JavaScript).
+    One,
 }
 
 impl Segment {
     fn test(&self, s: &str) -> bool {
         match self {
             Segment::Literal(l) => l == s,
+            Segment::Wild(toks) => wild_match(toks, s),
             Segment::Regex(r) => r.is_match(s),
             Segment::Globstar => false,
         }
     }
+}
+
+/// ECMAScript's `Canonicalize` for case-insensitive, non-Unicode RegExps:
+/// the code unit upper-cased when that gives one code unit, except that
+/// nothing outside ASCII becomes ASCII (`ſ` does not match `s`, the
+/// Kelvin sign does not match `k`).
+fn canonicalize(u: u16) -> u16 {
+    if u < 128 {
+        return (u as u8).to_ascii_uppercase() as u16;
+    }
+    let Some(ch) = char::from_u32(u as u32) else {
+        return u; // a surrogate
+    };
+    let mut upper = ch.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(c), None) if c.len_utf16() == 1 && (c as u32) >= 128 => c as u32 as u16,
+        _ => u,
+    }
+}
+
+/// `*`/`?` matching with one backtrack point (linear for one `*`, at
+/// worst pattern × name) over canonicalized UTF-16 code units.
+fn wild_match(p: &[Tok], s: &str) -> bool {
+    if s.is_ascii() {
+        wild_units(p, s.as_bytes())
+    } else {
+        wild_units(p, &s.encode_utf16().collect::<Vec<u16>>())
+    }
+}
+
+fn wild_units<T: Copy + Into<u32>>(p: &[Tok], s: &[T]) -> bool {
+    let unit = |i: usize| canonicalize(s[i].into() as u16);
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(Tok::Star) => {
+                star = Some((pi + 1, si));
+                pi += 1;
+                continue;
+            }
+            Some(Tok::One) => {
+                si += 1;
+                pi += 1;
+                continue;
+            }
+            Some(Tok::Unit(c)) if *c == unit(si) => {
+                si += 1;
+                pi += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some((after_star, from)) = star else {
+            return false;
+        };
+        star = Some((after_star, from + 1));
+        pi = after_star;
+        si = from + 1;
+    }
+    p[pi..].iter().all(|t| *t == Tok::Star)
 }
 
 /// A compiled ignore rule, as `new Minimatch(rule, {matchBase: true, dot: true,
@@ -39,11 +118,16 @@ pub struct Pattern {
     pub negate: bool,
     comment: bool,
     empty: bool,
-    /// Longer than minimatch accepts (it throws "pattern is too long").
-    too_long: bool,
+    /// Why npm cannot compile it (minimatch throws), if it cannot.
+    error: Option<&'static str>,
     /// The brace-expanded alternatives split on `/` (minimatch's `globParts`).
     glob_parts: Vec<Vec<String>>,
     set: Vec<Vec<Segment>>,
+    /// Every alternative is one segment: only the file name is matched
+    /// (`matchBase`), so [`Pattern::matches`] need not split the path.
+    base_only: bool,
+    /// [`Pattern::is_relative`], computed once.
+    relative: bool,
 }
 
 const MAX_GLOBSTAR_RECURSION: usize = 200;
@@ -58,12 +142,14 @@ impl Pattern {
             negate: false,
             comment: false,
             empty: false,
-            too_long: false,
+            error: None,
             glob_parts: Vec::new(),
             set: Vec::new(),
+            base_only: false,
+            relative: false,
         };
         if pattern.chars().map(char::len_utf16).sum::<usize>() > MAX_PATTERN_LENGTH {
-            p.too_long = true;
+            p.error = Some("is longer than the 65,536 characters npm accepts");
             return p;
         }
         if pattern.starts_with('#') {
@@ -78,8 +164,12 @@ impl Pattern {
         p.negate = bangs % 2 == 1;
         let pattern = &pattern[bangs..];
 
+        let Ok(expanded) = brace_expand(pattern) else {
+            p.error = Some("nests braces deeper than npm can expand");
+            return p;
+        };
         let mut seen = std::collections::HashSet::new();
-        let glob_set: Vec<String> = brace_expand(pattern)
+        let glob_set: Vec<String> = expanded
             .into_iter()
             .filter(|s| seen.insert(s.clone()))
             .collect();
@@ -92,22 +182,25 @@ impl Pattern {
             .iter()
             .map(|parts| parts.iter().map(|s| parse_segment(s)).collect())
             .collect();
+        p.base_only = !p.set.is_empty() && p.set.iter().all(|alt| alt.len() == 1);
+        p.relative = p.glob_parts.iter().any(|part| {
+            let last_nonempty = part.last().is_some_and(|s| !s.is_empty());
+            part.len() <= if last_nonempty { 1 } else { 2 }
+        });
         p
     }
 
-    /// True for a rule npm cannot compile: minimatch throws on it, so npm
-    /// fails; the caller must fail too. Such a pattern matches nothing.
-    pub fn is_too_long(&self) -> bool {
-        self.too_long
+    /// Why npm cannot compile this rule (minimatch throws, or its brace
+    /// expansion overflows the stack, and npm fails): the caller must fail
+    /// too. Such a pattern matches nothing.
+    pub fn error(&self) -> Option<&'static str> {
+        self.error
     }
 
     /// True when one alternative is a single segment, or a single segment
     /// followed by a trailing slash (ignore-walk's "relative rule").
     pub fn is_relative(&self) -> bool {
-        self.glob_parts.iter().any(|part| {
-            let last_nonempty = part.last().is_some_and(|s| !s.is_empty());
-            part.len() <= if last_nonempty { 1 } else { 2 }
-        })
+        self.relative
     }
 
     /// minimatch's `match(f, partial)` with `flipNegate`: true when any
@@ -121,6 +214,11 @@ impl Pattern {
         }
         if f == "/" && partial {
             return true;
+        }
+        if self.base_only {
+            // The last non-empty segment, as the split below would find it.
+            let base = [crate::posix::basename(f)];
+            return self.set.iter().any(|alt| match_one(&base, alt, partial));
         }
         // Borrowed segments: this runs for every rule, entry and ancestor
         // folder, so allocating here dominates deep trees.
@@ -302,18 +400,20 @@ fn match_globstar(
 
     // Split the body on its inner globstars; each section remembers the last
     // file index at which it may still start (minimatch's arithmetic, kept).
-    let mut sections: Vec<(Vec<&Segment>, isize)> = vec![(Vec::new(), 0)];
+    let mut sections: Vec<(&[Segment], isize)> = Vec::new();
     let mut non_gs = 0usize;
     let mut sums = vec![0usize];
-    for b in body {
+    let mut start = 0;
+    for (i, b) in body.iter().enumerate() {
         if is_gs(b) {
             sums.push(non_gs);
-            sections.push((Vec::new(), 0));
+            sections.push((&body[start..i], 0));
+            start = i + 1;
         } else {
-            sections.last_mut().unwrap().0.push(b);
             non_gs += 1;
         }
     }
+    sections.push((&body[start..], 0));
     let file_length = (file.len() - file_tail_match) as isize;
     let n = sections.len();
     for (k, s) in sections.iter_mut().enumerate() {
@@ -325,7 +425,7 @@ fn match_globstar(
 /// `Some(bool)` or `None` for minimatch's `null` ("stop, no match").
 fn body_sections(
     file: &[&str],
-    sections: &[(Vec<&Segment>, isize)],
+    sections: &[(&[Segment], isize)],
     mut fi: usize,
     bi: usize,
     partial: bool,
@@ -341,10 +441,9 @@ fn body_sections(
         }
         return Some(saw_tail);
     };
-    let body: Vec<Segment> = body.iter().map(|s| (*s).clone()).collect();
     while fi as isize <= *after {
         let end = (fi + body.len()).min(file.len());
-        let m = match_plain(&file[..end], &body, partial, fi, 0);
+        let m = match_plain(&file[..end], body, partial, fi, 0);
         if m && depth < MAX_GLOBSTAR_RECURSION {
             let sub = body_sections(
                 file,
@@ -451,6 +550,34 @@ fn parse_class(chars: &[char], i: usize) -> Option<(String, usize)> {
     None
 }
 
+/// `regex::escape` for one character, without allocating: segments are
+/// parsed once per brace alternative, up to 100,000 per rule.
+fn push_escaped(re: &mut String, c: char) {
+    if matches!(
+        c,
+        '\\' | '.'
+            | '+'
+            | '*'
+            | '?'
+            | '('
+            | ')'
+            | '|'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '^'
+            | '$'
+            | '#'
+            | '&'
+            | '-'
+            | '~'
+    ) {
+        re.push('\\');
+    }
+    re.push(c);
+}
+
 fn parse_segment(seg: &str) -> Segment {
     if seg == "**" {
         return Segment::Globstar;
@@ -462,13 +589,31 @@ fn parse_segment(seg: &str) -> Segment {
     let mut re = String::new();
     let mut literal = String::new();
     let mut magic = false;
+    // The same segment as [`Tok`]s, while it has no class.
+    let mut toks: Option<Vec<Tok>> = Some(Vec::new());
+    let tok = |toks: &mut Option<Vec<Tok>>, t: Tok| {
+        if let Some(v) = toks.as_mut() {
+            v.push(t);
+        }
+    };
+    let units = |toks: &mut Option<Vec<Tok>>, c: char| {
+        if let Some(v) = toks.as_mut() {
+            let mut buf = [0u16; 2];
+            v.extend(
+                c.encode_utf16(&mut buf)
+                    .iter()
+                    .map(|&u| Tok::Unit(canonicalize(u))),
+            );
+        }
+    };
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
             '\\' if i + 1 < chars.len() => {
-                re.push_str(&regex::escape(&chars[i + 1].to_string()));
+                push_escaped(&mut re, chars[i + 1]);
                 literal.push(chars[i + 1]);
+                units(&mut toks, chars[i + 1]);
                 i += 2;
                 continue;
             }
@@ -478,31 +623,43 @@ fn parse_segment(seg: &str) -> Segment {
                     i += 1;
                 }
                 re.push_str("[^/]*?");
+                tok(&mut toks, Tok::Star);
             }
             '?' => {
                 magic = true;
                 re.push_str("[^/]");
+                tok(&mut toks, Tok::One);
             }
             '[' => {
                 if let Some((cls, next)) = parse_class(&chars, i) {
                     magic = true;
                     re.push_str(&cls);
+                    toks = None;
                     i = next;
                     continue;
                 }
                 re.push_str(r"\[");
                 literal.push('[');
+                units(&mut toks, '[');
             }
             _ => {
-                re.push_str(&regex::escape(&c.to_string()));
+                push_escaped(&mut re, c);
                 literal.push(c);
+                units(&mut toks, c);
             }
         }
         i += 1;
     }
-    let cased = literal.to_uppercase() != literal.to_lowercase();
+    let cased = if literal.is_ascii() {
+        literal.bytes().any(|b| b.is_ascii_alphabetic())
+    } else {
+        literal.to_uppercase() != literal.to_lowercase()
+    };
     if !magic && !cased {
         return Segment::Literal(literal);
+    }
+    if let Some(toks) = toks {
+        return Segment::Wild(toks);
     }
     match Regex::new(&format!("(?i)^(?:{re})$")) {
         Ok(r) => Segment::Regex(r),
@@ -547,6 +704,43 @@ mod tests {
         assert!(!p.matches("dist", false));
         assert!(p.matches("dist/sub", true));
         assert!(!Pattern::new("!!x").negate);
+    }
+
+    #[test]
+    fn escaping_equals_regex_escape() {
+        for c in (0u8..128).map(char::from).chain(['é', '日']) {
+            let mut re = String::new();
+            push_escaped(&mut re, c);
+            assert_eq!(re, regex::escape(&c.to_string()), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn wildcards_without_regex() {
+        let w = |p: &str, f: &str| parse_segment(p).test(f);
+        assert!(matches!(parse_segment("a*b?c"), Segment::Wild(_)));
+        assert!(matches!(parse_segment("[ab]*"), Segment::Regex(_)));
+        assert!(matches!(parse_segment("é*"), Segment::Wild(_)));
+        assert!(w("*.JS", "index.js") && w("*", "") && w("**x", "abx"));
+        assert!(w("a*b*c", "aXbYbZc") && !w("a*b*c", "aXbYbZ"));
+        assert!(w("?.js", "é.js") && !w("?.js", "ab.js") && w("???", "\u{1F600}x"));
+        assert!(
+            !w("?", "\u{1F600}") && w("??", "\u{1F600}"),
+            "JS: ? is one UTF-16 unit"
+        );
+        assert!(w("*é", "xé") && !w("*x", "xé"));
+        assert!(
+            w("README", "readme") && !w("k", "\u{212A}"),
+            "ASCII case only, as JS /i"
+        );
+        assert!(w("a\\*b", "a*b") && !w("a\\*b", "axb"));
+        assert!(w("[", "[") && w("x[", "X["));
+        assert!(w("É*", "été") && w("straße", "STRAßE") && !w("ß", "SS"));
+        assert!(
+            !w("s", "\u{17F}") && !w("\u{17F}", "s"),
+            "no non-ASCII to ASCII"
+        );
+        assert!(w("Ω", "ω") && w("\u{1F600}*", "\u{1F600}x"));
     }
 
     #[test]

@@ -11,13 +11,15 @@ mod rules;
 
 pub mod order;
 
-pub use glob::Pattern;
 /// Public for the fuzz targets (`fuzz/`), which parse arbitrary rule text.
 pub use braces::brace_expand;
+pub use glob::Pattern;
 pub use rules::parse_rules;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{EdgeKind, Manifest};
@@ -233,12 +235,15 @@ impl Walk {
         required: &mut Vec<String>,
         out: &mut Vec<PackFile>,
     ) -> Result<()> {
-        let mut entries: Vec<(std::ffi::OsString, String)> = Vec::new();
+        // The type readdir reports (no extra system call on most file
+        // systems) lets a regular file skip the folder test and a link or
+        // special file skip both: npm drops those after its lstat anyway.
+        let mut entries: Vec<(std::ffi::OsString, String, Option<std::fs::FileType>)> = Vec::new();
         for e in std::fs::read_dir(dir).at(dir)? {
             let e = e.at(dir)?;
             let os = e.file_name();
             let name = os.to_string_lossy().into_owned();
-            entries.push((os, name));
+            entries.push((os, name, e.file_type().ok()));
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
 
@@ -255,15 +260,13 @@ impl Walk {
         };
         level.set(Source::Defaults, default_rules());
         if manifest.is_none() {
-            let mut strict = vec!["/.git".to_string()];
-            strict.extend(required.iter().map(|f| format!("!{f}")));
-            level.set(Source::Strict, parse_rules(&strict.join("\n")));
+            level.set(Source::Strict, rules::folder_strict_rules(required));
         }
         for source in sources {
             let Some(file_name) = source.file_name() else {
                 continue;
             };
-            if !entries.iter().any(|(_, n)| n == file_name) {
+            if !entries.iter().any(|(_, n, _)| n == file_name) {
                 continue;
             }
             match (source, manifest) {
@@ -292,9 +295,14 @@ impl Walk {
             level.clear(Source::GitIgnore);
         }
 
-        for (os, name) in &entries {
-            let pass_file = level.filter_entry(name, false, None);
-            let pass_dir = level.filter_entry(name, true, None);
+        let mut subfolders = Vec::new();
+        for (os, name, file_type) in &entries {
+            let (maybe_file, maybe_dir) = match file_type {
+                Some(t) => (t.is_file(), t.is_dir()),
+                None => (true, true),
+            };
+            let pass_file = maybe_file && level.filter_entry(name, false, None);
+            let pass_dir = maybe_dir && level.filter_entry(name, true, None);
             if !(pass_file || pass_dir) || name.contains('*') {
                 continue;
             }
@@ -316,8 +324,9 @@ impl Walk {
                 if os.to_str().is_none() {
                     return Err(Error::InvalidFileName { path: abs });
                 }
-                let exact = pass_file || level.filter_entry(&format!("{name}/"), false, None);
-                let mut child_required: Vec<String> = required
+                let exact = level.filter_entry(name, false, None)
+                    || level.filter_entry(&format!("{name}/"), false, None);
+                let child_required: Vec<String> = required
                     .iter()
                     .filter_map(|f| {
                         f.strip_prefix(name.as_str())
@@ -326,6 +335,15 @@ impl Walk {
                             .map(str::to_string)
                     })
                     .collect();
+                subfolders.push((abs, child_rel, exact, child_required));
+            }
+        }
+        // Sub-folders are independent: walk them on all cores. The order of
+        // `out` does not matter, the list is sorted afterwards.
+        let walked: Vec<Result<Vec<PackFile>>> = subfolders
+            .into_par_iter()
+            .map(|(abs, child_rel, exact, mut child_required)| {
+                let mut found = Vec::new();
                 self.folder(
                     &abs,
                     &child_rel,
@@ -334,9 +352,13 @@ impl Walk {
                     exact,
                     None,
                     &mut child_required,
-                    out,
+                    &mut found,
                 )?;
-            }
+                Ok(found)
+            })
+            .collect();
+        for w in walked {
+            out.extend(w?);
         }
         Ok(())
     }
@@ -473,16 +495,13 @@ fn read_rule_file(path: &Path) -> Result<Vec<u8>> {
 
 /// Fails on rules npm cannot compile, as npm does.
 fn check_rules(rules: &rules::Rules, path: &Path) -> Result<()> {
-    if rules.iter().any(Pattern::is_too_long) {
-        return Err(Error::InvalidRule {
+    match rules.iter().find_map(Pattern::error) {
+        Some(why) => Err(Error::InvalidRule {
             path: path.to_path_buf(),
-            reason: format!(
-                "a rule is longer than the {} characters npm accepts (npm fails on it too); shorten it",
-                glob::MAX_PATTERN_LENGTH
-            ),
-        });
+            reason: format!("a rule {why} (npm fails on it too); simplify it"),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `path.relative(from, to)` for absolute paths, `/`-separated.

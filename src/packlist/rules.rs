@@ -102,6 +102,18 @@ pub fn default_rules() -> Rules {
     .clone()
 }
 
+/// The strict rules of a sub-folder: `/.git`, plus the files `files`
+/// names directly in it (shared when there are none, as in most folders).
+pub fn folder_strict_rules(required: &[String]) -> Rules {
+    static PLAIN: OnceLock<Rules> = OnceLock::new();
+    if required.is_empty() {
+        return PLAIN.get_or_init(|| parse_rules("/.git")).clone();
+    }
+    let mut strict = vec!["/.git".to_string()];
+    strict.extend(required.iter().map(|f| format!("!{f}")));
+    parse_rules(&strict.join("\n"))
+}
+
 /// The rules of one folder of the walk.
 pub struct Level<'p> {
     pub parent: Option<&'p Level<'p>>,

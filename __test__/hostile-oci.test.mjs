@@ -1,0 +1,197 @@
+// buildOciLayout on hostile outputs and faults: folders that are not
+// layouts, corrupt layouts, invalid tags, full disks, missing permissions,
+// aborts and concurrent writers. The output holds afterwards either the new
+// image or exactly what it held before. (oci.test.mjs covers the common
+// refusals; these are the harsher cases.)
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawn, spawnSync } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { api, BIN, mountTmpfs, openUp, runUnprivileged, snapshot, mkfifo, randomBytes } from './helpers/hostile.mjs'
+
+const { buildOciLayout } = api
+const TAG = 'quay.io/example/hostile:v1'
+
+let root
+let plugin
+before(() => {
+  root = tempDir('dynpack-oci-hostile-')
+  plugin = writeTree(path.join(root, 'plugin'), {
+    'package.json': { json: { name: '@example/plugin-hostile-dynamic', version: '1.0.0' } },
+    'dist/index.js': 'module.exports = {}\n',
+  })
+})
+after(() => fs.rmSync(root, { recursive: true, force: true }))
+
+let n = 0
+const fresh = (name) => path.join(root, `${name}-${++n}`)
+
+/** A layout holding one image, built by dynpack. */
+async function existingLayout (dir = fresh('layout')) {
+  await buildOciLayout(plugin, { output: dir, tag: 'quay.io/example/hostile:base' })
+  return dir
+}
+
+async function rejectsUntouched (out, options, code, reason) {
+  const before = snapshot(out)
+  await assert.rejects(buildOciLayout(plugin, { output: out, tag: TAG, ...options }), (e) => {
+    assert.equal(e.code, code, e.message)
+    if (reason) assert.match(e.message, reason)
+    return true
+  })
+  assert.deepEqual(snapshot(out), before)
+}
+
+describe('outputs that are not layouts', () => {
+  test('a file: refused, untouched', async () => {
+    const file = path.join(fresh('d'), 'image')
+    writeTree(path.dirname(file), { image: 'not a layout' })
+    await rejectsUntouched(path.dirname(file), {}, 'E_OCI_LAYOUT', /not an OCI image layout/)
+    await assert.rejects(buildOciLayout(plugin, { output: file, tag: TAG }), (e) => e.code === 'E_OCI_LAYOUT' && /is a file/.test(e.message))
+    assert.equal(fs.readFileSync(file, 'utf8'), 'not a layout')
+  })
+
+  for (const [what, files] of [
+    ['only a blobs folder', { 'blobs/sha256/x': 'x' }],
+    ['an index.json without oci-layout', { 'index.json': '{"schemaVersion":2,"manifests":[]}' }],
+    ['a hidden file', { '.keep': '' }],
+    ['someone\'s project', { 'package.json': '{}', 'src/index.ts': 'x' }],
+  ]) {
+    test(`a folder with ${what}: refused, untouched`, async () => {
+      await rejectsUntouched(writeTree(fresh('not-layout'), files), {}, 'E_OCI_LAYOUT', /not an OCI image layout/)
+    })
+  }
+})
+
+describe('corrupt layouts: refused with the reason, untouched', () => {
+  for (const [what, files, reason] of [
+    ['oci-layout is not JSON', { 'oci-layout': 'nope', 'index.json': '{}' }, /oci-layout file is not valid JSON/],
+    ['oci-layout without a version', { 'oci-layout': '{}', 'index.json': '{}' }, /imageLayoutVersion \(none\)/],
+    ['index.json is an array', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '[]' }, /not a JSON object/],
+    ['index.json schemaVersion 1', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":1,"manifests":[]}' }, /schemaVersion 2/],
+    ['manifests is not an array', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2,"manifests":{}}' }, /no `manifests` array/],
+    ['a descriptor is not an object', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2,"manifests":[1]}' }, /no `manifests` array/],
+    ['index.json is truncated', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2,"manif' }, /index.json is not valid JSON/],
+    ['index.json is a folder', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json/x': '' }, /index\.json/],
+  ]) {
+    test(what, async () => {
+      await rejectsUntouched(writeTree(fresh('corrupt'), files), {}, what === 'index.json is a folder' ? 'E_IO' : 'E_OCI_LAYOUT', reason)
+    })
+  }
+
+  test('index.json is a FIFO: refused without blocking', { todo: 'src/oci/layout.rs reads index.json with std::fs::read, which blocks on a FIFO (issue 3 owns the file)' }, async () => {
+    const out = writeTree(fresh('fifo'), { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}' })
+    mkfifo(path.join(out, 'index.json'))
+    const pending = buildOciLayout(plugin, { output: out, tag: TAG })
+    let settled = false
+    pending.then(() => { settled = true }, () => { settled = true })
+    for (let i = 0; i < 500 && !settled; i++) await sleep(10)
+    const blocked = !settled
+    if (blocked) fs.writeFileSync(path.join(out, 'index.json'), '{}') // release the blocked read
+    await pending.catch(() => {})
+    assert.ok(!blocked, 'buildOciLayout blocked on the FIFO')
+  })
+})
+
+test('invalid tags: E_INVALID_TAG, nothing created', async () => {
+  for (const tag of ['quay.io/x/y:v1\n', 'quay.io/x/y: v1', `quay.io/x/y:${'v'.repeat(200)}`, 'quay.io/../y:v1', 'quay.io/x/y:v1:v2',
+    'quay.io//y:v1', 'quay.io/X/y:v1', 'quay.io/x/y:-v1', '/x/y:v1', 'quay.io/x/y:v1/../../z', 'quay.io/x/y:\u00e9']) {
+    const out = fresh('tag')
+    await assert.rejects(buildOciLayout(plugin, { output: out, tag }), { code: 'E_INVALID_TAG' }, JSON.stringify(tag))
+    assert.ok(!fs.existsSync(out), JSON.stringify(tag))
+  }
+})
+
+describe('faults', () => {
+  test('a full disk: E_NO_SPACE; an existing layout keeps exactly what it had', async (t) => {
+    const m = mountTmpfs(root, '2m')
+    if (!m.dir) return t.skip(m.reason) // the sandbox's limit, not dynpack's: skipped even in CI
+    try {
+      const out = await existingLayout(path.join(m.dir, 'layout'))
+      const before = snapshot(out)
+      const heavy = writeTree(fresh('heavy'), {
+        'package.json': { json: { name: '@example/heavy-dynamic', version: '1.0.0' } },
+        'blob.bin': randomBytes(3 << 20),
+      })
+      await assert.rejects(buildOciLayout(heavy, { output: out, tag: TAG, compressionLevel: 1 }), (e) => e.code === 'E_NO_SPACE' && /No space left/.test(e.message))
+      assert.deepEqual(snapshot(out), before)
+      // an archive as well
+      await assert.rejects(buildOciLayout(heavy, { output: path.join(m.dir, 'image.tar'), tag: TAG, archive: true }), { code: 'E_NO_SPACE' })
+      assert.deepEqual(fs.readdirSync(m.dir), ['layout'])
+    } finally {
+      m.unmount()
+    }
+  })
+
+  test('a layout the user may not write: refused, untouched', async () => {
+    const out = await existingLayout()
+    openUp(root, out)
+    const before = snapshot(out)
+    const r = runUnprivileged('return await api.buildOciLayout(args.plugin, { output: args.out, tag: args.tag })', { plugin, out, tag: TAG })
+    assert.ok(['E_PERMISSION', 'E_DESTINATION'].includes(r.code), JSON.stringify(r))
+    assert.match(r.message, /layout/)
+    assert.deepEqual(snapshot(out), before)
+  })
+
+  test('an AbortSignal mid-build: E_ABORTED; the layout keeps exactly what it had', async () => {
+    const out = await existingLayout()
+    const heavy = writeTree(fresh('heavy'), {
+      'package.json': { json: { name: '@example/heavy-dynamic', version: '1.0.0' } },
+      'big.js': codeLike(3, 1 << 20).repeat(48),
+    })
+    const before = snapshot(out)
+    const controller = new AbortController()
+    const pending = buildOciLayout(heavy, { output: out, tag: TAG, signal: controller.signal, compressionLevel: 9 })
+    let done = false
+    pending.then(() => { done = true }, () => { done = true })
+    const blobs = path.join(out, 'blobs', 'sha256')
+    while (!done && !fs.readdirSync(blobs).some((f) => f.endsWith('.dynpack-tmp'))) await sleep(2)
+    assert.ok(!done, 'finished before it could be aborted')
+    controller.abort()
+    await assert.rejects(pending, (e) => e.code === 'E_ABORTED' && e.name === 'AbortError')
+    assert.deepEqual(snapshot(out), before)
+  })
+
+  test('CLI package: a bad tag, a folder that is not a layout, Ctrl-C mid-build: one line, exit 1 or 130, untouched', async () => {
+    const cli = (args) => spawnSync(process.execPath, [BIN, 'package', plugin, ...args], { encoding: 'utf8' })
+    let r = cli(['--tag', 'image:v1', '--output', fresh('cli-layout')])
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /^dynpack: E_INVALID_TAG: /)
+    const notLayout = writeTree(fresh('cli-not-layout'), { 'keep.txt': 'mine' })
+    r = cli(['--tag', TAG, '--output', notLayout])
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /^dynpack: E_OCI_LAYOUT: .*not an OCI image layout/m)
+    assert.deepEqual(fs.readdirSync(notLayout), ['keep.txt'])
+
+    const out = await existingLayout()
+    const heavy = writeTree(fresh('heavy-cli'), {
+      'package.json': { json: { name: '@example/heavy-dynamic', version: '1.0.0' } },
+      'big.js': codeLike(4, 1 << 20).repeat(48),
+    })
+    const before = snapshot(out)
+    const child = spawn(process.execPath, [BIN, 'package', heavy, '--tag', TAG, '--output', out], { stdio: 'ignore' })
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+    let done = false
+    exited.then(() => { done = true })
+    const blobs = path.join(out, 'blobs', 'sha256')
+    while (!done && !fs.readdirSync(blobs).some((f) => f.endsWith('.dynpack-tmp'))) await sleep(2)
+    assert.ok(!done, 'finished before it could be interrupted')
+    child.kill('SIGINT')
+    assert.equal(await exited, 130)
+    assert.deepEqual(snapshot(out), before)
+  })
+
+  test('builds of different tags into one layout at once: every tag recorded', { todo: 'src/oci/layout.rs has no lock: concurrent builds each rewrite index.json from the copy they read, so tags are lost (issue 3 owns the file)' }, async () => {
+    const out = await existingLayout()
+    const tags = Array.from({ length: 4 }, (_, i) => `quay.io/example/hostile:t${i}`)
+    const results = await Promise.allSettled(tags.map((tag) => buildOciLayout(plugin, { output: out, tag })))
+    const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'))
+    const recorded = index.manifests.map((d) => d.annotations['org.opencontainers.image.ref.name'])
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') assert.ok(recorded.includes(`t${i}`), `t${i} succeeded but is not in index.json: ${recorded}`)
+    }
+  })
+})
