@@ -52,6 +52,25 @@ pub fn check_destination(dir: &Path) -> Result<()> {
     }
 }
 
+/// Creates a new, unique temporary file in `dir` named after `label`
+/// (readable too with `read`); a permission problem is the destination's.
+pub fn create_temp(dir: &Path, label: &str, read: bool) -> Result<(PathBuf, File)> {
+    let temp = temp_path(dir, label);
+    let file = OpenOptions::new()
+        .read(read)
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => Error::Destination {
+                path: dir.to_path_buf(),
+                reason: "permission denied".into(),
+            },
+            _ => Error::io(&temp, e),
+        })?;
+    Ok((temp, file))
+}
+
 /// A file being written under a temporary name.
 pub struct AtomicFile {
     temp: PathBuf,
@@ -63,18 +82,7 @@ impl AtomicFile {
     /// Creates the temporary file for `dir/name`.
     pub fn create(dir: &Path, name: &str) -> Result<AtomicFile> {
         check_destination(dir)?;
-        let temp = temp_path(dir, name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::PermissionDenied => Error::Destination {
-                    path: dir.to_path_buf(),
-                    reason: "permission denied".into(),
-                },
-                _ => Error::io(&temp, e),
-            })?;
+        let (temp, file) = create_temp(dir, name, false)?;
         Ok(AtomicFile {
             target: dir.join(name),
             temp,

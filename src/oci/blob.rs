@@ -2,15 +2,15 @@
 //! written and only then renamed to its digest (or read back into an
 //! archive), so that a blob name always matches its content.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{IoContext, Result};
 use crate::gzip::Sink;
-use crate::output::temp_path;
+use crate::output::create_temp;
 
 /// A temporary file next to where its content will end up; removed on drop
 /// unless persisted.
@@ -23,19 +23,7 @@ pub struct TempBlob {
 
 impl TempBlob {
     pub fn create(dir: &Path, label: &str) -> Result<TempBlob> {
-        let path = temp_path(dir, label);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::PermissionDenied => Error::Destination {
-                    path: dir.to_path_buf(),
-                    reason: "permission denied".into(),
-                },
-                _ => Error::io(&path, e),
-            })?;
+        let (path, file) = create_temp(dir, label, true)?;
         Ok(TempBlob {
             path,
             writer: Some(BufWriter::with_capacity(1 << 20, file)),
