@@ -338,6 +338,27 @@ describe('SRI strings, as ssri parses them', () => {
     assert.equal(await verifyIntegrity(data, s), true)
   })
 
+  test('computeIntegrity and verify on a FIFO, a socket or a folder: E_NOT_A_FILE at once, never blocking', async () => {
+    const dir = fresh('special-integrity')
+    fs.mkdirSync(dir)
+    const fifo = path.join(dir, 'pipe')
+    mkfifo(fifo)
+    const sock = path.join(dir, 'sock')
+    const server = net.createServer().listen(sock)
+    await new Promise((resolve) => server.once('listening', resolve))
+    try {
+      for (const [file, kind] of [[fifo, 'a FIFO'], [sock, 'a socket'], [dir, 'a folder']]) {
+        await assert.rejects(computeIntegrity(file), (e) => e.code === 'E_NOT_A_FILE' && e.message.startsWith(`${file}: it is ${kind}`), kind)
+        await assert.rejects(verifyIntegrity(file, digest('sha512')), { code: 'E_NOT_A_FILE' }, kind)
+        const r = dynpackCli(['integrity', file], { timeout: 20_000 })
+        assert.equal(r.status, 1, `${kind}: ${r.stderr}`)
+        assert.match(r.stderr, /^dynpack: E_NOT_A_FILE: /)
+      }
+    } finally {
+      server.close()
+    }
+  })
+
   test('CLI verify: a malformed SRI is one line with the code', () => {
     const file = path.join(root, 'data.bin')
     fs.writeFileSync(file, data)

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { readTar } from './helpers/oci.mjs'
 import { api, BIN, mountTmpfs, openUp, runUnprivileged, snapshot, mkfifo, randomBytes } from './helpers/hostile.mjs'
 
 const { buildOciLayout } = api
@@ -33,6 +34,29 @@ const fresh = (name) => path.join(root, `${name}-${++n}`)
 async function existingLayout (dir = fresh('layout')) {
   await buildOciLayout(plugin, { output: dir, tag: 'quay.io/example/hostile:base' })
   return dir
+}
+
+/** The ref names the layout's index.json records. */
+function refNames (out) {
+  const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'))
+  return index.manifests.map((d) => d.annotations['org.opencontainers.image.ref.name'])
+}
+
+/** Every blob the index reaches is there with its size, and nothing else is. */
+function assertWhole (out) {
+  const blobs = path.join(out, 'blobs', 'sha256')
+  const reached = new Set()
+  const visit = (d) => {
+    const file = path.join(blobs, d.digest.replace('sha256:', ''))
+    assert.equal(fs.statSync(file).size, d.size, d.digest)
+    reached.add(path.basename(file))
+    if (d.mediaType === 'application/vnd.oci.image.manifest.v1+json') {
+      const m = JSON.parse(fs.readFileSync(file, 'utf8'))
+      for (const child of [m.config, ...m.layers]) visit(child)
+    }
+  }
+  for (const d of JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8')).manifests) visit(d)
+  assert.deepEqual(fs.readdirSync(blobs).sort(), [...reached].sort())
 }
 
 async function rejectsUntouched (out, options, code, reason) {
@@ -75,14 +99,15 @@ describe('corrupt layouts: refused with the reason, untouched', () => {
     ['manifests is not an array', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2,"manifests":{}}' }, /no `manifests` array/],
     ['a descriptor is not an object', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2,"manifests":[1]}' }, /no `manifests` array/],
     ['index.json is truncated', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2,"manif' }, /index.json is not valid JSON/],
-    ['index.json is a folder', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json/x': '' }, /index\.json/],
+    ['index.json is a folder', { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json/x': '' }, /its index\.json is a folder, not a file/],
+    ['oci-layout is a folder', { 'oci-layout/x': '', 'index.json': '{"schemaVersion":2,"manifests":[]}' }, /its oci-layout is a folder, not a file/],
   ]) {
     test(what, async () => {
-      await rejectsUntouched(writeTree(fresh('corrupt'), files), {}, what === 'index.json is a folder' ? 'E_IO' : 'E_OCI_LAYOUT', reason)
+      await rejectsUntouched(writeTree(fresh('corrupt'), files), {}, 'E_OCI_LAYOUT', reason)
     })
   }
 
-  test('index.json is a FIFO: refused without blocking', { todo: 'src/oci/layout.rs reads index.json with std::fs::read, which blocks on a FIFO (issue 3 owns the file)' }, async () => {
+  test('index.json is a FIFO: refused without blocking', async () => {
     const out = writeTree(fresh('fifo'), { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}' })
     mkfifo(path.join(out, 'index.json'))
     const pending = buildOciLayout(plugin, { output: out, tag: TAG })
@@ -91,8 +116,11 @@ describe('corrupt layouts: refused with the reason, untouched', () => {
     for (let i = 0; i < 500 && !settled; i++) await sleep(10)
     const blocked = !settled
     if (blocked) fs.writeFileSync(path.join(out, 'index.json'), '{}') // release the blocked read
-    await pending.catch(() => {})
+    const outcome = await pending.then(() => null, (e) => e)
     assert.ok(!blocked, 'buildOciLayout blocked on the FIFO')
+    assert.equal(outcome?.code, 'E_OCI_LAYOUT')
+    assert.match(outcome.message, /its index\.json is a FIFO, not a file/)
+    assert.deepEqual(fs.readdirSync(out).sort(), ['index.json', 'oci-layout'])
   })
 })
 
@@ -184,14 +212,55 @@ describe('faults', () => {
     assert.deepEqual(snapshot(out), before)
   })
 
-  test('builds of different tags into one layout at once: every tag recorded', { todo: 'src/oci/layout.rs has no lock: concurrent builds each rewrite index.json from the copy they read, so tags are lost (issue 3 owns the file)' }, async () => {
+  test('builds of different tags into one layout at once: every build succeeds, every tag recorded', async () => {
     const out = await existingLayout()
     const tags = Array.from({ length: 4 }, (_, i) => `quay.io/example/hostile:t${i}`)
-    const results = await Promise.allSettled(tags.map((tag) => buildOciLayout(plugin, { output: out, tag })))
-    const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'))
-    const recorded = index.manifests.map((d) => d.annotations['org.opencontainers.image.ref.name'])
-    for (const [i, r] of results.entries()) {
-      if (r.status === 'fulfilled') assert.ok(recorded.includes(`t${i}`), `t${i} succeeded but is not in index.json: ${recorded}`)
-    }
+    await Promise.all(tags.map((tag) => buildOciLayout(plugin, { output: out, tag })))
+    assert.deepEqual(refNames(out).sort(), ['base', 't0', 't1', 't2', 't3'])
+    assertWhole(out)
   })
+
+  test('CLI processes building into one new layout at once: all exit 0, every tag recorded', async () => {
+    const out = fresh('race-new')
+    const runs = Array.from({ length: 4 }, (_, i) => new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'package', plugin, '--tag', `quay.io/example/hostile:p${i}`, '--output', out], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (d) => { stderr += d })
+      child.on('exit', (code) => resolve({ code, stderr }))
+    }))
+    for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(refNames(out).sort(), ['p0', 'p1', 'p2', 'p3'])
+    assertWhole(out)
+  })
+
+  test('builds into one oci-archive at once: every tag in the archive', async () => {
+    const out = path.join(fresh('race-archive'), 'image.tar')
+    fs.mkdirSync(path.dirname(out))
+    const tags = Array.from({ length: 3 }, (_, i) => `quay.io/example/hostile:a${i}`)
+    await Promise.all(tags.map((tag) => buildOciLayout(plugin, { output: out, tag, archive: true })))
+    const index = readTar(fs.readFileSync(out)).find((e) => e.path === 'index.json')
+    const names = JSON.parse(index.data).manifests.map((d) => d.annotations['org.opencontainers.image.ref.name'])
+    assert.deepEqual(names.sort(), ['a0', 'a1', 'a2'])
+    assert.deepEqual(fs.readdirSync(path.dirname(out)), ['image.tar'])
+  })
+
+  test('a build aborted while it waits for another: E_ABORTED; the other lands whole', async () => {
+    const out = await existingLayout()
+    const heavy = writeTree(fresh('heavy-wait'), {
+      'package.json': { json: { name: '@example/heavy-dynamic', version: '1.0.0' } },
+      'big.js': codeLike(5, 1 << 20).repeat(24),
+    })
+    const first = buildOciLayout(heavy, { output: out, tag: 'quay.io/example/hostile:first', compressionLevel: 9 })
+    const blobs = path.join(out, 'blobs', 'sha256')
+    while (!fs.readdirSync(blobs).some((f) => f.endsWith('.dynpack-tmp'))) await sleep(2) // the first holds the lock
+    const controller = new AbortController()
+    const waiting = buildOciLayout(plugin, { output: out, tag: 'quay.io/example/hostile:waiting', signal: controller.signal })
+    await sleep(50)
+    controller.abort()
+    await assert.rejects(waiting, { code: 'E_ABORTED' })
+    await first
+    assert.deepEqual(refNames(out).sort(), ['base', 'first'])
+    assertWhole(out)
+  })
+
 })

@@ -29,7 +29,10 @@ export declare function packDynamic(
   options?: PackDynamicOptions & { signal?: AbortSignal }
 ): Promise<PackResult>
 
-/** The SRI string (`sha512-…` by default) of a file path or a Buffer. */
+/**
+ * The SRI string (`sha512-…` by default) of a file path or a Buffer. A path
+ * that is a folder, FIFO, socket or device rejects with `E_NOT_A_FILE`.
+ */
 export declare function computeIntegrity(
   input: string | Buffer,
   options?: IntegrityOptions & { signal?: AbortSignal }
@@ -48,7 +51,9 @@ export declare function verifyIntegrity(input: string | Buffer, sri: string): Pr
  * image layout at `options.output` (created, or updated: other tags are kept),
  * or an oci-archive file there with `archive: true`. `SOURCE_DATE_EPOCH` sets the
  * timestamps unless `sourceDateEpoch` is given. Resolves to the digests and the
- * `oci://…!<directory>` references for dynamic-plugins.yaml.
+ * `oci://…!<directory>` references for dynamic-plugins.yaml. Builds into one
+ * output at once (from this process or others) take turns on a file lock, so
+ * every tag is recorded.
  */
 export declare function buildOciLayout(
   plugins: string | string[],

@@ -41,8 +41,12 @@ pub enum Error {
         actual: u64,
     },
 
-    #[error("{path}: it is {kind}, not a regular file, so it cannot be read as a rule file (npm fails or hangs on it too); make it a regular file or remove it")]
-    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("{path}: it is {kind}, not a regular file; {fix}")]
+    NotAFile {
+        path: PathBuf,
+        kind: &'static str,
+        fix: &'static str,
+    },
 
     #[error("{path}: {reason}")]
     InvalidRule { path: PathBuf, reason: String },

@@ -13,7 +13,8 @@ use base64::Engine;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::input::{open_regular, Unreadable};
 
 /// A hash algorithm dynpack computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,21 +149,23 @@ const READ_BUF: usize = 4 << 20;
 /// The SRI string of a file, read in large blocks on one thread while
 /// another hashes, so reading and hashing overlap.
 pub fn integrity_of_file(path: &Path, algorithms: &[Algorithm]) -> Result<String> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let (mut file, _) = match open_regular(path) {
+        Ok(opened) => opened,
+        Err(Unreadable::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NoSuchFile {
                 path: path.to_path_buf(),
             })
         }
-        Err(e) => return Err(Error::io(path, e)),
+        Err(Unreadable::NotRegular(kind)) => {
+            return Err(Error::NotAFile {
+                path: path.to_path_buf(),
+                kind,
+                fix: "pass a regular file, or its bytes as a Buffer",
+            })
+        }
+        Err(Unreadable::Io(e)) => return Err(Error::io(path, e)),
+        Err(Unreadable::TooLarge(_)) => unreachable!("open_regular sets no limit"),
     };
-    let meta = file.metadata().at(path)?;
-    if meta.is_dir() {
-        return Err(Error::InvalidOption {
-            message: format!("{}: is a folder; pass a file or a Buffer", path.display()),
-        });
-    }
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(3);
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let algorithms = algorithms.to_vec();

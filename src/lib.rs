@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod gzip;
+pub mod input;
 pub mod integrity;
 pub mod manifest;
 pub mod oci;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::input::{read_regular, Unreadable};
 use crate::posix;
 /// Kept here for the fuzz harness, which checks it against Node's rules.
 pub use crate::posix::clean_join;
@@ -57,32 +58,29 @@ impl Manifest {
     /// Reads and normalizes `<dir>/package.json`.
     pub fn read_dir(dir: &Path) -> Result<Manifest> {
         let path = dir.join("package.json");
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = match read_regular(&path, MAX_MANIFEST_BYTES) {
+            Ok(bytes) => bytes,
+            Err(Unreadable::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoPackageJson {
                     path: dir.to_path_buf(),
                 })
             }
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(Unreadable::Io(e)) => return Err(Error::io(&path, e)),
+            Err(Unreadable::NotRegular(kind)) => {
+                return Err(Error::InvalidManifest {
+                    path,
+                    reason: format!("package.json is {kind}, not a regular file"),
+                })
+            }
+            Err(Unreadable::TooLarge(len)) => {
+                return Err(Error::InvalidManifest {
+                    path,
+                    reason: format!(
+                        "package.json is {len} bytes, more than the {MAX_MANIFEST_BYTES} bytes dynpack accepts"
+                    ),
+                })
+            }
         };
-        if !meta.is_file() {
-            return Err(Error::InvalidManifest {
-                path,
-                reason: "package.json is not a regular file".into(),
-            });
-        }
-        if meta.len() > MAX_MANIFEST_BYTES {
-            return Err(Error::InvalidManifest {
-                path,
-                reason: format!(
-                    "package.json is {} bytes, more than the {} bytes dynpack accepts",
-                    meta.len(),
-                    MAX_MANIFEST_BYTES
-                ),
-            });
-        }
-        let bytes = std::fs::read(&path).at(&path)?;
         Manifest::parse(&path, &bytes)
     }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, IoContext, Result};
+use crate::pipeline::{check_cancel, Cancel};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -127,5 +128,111 @@ impl Drop for AtomicFile {
         if self.writer.take().is_some() {
             let _ = std::fs::remove_file(&self.temp);
         }
+    }
+}
+
+/// An advisory lock on a folder (`flock` on Unix), held by a run that reads,
+/// merges and rewrites a file other runs may rewrite too: without it two
+/// builds into one image layout each write back the `index.json` they read,
+/// and one tag is lost. Only other dynpack runs honour it. Released on drop.
+/// Not taken where the platform or file system has no such lock (Windows,
+/// some network and FUSE file systems): runs there are not serialized.
+pub struct FolderLock {
+    #[cfg(unix)]
+    handle: Option<File>,
+}
+
+impl FolderLock {
+    /// Waits for the lock on `dir`, polling, so that `cancel` still stops a
+    /// run that waits for another.
+    pub fn acquire(dir: &Path, cancel: &Cancel) -> Result<FolderLock> {
+        #[cfg(unix)]
+        {
+            use std::fs::TryLockError;
+            let handle = File::open(dir).at(dir)?;
+            let mut wait = std::time::Duration::from_millis(1);
+            loop {
+                match handle.try_lock() {
+                    Ok(()) => {
+                        return Ok(FolderLock {
+                            handle: Some(handle),
+                        })
+                    }
+                    Err(TryLockError::WouldBlock) => {}
+                    Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {
+                        return Ok(FolderLock { handle: None })
+                    }
+                    Err(TryLockError::Error(e)) => return Err(Error::io(dir, e)),
+                }
+                check_cancel(cancel)?;
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_millis(50));
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            check_cancel(cancel)?;
+            let _ = dir;
+            Ok(FolderLock {})
+        }
+    }
+
+    /// Whether `dir` still is the folder this lock is on: it is not when the
+    /// run that created the folder removed it again while this one waited.
+    pub fn holds(&self, dir: &Path) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let Some(handle) = &self.handle else {
+                return dir.is_dir();
+            };
+            match (handle.metadata(), std::fs::metadata(dir)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            dir.is_dir()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_folder_lock_excludes_and_a_waiting_run_can_be_cancelled() {
+        let t = tempfile::tempdir().unwrap();
+        let held = FolderLock::acquire(t.path(), &None).unwrap();
+        assert!(held.holds(t.path()));
+        let cancel: Cancel = Some(Arc::new(AtomicBool::new(false)));
+        let waiter = {
+            let (dir, cancel) = (t.path().to_path_buf(), cancel.clone());
+            std::thread::spawn(move || FolderLock::acquire(&dir, &cancel).map(|_| ()))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "the lock did not exclude");
+        cancel
+            .as_ref()
+            .unwrap()
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(waiter.join().unwrap().unwrap_err().code(), "E_ABORTED");
+        drop(held);
+        assert!(FolderLock::acquire(t.path(), &None).is_ok());
+    }
+
+    #[test]
+    fn a_lock_on_a_removed_folder_holds_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("d");
+        std::fs::create_dir(&dir).unwrap();
+        let lock = FolderLock::acquire(&dir, &None).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        assert!(!lock.holds(&dir));
     }
 }

@@ -368,7 +368,7 @@ pub fn append_file(
 ) -> Result<()> {
     // Never block on a file swapped for a FIFO since the walk; anything
     // but a regular file of the planned size would corrupt the archive.
-    let mut file = crate::packlist::open_no_block(&e.abs).at(&e.abs)?;
+    let mut file = crate::input::open_no_block(&e.abs).at(&e.abs)?;
     let meta = file.metadata().at(&e.abs)?;
     if !meta.is_file() || meta.len() != e.size {
         return Err(Error::FileChanged {

@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, IoContext, Result};
+use crate::input::{read_regular, Unreadable};
 use crate::oci::blob::{hex_of, TempBlob};
 use crate::oci::image::{ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
-use crate::output::AtomicFile;
+use crate::output::{AtomicFile, FolderLock};
+use crate::pipeline::Cancel;
 
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
 pub const INDEX_FILE: &str = "index.json";
@@ -119,58 +121,129 @@ pub fn merge_index(
     Value::Object(index)
 }
 
+/// Bytes accepted in an existing `index.json` (thousands of tags take
+/// well under a megabyte) and `oci-layout`.
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+
+/// Reads `name` in the layout `root`; `None` when it does not exist.
+fn read_layout_file(root: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+    let path = root.join(name);
+    match read_regular(&path, MAX_INDEX_BYTES) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(Unreadable::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(Unreadable::Io(e)) => Err(Error::io(&path, e)),
+        Err(Unreadable::NotRegular(kind)) => Err(corrupt(
+            root,
+            format!("its {name} is {kind}, not a file; repair or remove it, or choose another output"),
+        )),
+        Err(Unreadable::TooLarge(len)) => Err(corrupt(
+            root,
+            format!("its {name} is {len} bytes, more than the {MAX_INDEX_BYTES} bytes dynpack reads; repair or remove it, or choose another output"),
+        )),
+    }
+}
+
+/// The index of the layout in the folder `root`: `None` for an empty
+/// folder (a new layout), an error for anything but a valid layout.
+fn read_existing(root: &Path) -> Result<Option<Map<String, Value>>> {
+    let Some(header) = read_layout_file(root, OCI_LAYOUT_FILE)? else {
+        if std::fs::read_dir(root).at(root)?.next().is_some() {
+            return Err(corrupt(
+                root,
+                "the folder is not empty and is not an OCI image layout (it has no oci-layout file); nothing was written. Pass a new or empty folder, or an existing layout",
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(index) = read_layout_file(root, INDEX_FILE)? else {
+        return Err(corrupt(
+            root,
+            "it has an oci-layout file but no index.json; repair or remove it, or choose another output",
+        ));
+    };
+    parse_existing(root, &header, &index).map(Some)
+}
+
+/// Refuses an output whose parent folder is missing: dynpack creates the
+/// layout folder, not the path to it.
+fn check_parent(root: &Path) -> Result<()> {
+    match root.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() && !parent.is_dir() => {
+            Err(Error::Destination {
+                path: parent.to_path_buf(),
+                reason: "the parent folder of the output does not exist".into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The destination folder of an image layout, and what this run added.
+///
+/// A `Layout` holds the folder's [`FolderLock`] from [`Layout::open`] until
+/// it is dropped, so concurrent builds into one layout take turns: each
+/// reads the index the previous one wrote and no tag is lost, and a failed
+/// run removes its blobs before another run can come to rely on them.
 pub struct Layout {
     root: PathBuf,
     existing: Option<Map<String, Value>>,
     created: Vec<PathBuf>,
     done: bool,
+    // Dropped after `Drop::drop` has cleaned up, so cleanup runs locked.
+    _lock: FolderLock,
 }
 
 impl Layout {
-    /// Checks `root` and reads its index when it is already a layout.
-    pub fn open(root: &Path) -> Result<Layout> {
-        let existing = match std::fs::metadata(root) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(root, e)),
-            Ok(m) if !m.is_dir() => {
-                return Err(corrupt(
-                    root,
-                    "the output exists and is a file, not an OCI image layout folder; pass a new or empty folder or an existing layout (or set archive: true to write an oci-archive file)",
-                ))
-            }
-            Ok(_) => {
-                let header = root.join(OCI_LAYOUT_FILE);
-                if header.exists() {
-                    let layout_bytes = std::fs::read(&header).at(&header)?;
-                    let index_path = root.join(INDEX_FILE);
-                    let index_bytes = match std::fs::read(&index_path) {
-                        Ok(b) => b,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            return Err(corrupt(
-                                root,
-                                "it has an oci-layout file but no index.json; repair or remove it, or choose another output",
-                            ))
-                        }
-                        Err(e) => return Err(Error::io(&index_path, e)),
-                    };
-                    Some(parse_existing(root, &layout_bytes, &index_bytes)?)
-                } else if std::fs::read_dir(root).at(root)?.next().is_some() {
+    /// Creates `root` when it is missing, waits for its lock, and reads its
+    /// index when it is already a layout. Anything but a new, empty or
+    /// valid layout folder is refused before a byte is written.
+    pub fn open(root: &Path, cancel: &Cancel) -> Result<Layout> {
+        loop {
+            let created_root = match std::fs::metadata(root) {
+                Ok(m) if m.is_dir() => false,
+                Ok(_) => {
                     return Err(corrupt(
                         root,
-                        "the folder is not empty and is not an OCI image layout (it has no oci-layout file); nothing was written. Pass a new or empty folder, or an existing layout",
-                    ));
-                } else {
-                    None
+                        "the output exists and is a file, not an OCI image layout folder; pass a new or empty folder or an existing layout (or set archive: true to write an oci-archive file)",
+                    ))
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    check_parent(root)?;
+                    match std::fs::create_dir(root) {
+                        Ok(()) => true,
+                        // Another run created it in between: start again.
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                        Err(e) => return Err(Error::io(root, e)),
+                    }
+                }
+                Err(e) => return Err(Error::io(root, e)),
+            };
+            let lock = FolderLock::acquire(root, cancel);
+            let mut layout = Layout {
+                root: root.to_path_buf(),
+                existing: None,
+                created: if created_root {
+                    vec![root.to_path_buf()]
+                } else {
+                    Vec::new()
+                },
+                done: false,
+                _lock: match lock {
+                    Ok(lock) => lock,
+                    Err(e) => {
+                        if created_root {
+                            let _ = std::fs::remove_dir(root);
+                        }
+                        return Err(e);
+                    }
+                },
+            };
+            if !layout._lock.holds(root) {
+                continue; // the run that made the folder removed it while this one waited
             }
-        };
-        Ok(Layout {
-            root: root.to_path_buf(),
-            existing,
-            created: Vec::new(),
-            done: false,
-        })
+            layout.existing = read_existing(root)?;
+            return Ok(layout);
+        }
     }
 
     /// Whether the destination already was a layout.
@@ -179,29 +252,19 @@ impl Layout {
     }
 
     fn mkdir(&mut self, dir: &Path) -> Result<()> {
-        if dir.is_dir() {
-            return Ok(());
+        match std::fs::create_dir(dir) {
+            Ok(()) => {
+                self.created.push(dir.to_path_buf());
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+            Err(e) => Err(Error::io(dir, e)),
         }
-        std::fs::create_dir(dir).at(dir)?;
-        self.created.push(dir.to_path_buf());
-        Ok(())
     }
 
-    /// Creates the folders and returns `blobs/sha256`.
+    /// Creates the blob folders and returns `blobs/sha256`.
     pub fn prepare(&mut self) -> Result<PathBuf> {
-        if !self.root.exists() {
-            if let Some(parent) = self.root.parent() {
-                if !parent.as_os_str().is_empty() && !parent.is_dir() {
-                    return Err(Error::Destination {
-                        path: parent.to_path_buf(),
-                        reason: "the parent folder of the output does not exist".into(),
-                    });
-                }
-            }
-        }
-        let root = self.root.clone();
-        self.mkdir(&root)?;
-        let blobs = root.join("blobs");
+        let blobs = self.root.join("blobs");
         self.mkdir(&blobs)?;
         let sha = blobs.join("sha256");
         self.mkdir(&sha)?;
@@ -321,7 +384,7 @@ mod tests {
     fn refuses_a_non_layout_folder_untouched() {
         let t = tempfile::tempdir().unwrap();
         std::fs::write(t.path().join("keep.txt"), "x").unwrap();
-        let e = Layout::open(t.path()).err().unwrap();
+        let e = Layout::open(t.path(), &None).err().unwrap();
         assert_eq!(e.code(), "E_OCI_LAYOUT");
         let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
@@ -332,7 +395,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let root = t.path().join("new");
         {
-            let mut l = Layout::open(&root).unwrap();
+            let mut l = Layout::open(&root, &None).unwrap();
             l.prepare().unwrap();
             l.put_bytes("sha256:00", b"x").unwrap();
             assert!(root.join("blobs/sha256/00").exists());

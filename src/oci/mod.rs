@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::output::FolderLock;
 use crate::packlist::PackList;
 use crate::pipeline::{check_cancel, Cancel};
 use crate::plugin;
@@ -268,25 +269,22 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
     let packages = base64::engine::general_purpose::STANDARD
         .encode(serde_json::to_vec(&entries).expect("JSON"));
 
-    // Refuse a bad destination before writing anything.
-    let existing_archive = if opts.archive {
-        archive::open_existing(&opts.output)?
-    } else {
-        None
-    };
-    let mut layout = if opts.archive {
-        None
-    } else {
-        Some(layout::Layout::open(&opts.output)?)
-    };
-    let temp_dir = match layout.as_mut() {
-        Some(l) => l.prepare()?,
-        None => match opts.output.parent() {
+    // Refuse a bad destination before writing anything, and hold the lock
+    // that makes concurrent builds into one output take turns.
+    let (layout, existing_archive, _archive_lock, temp_dir) = if opts.archive {
+        let parent = match opts.output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
-        },
+        };
+        crate::output::check_destination(&parent)?;
+        let lock = FolderLock::acquire(&parent, &opts.cancel)?;
+        let existing = archive::open_existing(&opts.output)?;
+        (None, existing, Some(lock), parent)
+    } else {
+        let mut layout = layout::Layout::open(&opts.output, &opts.cancel)?;
+        let blobs = layout.prepare()?;
+        (Some(layout), None, None, blobs)
     };
-    crate::output::check_destination(&temp_dir)?;
 
     let members = layer::members(&files, (plugin::ROOT_INDEX, &root_index));
     let mut layer_blob = blob::TempBlob::create(&temp_dir, "layer")?;

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, IoContext, Result};
+use crate::input::{read_regular, Unreadable};
 use crate::manifest::{EdgeKind, Manifest};
 use rules::{default_rules, Level, Source};
 
@@ -441,56 +442,18 @@ impl Walk {
     }
 }
 
-/// Opens a file for reading without ever blocking: opening a FIFO the
-/// usual way waits for a writer, forever in an unattended build.
-pub fn open_no_block(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    options.open(path)
-}
-
-/// What a non-regular file is, for error messages.
-pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    let t = meta.file_type();
-    if t.is_dir() {
-        return "a folder";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    "a special file"
-}
-
 /// Reads an ignore file (`.npmignore`, `.gitignore`), refusing folders,
 /// FIFOs, sockets and devices instead of failing late or hanging.
 fn read_rule_file(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut file = open_no_block(path).at(path)?;
-    let meta = file.metadata().at(path)?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile {
+    read_regular(path, u64::MAX).map_err(|why| match why {
+        Unreadable::NotRegular(kind) => Error::NotAFile {
             path: path.to_path_buf(),
-            kind: file_kind(&meta),
-        });
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut bytes).at(path)?;
-    Ok(bytes)
+            kind,
+            fix: "npm fails or hangs on it too; make it a regular file or remove it",
+        },
+        Unreadable::Io(e) => Error::io(path, e),
+        Unreadable::TooLarge(_) => unreachable!("no limit"),
+    })
 }
 
 /// Fails on rules npm cannot compile, as npm does.
