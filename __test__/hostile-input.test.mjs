@@ -93,6 +93,11 @@ describe('folders that are not packages', () => {
     cases.push([huge, 'E_INVALID_MANIFEST', /package.json is \d+ bytes, more than/])
     const deep = writeTree(fresh('deep-json'), { 'package.json': '['.repeat(200_000) + ']'.repeat(200_000) })
     cases.push([deep, 'E_INVALID_MANIFEST', /invalid JSON/])
+    const fifo = writeTree(fresh('fifo-json'), { 'index.js': '1' })
+    mkfifo(path.join(fifo, 'package.json'))
+    cases.push([fifo, 'E_INVALID_MANIFEST', /package\.json is a FIFO, not a regular file/])
+    const folder = writeTree(fresh('folder-json'), { 'package.json/x': '' })
+    cases.push([folder, 'E_INVALID_MANIFEST', /package\.json is a folder, not a regular file/])
 
     for (const [dir, code, message] of cases) {
       await assert.rejects(packDynamic(dir, { destination: dest }), (e) => {
@@ -129,6 +134,24 @@ describe('folders that are not packages', () => {
     fs.writeFileSync(file, 'x')
     assertCliFails(dynpackCli(['pack', file, '--dry-run']), 'E_NOT_A_DIRECTORY')
     assertCliFails(dynpackCli(['integrity', path.join(root, 'missing.tgz')]), 'E_NOT_FOUND', /missing\.tgz/)
+  })
+
+  test('a package.json that is a FIFO: every command and publishDynamic refuse it at once (the JS layer reads it too)', async () => {
+    const dir = writeTree(fresh('fifo-cli'), { 'index.js': '1' })
+    mkfifo(path.join(dir, 'package.json'))
+    const cli = (args) => dynpackCli(args, { timeout: 20_000 })
+    for (const args of [['pack', dir, '--dry-run'], ['pack', dir, '--pack-destination', root], ['package', dir, '--tag', 'quay.io/x/y:v1', '--output', fresh('never')], ['publish', dir, '--dry-run']]) {
+      assertCliFails(cli(args), 'E_INVALID_MANIFEST', /package\.json: it is a FIFO, not a regular file|package\.json is a FIFO/)
+    }
+    await assert.rejects(api.publishDynamic(dir, { dryRun: true }), (e) => e.code === 'E_INVALID_MANIFEST' && /FIFO/.test(e.message))
+    // a FIFO app-config.yaml next to dist-dynamic, which `dynpack package` reads
+    const plugin = writeTree(fresh('fifo-app-config'), {
+      'package.json': pkg({ name: '@x/plugin-y' }),
+      'dist-dynamic/package.json': pkg({ name: '@x/plugin-y-dynamic' }),
+      'dist-dynamic/dist/index.js': '1',
+    })
+    mkfifo(path.join(plugin, 'app-config.yaml'))
+    assertCliFails(cli(['package', plugin, '--tag', 'quay.io/x/y:v1', '--output', fresh('never')]), 'E_NOT_A_FILE', /app-config\.yaml: it is a FIFO/)
   })
 })
 

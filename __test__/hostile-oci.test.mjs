@@ -124,6 +124,61 @@ describe('corrupt layouts: refused with the reason, untouched', () => {
   })
 })
 
+describe('plugin folders that are not packages, and names that would leave the image directory', () => {
+  const pkgJson = (json) => ({ 'package.json': typeof json === 'string' ? json : { json }, 'dist/index.js': '1' })
+  // `nest`: each package in a plugin folder's dist-dynamic/, where `dynpack package` looks for it
+  const cases = (nest) => {
+    const mk = (name, files) => {
+      const dir = fresh(name)
+      if (nest) writeTree(dir, { 'package.json': { json: { name: '@example/plugin-case', version: '1.0.0' } } })
+      writeTree(nest ? path.join(dir, 'dist-dynamic') : dir, files)
+      return { dir, pkgDir: nest ? path.join(dir, 'dist-dynamic') : dir }
+    }
+    const file = path.join(fresh('file'), 'x.txt')
+    writeTree(path.dirname(file), { 'x.txt': 'x' })
+    const out = [
+      ['a missing folder', path.join(root, 'does-not-exist'), 'E_NOT_FOUND', /does-not-exist: no such folder/],
+      ['a file', file, 'E_NOT_A_DIRECTORY', /x\.txt: not a folder/],
+      ['no package.json', mk('empty', { 'dist/index.js': '1' }).dir, 'E_NO_PACKAGE_JSON', /empty-\d+(\/dist-dynamic)?: no package\.json/],
+      ['invalid JSON', mk('bad', pkgJson('{"name": ')).dir, 'E_INVALID_MANIFEST', /JSON/],
+      ['a huge package.json', mk('huge', pkgJson(`{"name":"x","version":"1.0.0","pad":"${'x'.repeat(33 << 20)}"}`)).dir, 'E_INVALID_MANIFEST', /bytes, more than/],
+      ['no name', mk('noname', pkgJson({ version: '1.0.0' })).dir, 'E_INVALID_MANIFEST', /name/],
+      ['a number as version', mk('numver', pkgJson({ name: 'x-dynamic', version: 1 })).dir, 'E_INVALID_MANIFEST', /version/],
+    ]
+    const fifo = mk('fifo-json', { 'dist/index.js': '1' })
+    mkfifo(path.join(fifo.pkgDir, 'package.json'))
+    out.push(['a FIFO package.json', fifo.dir, 'E_INVALID_MANIFEST', /package\.json.* a FIFO, not a regular file/])
+    for (const name of ['../../x', '/abs/x', 'a\\b', '@../../y', '..', '@..', '-dynamic', 'x\ny']) {
+      out.push([`the name ${JSON.stringify(name)}`, mk('name', pkgJson({ name, version: '1.0.0' })).dir, 'E_INVALID_MANIFEST', /image directory .*unusable/])
+    }
+    return out
+  }
+
+  test('API: the code and the file named, nothing created', async () => {
+    for (const [what, dir, code, reason] of cases(false)) {
+      const out = fresh('never')
+      await assert.rejects(buildOciLayout(dir, { output: out, tag: TAG }), (e) => {
+        assert.equal(e.code, code, `${what}: ${e.message}`)
+        assert.match(e.message, reason, what)
+        return true
+      })
+      assert.ok(!fs.existsSync(out), what)
+    }
+  })
+
+  test('CLI package: one line with the code, exit 1, nothing created', () => {
+    for (const [what, dir, code, reason] of cases(true)) {
+      const out = fresh('never-cli')
+      const r = spawnSync(process.execPath, [BIN, 'package', dir, '--tag', TAG, '--output', out], { encoding: 'utf8', timeout: 20_000 })
+      assert.equal(r.status, 1, `${what}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`^dynpack: ${code}: `), what)
+      assert.match(r.stderr, reason, what)
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: ${r.stderr}`)
+      assert.ok(!fs.existsSync(out), what)
+    }
+  })
+})
+
 test('invalid tags: E_INVALID_TAG, nothing created', async () => {
   for (const tag of ['quay.io/x/y:v1\n', 'quay.io/x/y: v1', `quay.io/x/y:${'v'.repeat(200)}`, 'quay.io/../y:v1', 'quay.io/x/y:v1:v2',
     'quay.io//y:v1', 'quay.io/X/y:v1', 'quay.io/x/y:-v1', '/x/y:v1', 'quay.io/x/y:v1/../../z', 'quay.io/x/y:\u00e9']) {

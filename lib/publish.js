@@ -12,6 +12,7 @@ const path = require('node:path')
 const { isDeepStrictEqual } = require('node:util')
 const { spawn } = require('node:child_process')
 const api = require('./api')
+const { readInput } = require('./read-input')
 
 const { _dynpackError: dynpackError } = api
 
@@ -133,14 +134,9 @@ function locate (abs) {
 }
 
 function readManifest (file) {
-  let text
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (err) {
-    if (err.code === 'ENOENT') {
-      throw dynpackError('E_NO_PACKAGE_JSON', `${path.dirname(file)}: no package.json; run the dynamic-plugin export first (e.g. \`npx @red-hat-developer-hub/cli plugin export\`)`)
-    }
-    throw dynpackError('E_IO', `${file}: ${err.message}`)
+  const text = readInput(file, { bad: (why) => dynpackError('E_INVALID_MANIFEST', `${file}: ${why}; fix package.json and run again`) })
+  if (text === null) {
+    throw dynpackError('E_NO_PACKAGE_JSON', `${path.dirname(file)}: no package.json; run the dynamic-plugin export first (e.g. \`npx @red-hat-developer-hub/cli plugin export\`)`)
   }
   let pkg
   try {
@@ -165,7 +161,7 @@ function publishConfigMismatch (sourceDir, distManifest, distPkg) {
   const sourceManifest = path.join(sourceDir, 'package.json')
   let source
   try {
-    source = JSON.parse(fs.readFileSync(sourceManifest, 'utf8'))
+    source = JSON.parse(readInput(sourceManifest, { bad: (why) => new Error(why) }))
   } catch {
     return null // not ours to judge: packing reads only dist-dynamic
   }

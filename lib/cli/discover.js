@@ -5,6 +5,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { readInput } = require('../read-input.js')
 
 /** The roles the RHDH packagers package; any other role is skipped. */
 const PLUGIN_ROLES = new Set(['frontend-plugin', 'frontend-plugin-module', 'backend-plugin', 'backend-plugin-module'])
@@ -23,13 +24,8 @@ function fail (code, message) {
 
 /** Reads and parses a package.json; null when it does not exist. */
 function readManifest (file) {
-  let text
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (err) {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
-    throw fail('E_IO', `${file}: ${err.message}`)
-  }
+  const text = readInput(file, { bad: (why) => fail('E_INVALID_MANIFEST', `${file}: ${why}; fix package.json and run again`) })
+  if (text === null) return null
   try {
     const json = JSON.parse(text)
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('not a JSON object')
@@ -60,13 +56,8 @@ function findAppConfig (sourceDir) {
   if (!sourceDir) return null
   for (const f of APP_CONFIG_FILES) {
     const file = path.join(sourceDir, f)
-    let yaml
-    try {
-      yaml = fs.readFileSync(file, 'utf8')
-    } catch (err) {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR') continue
-      throw fail('E_IO', `${file}: ${err.message}`)
-    }
+    const yaml = readInput(file, { bad: (why) => fail('E_NOT_A_FILE', `${file}: ${why}; make it a regular file or remove it`) })
+    if (yaml === null) continue
     return { file, yaml }
   }
   return null
@@ -104,6 +95,14 @@ function isDir (p) {
  */
 function discoverPlugins (dir) {
   const root = path.resolve(dir)
+  let stat
+  try {
+    stat = fs.statSync(root)
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw fail('E_NOT_FOUND', `${root}: no such folder; check the path`)
+    throw fail(err.code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `${root}: ${err.message}`)
+  }
+  if (!stat.isDirectory()) throw fail('E_NOT_A_DIRECTORY', `${root}: not a folder; pass the folder that holds package.json`)
   const manifest = readManifest(path.join(root, 'package.json'))
   if (!manifest) {
     throw fail('E_NO_PACKAGE_JSON', `${root}: no package.json; run dynpack in a plugin folder, its dist-dynamic folder or a monorepo root`)

@@ -1,0 +1,63 @@
+'use strict'
+// Reading the small input files the JavaScript layer looks at itself
+// (package.json, app-config.yaml) without ever blocking: a FIFO opened the
+// usual way waits for a writer, forever in an unattended build. The file is
+// opened non-blocking and its type checked on the open handle, as the Rust
+// core does (src/input.rs).
+
+const fs = require('node:fs')
+
+/** The size the Rust core accepts for a package.json (src/manifest.rs). */
+const MAX_MANIFEST_BYTES = 32 << 20
+
+function kindOf (stat) {
+  if (stat.isDirectory()) return 'a folder'
+  if (stat.isFIFO()) return 'a FIFO'
+  if (stat.isSocket()) return 'a socket'
+  if (stat.isBlockDevice() || stat.isCharacterDevice()) return 'a device'
+  return 'a special file'
+}
+
+function codeOf (err) {
+  if (err.code === 'EACCES' || err.code === 'EPERM') return 'E_PERMISSION'
+  return 'E_IO'
+}
+
+function fsError (file, err) {
+  const e = new Error(`${file}: ${err.message}`)
+  e.code = codeOf(err)
+  return e
+}
+
+/**
+ * The text of the regular file `file`, or null when it does not exist.
+ * Anything else that is not a regular file of at most `max` bytes throws
+ * `bad(why)`, the caller's error; other failures throw E_PERMISSION / E_IO.
+ */
+function readInput (file, { max = MAX_MANIFEST_BYTES, bad }) {
+  let fd
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0))
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
+    let stat = null
+    try { stat = fs.statSync(file) } catch {}
+    // a socket cannot be opened at all (ENXIO): name it, not the errno
+    if (stat && !stat.isFile()) throw bad(`it is ${kindOf(stat)}, not a regular file`)
+    throw fsError(file, err)
+  }
+  try {
+    const stat = fs.fstatSync(fd)
+    if (!stat.isFile()) throw bad(`it is ${kindOf(stat)}, not a regular file`)
+    if (stat.size > max) throw bad(`it is ${stat.size} bytes, more than the ${max} bytes dynpack accepts`)
+    try {
+      return fs.readFileSync(fd, 'utf8')
+    } catch (err) {
+      throw fsError(file, err)
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+module.exports = { readInput, MAX_MANIFEST_BYTES }
