@@ -148,7 +148,7 @@ describe('plugin folders that are not packages, and names that would leave the i
     const fifo = mk('fifo-json', { 'dist/index.js': '1' })
     mkfifo(path.join(fifo.pkgDir, 'package.json'))
     out.push(['a FIFO package.json', fifo.dir, 'E_INVALID_MANIFEST', /package\.json.* a FIFO, not a regular file/])
-    for (const name of ['../../x', '/abs/x', 'a\\b', '@../../y', '..', '@..', '-dynamic', 'x\ny']) {
+    for (const name of ['../../x', '/abs/x', 'a\\b', '@../../y', '@../../../../../y', '..', '@..', '-dynamic', '.hidden', 'x\ny']) {
       out.push([`the name ${JSON.stringify(name)}`, mk('name', pkgJson({ name, version: '1.0.0' })).dir, 'E_INVALID_MANIFEST', /image directory .*unusable/])
     }
     return out
@@ -176,6 +176,27 @@ describe('plugin folders that are not packages, and names that would leave the i
       assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: ${r.stderr}`)
       assert.ok(!fs.existsSync(out), what)
     }
+  })
+
+  test('CLI package --export-to: refused the same way; nothing written, in the export folder or outside it', () => {
+    for (const [what, dir, code, reason] of cases(true)) {
+      const sandbox = fresh('export-sandbox')
+      const r = spawnSync(process.execPath, [BIN, 'package', dir, '--export-to', path.join(sandbox, 'a', 'b', 'out')], { encoding: 'utf8', timeout: 20_000 })
+      assert.equal(r.status, 1, `${what}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`^dynpack: ${code}: `), what)
+      assert.match(r.stderr, reason, what)
+      assert.ok(!fs.existsSync(sandbox), `${what}: wrote ${fs.existsSync(sandbox) && fs.readdirSync(sandbox, { recursive: true })}`)
+    }
+    // a plugin whose folder would be the export's own index.json
+    const clash = writeTree(fresh('clash'), {
+      'package.json': { json: { name: '@example/plugin-clash', version: '1.0.0' } },
+      'dist-dynamic/package.json': { json: { name: 'index.json-dynamic', version: '1.0.0' } },
+    })
+    const out = path.join(fresh('clash-out'), 'out')
+    const r = spawnSync(process.execPath, [BIN, 'package', clash, '--export-to', out], { encoding: 'utf8' })
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /^dynpack: E_PLUGIN_CONFLICT: .*clashes with the export's index\.json/)
+    assert.ok(!fs.existsSync(out))
   })
 })
 

@@ -75,6 +75,8 @@ pub fn check_directory(dir: &str, manifest: &Path) -> Result<()> {
         Some("it is empty")
     } else if dir == "." || dir == ".." {
         Some("it is `.` or `..`")
+    } else if dir.starts_with('.') {
+        Some("it starts with `.`, a hidden folder (npm names cannot start with one either)")
     } else if dir.contains(['/', '\\']) {
         Some("it still contains a `/` or `\\` (only the scope's `/` is replaced)")
     } else if dir.chars().any(char::is_control) {
@@ -198,7 +200,7 @@ mod tests {
     fn bad_directories_are_refused() {
         let p = Path::new("package.json");
         assert!(check_directory("scope-plugin", p).is_ok());
-        for bad in ["", ".", "..", "s-a/b", "a\\b", "a\nb"] {
+        for bad in ["", ".", "..", ".hidden", "..-..", "s-a/b", "a\\b", "a\nb"] {
             assert!(check_directory(bad, p).is_err(), "{bad:?}");
         }
     }
