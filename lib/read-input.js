@@ -18,14 +18,17 @@ function kindOf (stat) {
   return 'a special file'
 }
 
-function codeOf (err) {
+/** The dynpack code for a Node fs error (`err.code` is an errno name). */
+function errnoCode (err) {
+  if (err.code === 'ENOSPC') return 'E_NO_SPACE'
   if (err.code === 'EACCES' || err.code === 'EPERM') return 'E_PERMISSION'
   return 'E_IO'
 }
 
+/** A Node fs error on `file` as a dynpack error. */
 function fsError (file, err) {
   const e = new Error(`${file}: ${err.message}`)
-  e.code = codeOf(err)
+  e.code = errnoCode(err)
   return e
 }
 
@@ -60,4 +63,4 @@ function readInput (file, { max = MAX_MANIFEST_BYTES, bad }) {
   }
 }
 
-module.exports = { readInput, MAX_MANIFEST_BYTES }
+module.exports = { readInput, errnoCode, fsError, MAX_MANIFEST_BYTES }

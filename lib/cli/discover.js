@@ -5,7 +5,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { readInput } = require('../read-input.js')
+const { readInput, fsError } = require('../read-input.js')
 
 /** The roles the RHDH packagers package; any other role is skipped. */
 const PLUGIN_ROLES = new Set(['frontend-plugin', 'frontend-plugin-module', 'backend-plugin', 'backend-plugin-module'])
@@ -118,7 +118,7 @@ function discoverPlugins (dir) {
     stat = fs.statSync(root)
   } catch (err) {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw fail('E_NOT_FOUND', `${root}: no such folder; check the path`)
-    throw fail(err.code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `${root}: ${err.message}`)
+    throw fsError(root, err)
   }
   if (!stat.isDirectory()) throw fail('E_NOT_A_DIRECTORY', `${root}: not a folder; pass the folder that holds package.json`)
   const manifest = readManifest(path.join(root, 'package.json'))

@@ -23,10 +23,6 @@ function conflictError (message) {
 async function exportPlugins (api, plugins, exportDir, { signal, onPlugin } = {}) {
   const seen = new Map()
   for (const p of plugins) {
-    // discover.js refused names that leave the folder; this keeps it so
-    if (path.dirname(path.join(exportDir, p.directory)) !== exportDir) {
-      throw conflictError(`${p.distDynamic}: its directory ${JSON.stringify(p.directory)} is not a folder name; rename the package`)
-    }
     if (p.directory === 'index.json') {
       throw conflictError(`${p.distDynamic}: its directory "index.json" clashes with the export's index.json; rename the package`)
     }

@@ -12,6 +12,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { errnoCode } = require('../read-input.js')
 
 /** Commands listed first in `dynpack --help`; others follow alphabetically. */
 const ORDER = ['package', 'pack', 'integrity', 'verify']
@@ -82,7 +83,7 @@ function exitStatus (code) {
 function describe (err) {
   if (err && typeof err.code === 'string' && /^E_[A-Z0-9_]+$/.test(err.code)) return { code: err.code, message: err.message }
   if (err && err.syscall && err.code) {
-    return { code: err.code === 'ENOSPC' ? 'E_NO_SPACE' : err.code === 'EACCES' || err.code === 'EPERM' ? 'E_PERMISSION' : 'E_IO', message: `${err.path ?? err.syscall}: ${err.message}` }
+    return { code: errnoCode(err), message: `${err.path ?? err.syscall}: ${err.message}` }
   }
   const message = err && err.message ? err.message : String(err)
   if (/native binding|\.node\b/.test(message)) {

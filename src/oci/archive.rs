@@ -40,6 +40,15 @@ fn not_archive(path: &Path, why: &str) -> Error {
     }
 }
 
+/// The folder that holds the archive file `path` (`.` for a bare name):
+/// where its temporary file is written and the lock is taken.
+pub fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Reads the archive at `path`, `None` when there is no file yet.
 pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
     match std::fs::metadata(path) {
@@ -180,10 +189,7 @@ pub fn write_archive(
         .collect();
     order.sort_by(|a, b| compare_paths(&a.0, &b.0));
 
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = folder_of(path);
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::Destination {

@@ -218,37 +218,32 @@ impl Layout {
                 }
                 Err(e) => return Err(Error::io(root, e)),
             };
-            let lock = FolderLock::acquire(root, cancel);
+            let lock = match FolderLock::acquire(root, cancel) {
+                Ok(lock) => lock,
+                Err(e) => {
+                    if created_root {
+                        let _ = std::fs::remove_dir(root);
+                    }
+                    return Err(e);
+                }
+            };
+            if !lock.holds(root) {
+                continue; // the run that made the folder removed it while this one waited
+            }
             let mut layout = Layout {
                 root: root.to_path_buf(),
                 existing: None,
-                created: if created_root {
-                    vec![root.to_path_buf()]
-                } else {
-                    Vec::new()
-                },
+                created: created_root
+                    .then(|| root.to_path_buf())
+                    .into_iter()
+                    .collect(),
                 done: false,
-                _lock: match lock {
-                    Ok(lock) => lock,
-                    Err(e) => {
-                        if created_root {
-                            let _ = std::fs::remove_dir(root);
-                        }
-                        return Err(e);
-                    }
-                },
+                _lock: lock,
             };
-            if !layout._lock.holds(root) {
-                continue; // the run that made the folder removed it while this one waited
-            }
+            // On an error here, dropping `layout` removes the folder this run made.
             layout.existing = read_existing(root)?;
             return Ok(layout);
         }
-    }
-
-    /// Whether the destination already was a layout.
-    pub fn is_existing(&self) -> bool {
-        self.existing.is_some()
     }
 
     fn mkdir(&mut self, dir: &Path) -> Result<()> {

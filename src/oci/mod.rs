@@ -272,10 +272,7 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
     // Refuse a bad destination before writing anything, and hold the lock
     // that makes concurrent builds into one output take turns.
     let (layout, existing_archive, _archive_lock, temp_dir) = if opts.archive {
-        let parent = match opts.output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = archive::folder_of(&opts.output);
         crate::output::check_destination(&parent)?;
         let lock = FolderLock::acquire(&parent, &opts.cancel)?;
         let existing = archive::open_existing(&opts.output)?;
