@@ -6,7 +6,7 @@
 
 const path = require('node:path')
 const zlib = require('node:zlib')
-const native = require('../index.js')
+const native = require('./addon.js').loadAddon()
 
 const NAPI_ARGUMENT_CODES = new Set([
   'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected',
