@@ -43,6 +43,7 @@ before(() => {
     HOME: tmp,
     PATH: pathWithoutRust(),
     npm_config_cache: process.env.npm_config_cache || path.join(os.homedir(), '.npm'),
+    npm_config_offline: 'true', // npm and npx use the tarballs and the cache, never the network
     npm_config_update_notifier: 'false',
     npm_config_audit: 'false',
     npm_config_fund: 'false',
