@@ -102,6 +102,27 @@ function resolveDir (dir, what) {
 }
 
 /**
+ * The one folder an API function that takes a single plugin works on, by the
+ * rule every command shares (lib/cli/discover.js resolveFolder): a plugin
+ * folder means its dist-dynamic/ (said with a process warning, code
+ * DYNPACK_DIST_DYNAMIC); a monorepo root is refused with E_MONOREPO, whose
+ * `plugins` lists the dist-dynamic folders to pass one by one.
+ */
+function singleFolder (abs, fn) {
+  const { resolveFolder } = require('./cli/discover.js')
+  const resolved = resolveFolder(abs)
+  if (resolved.mode === 'monorepo') {
+    const list = resolved.folders.map((f) => path.relative(process.cwd(), f.dir) || '.')
+    const e = dynpackError('E_MONOREPO',
+      `${abs} is a monorepo root (${list.length} exported plugin${list.length === 1 ? '' : 's'}${list.length ? ': ' + list.join(', ') : ''}); ` +
+      `${fn} takes one plugin: call it for each of these folders, or run \`dynpack ${fn === 'publishDynamic' ? 'publish' : 'pack'}\` on the root`)
+    e.plugins = resolved.folders.map((f) => f.dir)
+    throw e
+  }
+  return resolved
+}
+
+/**
  * Packs a package folder (a dist-dynamic folder) exactly as
  * `npm pack --ignore-scripts` does. Resolves to npm's --json object plus `path`.
  */
@@ -109,7 +130,12 @@ async function packDynamic (dir, options = {}) {
   options = options ?? {}
   if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
   const { signal, ...rest } = options
-  const abs = resolveDir(dir, 'dir')
+  const given = resolveDir(dir, 'dir')
+  const resolved = singleFolder(given, 'packDynamic')
+  const abs = resolved.folders[0].dir
+  if (resolved.mode === 'plugin') {
+    process.emitWarning(`packing ${abs}, the dynamic plugin exported from ${given}`, { code: 'DYNPACK_DIST_DYNAMIC' })
+  }
   const nativeOptions = { ...rest }
   if (rest.destination !== undefined) nativeOptions.destination = resolveDir(rest.destination, 'destination')
   if ((rest.compression ?? 'npm') === 'npm') {
@@ -189,6 +215,7 @@ module.exports = {
   buildOciLayout,
   publishDynamic,
   // internal helpers shared by the CLI
+  _singleFolder: singleFolder,
   _toDynpackError: toDynpackError,
   _dynpackError: dynpackError,
   _run: run,

@@ -126,11 +126,9 @@ function locate (abs) {
     throw dynpackError('E_IO', `${abs}: ${err.message}`)
   }
   if (!stat.isDirectory()) throw dynpackError('E_NOT_A_DIRECTORY', `${abs}: not a folder; pass the folder that holds package.json`)
-  const nested = path.join(abs, 'dist-dynamic')
-  if (isDirectory(nested)) return { distDir: nested, sourceDir: abs }
-  const parent = path.dirname(abs)
-  const sourceDir = path.basename(abs) === 'dist-dynamic' && fs.existsSync(path.join(parent, 'package.json')) ? parent : null
-  return { distDir: abs, sourceDir }
+  // the rule every command shares (lib/cli/discover.js resolveFolder); a monorepo root is refused
+  const { folders: [folder] } = api._singleFolder(abs, 'publishDynamic')
+  return { distDir: folder.dir, sourceDir: folder.source }
 }
 
 function readManifest (file) {
@@ -379,14 +377,6 @@ function summarize (text) {
 
 function isObject (v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
-
-function isDirectory (p) {
-  try {
-    return fs.statSync(p).isDirectory()
-  } catch {
-    return false
-  }
 }
 
 module.exports = {

@@ -6,7 +6,7 @@
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, json } = require('./report.js')
-const { findAppConfig } = require('./discover.js')
+const { findAppConfig, resolveFolders } = require('./discover.js')
 const { pluginsYaml } = require('./yaml.js')
 
 const OPTIONS = {
@@ -23,8 +23,9 @@ const CONCURRENCY = 4
 const usage = `Usage: dynpack publish [DIR...] [--registry URL] [--tag DIST_TAG] [--dry-run] [--json]
                        [--allow-public-registry]
 
-Publishes each DIR (default: the current folder; a dist-dynamic folder, or a
-plugin folder that contains dist-dynamic/) to an npm registry: the very
+Publishes each DIR (default: the current folder; a dist-dynamic folder, a
+plugin folder that contains dist-dynamic/, or a monorepo root: every exported
+plugin workspace) to an npm registry: the very
 tarball \`npm pack\` makes of it, so the integrity printed is the one the
 registry serves. Uploading is done by \`npm publish\`, so logging in works as
 with npm (\`npm login\`, \`//host/:_authToken=...\` in an .npmrc, environment).
@@ -80,7 +81,7 @@ async function run (argv, io) {
   const { values, positionals } = parse('publish', argv, OPTIONS)
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
-  const dirs = [...new Set((positionals.length ? positionals : ['.']).map((d) => path.resolve(cwd, d)))]
+  const dirs = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) }).map((f) => f.dir)
   const dryRun = Boolean(values['dry-run'])
   if (values.registry !== undefined && !/^https?:\/\/[^/\s]+/i.test(values.registry)) {
     throw usageError(`--registry ${JSON.stringify(values.registry)}: expected an http(s) URL such as https://npm.example.com/`, 'publish')
