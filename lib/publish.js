@@ -82,7 +82,7 @@ async function publishDynamic (dir, options = {}) {
     if (scope) args.push(`--${scope}:registry=${registry}`)
     if (options.tag !== undefined) args.push(`--tag=${options.tag}`)
     args.push(dryRun ? '--dry-run' : '--no-dry-run')
-    const run = await runNpm(npm, args, { cwd: distDir, env, signal })
+    const run = await runNpmWithTimeout(npm, args, { cwd: distDir, env, signal, options, id, registry: shownRegistry })
     if (run.code !== 0) throw publishError(run, { id, registry: shownRegistry, env })
     const reported = parsePublishOutput(run.stdout, pkg.name)
     if (reported && reported.integrity && reported.integrity !== packed.integrity) {
@@ -306,6 +306,45 @@ function runNpm (npm, args, { cwd, env, signal }) {
     })
     child.once('close', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+/** How long `npm publish` may wait for the registry by default, and when publishDynamic says it is waiting. */
+const PUBLISH_TIMEOUT_MS = 120_000
+const WAIT_NOTICE_MS = 5_000
+
+/**
+ * `npm publish` bounded in time: `options.onWait({ package, registry, waitingFor,
+ * timeout })` is called once when npm has not finished after a few seconds
+ * (a registry that does not answer), and npm is stopped after
+ * `options.timeout` ms with E_PUBLISH_TIMEOUT.
+ */
+async function runNpmWithTimeout (npm, args, { cwd, env, signal, options, id, registry }) {
+  const timeout = options.timeout ?? PUBLISH_TIMEOUT_MS
+  if (!Number.isSafeInteger(timeout) || timeout <= 0) {
+    throw dynpackError('E_INVALID_OPTION', 'timeout must be a positive whole number of milliseconds')
+  }
+  if (options.onWait !== undefined && typeof options.onWait !== 'function') {
+    throw dynpackError('E_INVALID_OPTION', 'onWait must be a function')
+  }
+  const timer = new AbortController()
+  const stop = setTimeout(() => timer.abort(), timeout)
+  const notice = setTimeout(() => options.onWait?.({
+    package: id, registry, waitingFor: `${registry} to answer \`npm publish\``, timeout,
+  }), Math.min(WAIT_NOTICE_MS, timeout / 2))
+  const both = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal
+  try {
+    return await runNpm(npm, args, { cwd, env, signal: both })
+  } catch (err) {
+    if (timer.signal.aborted && !signal?.aborted) {
+      throw dynpackError('E_PUBLISH_TIMEOUT',
+        `${id}: ${registry} did not answer \`npm publish\` within ${timeout / 1000} s; check that the registry is up and reachable ` +
+        "from here (proxy, VPN, npm's https-proxy), or allow more time (--timeout)")
+    }
+    throw err
+  } finally {
+    clearTimeout(stop)
+    clearTimeout(notice)
+  }
 }
 
 function quoteForCmd (arg) {

@@ -15,6 +15,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   'allow-public-registry': { type: 'boolean' },
+  timeout: { type: 'string' },
 }
 
 /** How many plugins are published at once: each one runs an npm process. */
@@ -49,6 +50,10 @@ Options:
       --json                    print a JSON array: one object per DIR, with
                                 "ok" and either the result or "error"
       --allow-public-registry   allow registry.npmjs.org (or its mirrors)
+      --timeout SECONDS         give up on a registry that does not answer
+                                after SECONDS (default 120), with
+                                E_PUBLISH_TIMEOUT; after 5 s a note says
+                                what dynpack is waiting for
   -q, --quiet                   no warnings or notes on stderr
       --verbose                 say where each registry setting came from
   -h, --help                    show this help
@@ -89,6 +94,11 @@ async function run (argv, io) {
   if (values.tag !== undefined && !/^[^\s/@%][^\s/%]*$/.test(values.tag)) {
     throw usageError(`--tag ${JSON.stringify(values.tag)}: a dist-tag is one word such as latest, next or rc`, 'publish')
   }
+  let timeout
+  if (values.timeout !== undefined) {
+    if (!/^[0-9]+$/.test(values.timeout) || Number(values.timeout) === 0) throw usageError(`--timeout ${JSON.stringify(values.timeout)}: expected a number of seconds such as 300`, 'publish')
+    timeout = Number(values.timeout) * 1000
+  }
   const { publishDynamic } = require('../api.js')
   const { _rhdhNpmrc: rhdhNpmrc } = require('../publish.js')
 
@@ -101,6 +111,8 @@ async function run (argv, io) {
       allowPublicRegistry: Boolean(values['allow-public-registry']),
       env: io.env ?? process.env,
       signal: io.signal,
+      timeout,
+      onWait: (w) => report.note(`${w.package}: waiting for ${w.waitingFor} (giving up after ${w.timeout / 1000} s)`),
     })
     for (const w of r.warnings) report.warn(`${r.package}: ${w}`)
     report.detail(`dynpack: ${r.package}: registry ${r.registry} from ${REGISTRY_SOURCES[r.registrySource]}, tag ${r.tag}`)
