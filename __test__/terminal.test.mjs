@@ -116,3 +116,82 @@ describe('publish to a registry that does not answer', () => {
     assert.equal(bad.status, 2)
   })
 })
+
+/** A plugin whose packing takes long enough for several progress samples: `files` incompressible files. */
+function bigPlugin (dir, files = 600, size = 32 * 1024) {
+  const dd = path.join(dir, 'dist-dynamic')
+  fs.mkdirSync(path.join(dd, 'dist'), { recursive: true })
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: '@acme/plugin-big', version: '1.0.0', backstage: { role: 'backend-plugin' } }))
+  fs.writeFileSync(path.join(dd, 'package.json'), JSON.stringify({ name: '@acme/plugin-big-dynamic', version: '1.0.0', main: 'dist/index.js' }))
+  let x = 0x9e3779b9
+  for (let i = 0; i < files; i++) {
+    const b = Buffer.alloc(size)
+    for (let j = 0; j < size; j += 4) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; b.writeUInt32LE(x >>> 0, j) }
+    fs.writeFileSync(path.join(dd, 'dist', `chunk-${String(i).padStart(4, '0')}.js`), b)
+  }
+  return dd
+}
+
+describe('live progress', () => {
+  let big
+  before(() => { big = bigPlugin(path.join(root, 'big')) })
+
+  function checkEvents (events, result, dir) {
+    assert.ok(events.length >= 1)
+    for (const [i, e] of events.entries()) {
+      assert.deepEqual(Object.keys(e), ['dir', 'filesDone', 'filesTotal', 'bytesDone', 'bytesTotal', 'elapsedMs', 'done'])
+      assert.equal(e.dir, dir)
+      assert.ok(e.filesDone <= e.filesTotal && e.bytesDone <= e.bytesTotal, JSON.stringify(e))
+      if (i > 0) {
+        const p = events[i - 1]
+        for (const k of ['filesDone', 'bytesDone', 'elapsedMs']) assert.ok(e[k] >= p[k], `${k} is monotonic`)
+        assert.equal(e.filesTotal, p.filesTotal)
+        assert.equal(e.bytesTotal, p.bytesTotal)
+      }
+      assert.equal(e.done, i === events.length - 1)
+    }
+    const last = events.at(-1)
+    assert.equal(last.filesDone, last.filesTotal)
+    assert.equal(last.bytesDone, last.bytesTotal)
+    return last
+  }
+
+  test('packDynamic onProgress: monotonic events, the last one equals the totals of the result', async () => {
+    const events = []
+    const r = await api.packDynamic(big, { dryRun: true, onProgress: (e) => events.push(e) })
+    const last = checkEvents(events, r, big)
+    assert.equal(last.filesTotal, r.entryCount)
+    assert.equal(last.bytesTotal, r.unpackedSize)
+    // the worker is never blocked by sampling: events come at most every ~100 ms
+    for (let i = 1; i < events.length - 1; i++) assert.ok(events[i].elapsedMs - events[i - 1].elapsedMs >= 90)
+    // a throwing callback rejects the call with its error
+    await assert.rejects(api.packDynamic(big, { dryRun: true, onProgress: () => { throw new Error('stop') } }), /stop/)
+  })
+
+  test('buildOciLayout onProgress counts the plugin files of the layer', async () => {
+    const events = []
+    const out = path.join(root, 'big-oci')
+    const r = await api.buildOciLayout(big, { output: out, tag: 'quay.io/acme/big:1', onProgress: (e) => events.push(e) })
+    const last = checkEvents(events, r, out)
+    assert.equal(last.filesTotal, r.plugins[0].files ?? last.filesTotal)
+    assert.ok(last.filesTotal >= 600)
+  })
+
+  test('dynpack pack and package draw a live line on a terminal, nothing when piped or --quiet', { skip: spawnSync('script', ['--version']).status === 0 ? false : 'script (util-linux) is not installed' }, () => {
+    const quote = (s) => `'${s.replace(/'/g, "'\\''")}'`
+    const tty = (args) => spawnSync('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } })
+    const packed = tty(['pack', path.dirname(big), '--dry-run'])
+    assert.equal(packed.status, 0, packed.stdout)
+    assert.match(packed.stdout, /\r\x1b\[Kdynpack: big \d+\/601 files, [\d.]+ [kM]B\/19\.\d MB \([\d.]+ [kMG]?B\/s\)/)
+    assert.match(packed.stdout, /\r\x1b\[K(dynpack: packed|acme-plugin-big)/, 'the line is cleared before other output')
+    const image = tty(['package', path.dirname(big), '--tag', 'quay.io/acme/big:2', '--output', path.join(root, 'big-oci-2')])
+    assert.equal(image.status, 0, image.stdout)
+    assert.match(image.stdout, /\r\x1b\[Kdynpack: 1 plugin -> \S+ \d+\/60\d files/)
+    const quiet = tty(['pack', path.dirname(big), '--dry-run', '--quiet'])
+    assert.doesNotMatch(quiet.stdout, /\x1b\[K|files/)
+    const piped = dynpack(['pack', path.dirname(big), '--dry-run'])
+    assert.equal(piped.status, 0)
+    assert.equal(piped.stderr.replace(/^dynpack: using .*\n/, ''), '')
+  })
+})

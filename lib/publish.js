@@ -31,8 +31,7 @@ const REGISTRY_SOURCES = {
  * `dir` is a dist-dynamic folder or a plugin folder that contains one.
  */
 async function publishDynamic (dir, options = {}) {
-  options = options ?? {}
-  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  options = api._checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function' }, 'publishDynamic')
   const { signal, dryRun = false, allowPublicRegistry = false } = options
   if (typeof dir !== 'string' || dir === '') throw dynpackError('E_INVALID_OPTION', 'dir must be a non-empty string')
   if (options.tag !== undefined && (typeof options.tag !== 'string' || !/^[^\s/@%][^\s/%]*$/.test(options.tag))) {

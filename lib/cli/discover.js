@@ -138,7 +138,10 @@ function resolveFolder (dir) {
 
 /** A short sentence saying which folder a command uses, for the modes where it is not `dir` itself. */
 function describeResolution (resolved, cwd = process.cwd()) {
-  const rel = (p) => path.relative(cwd, p) || '.'
+  const rel = (p) => {
+    const r = path.relative(cwd, p)
+    return r === '' ? '.' : r.startsWith('..') || path.isAbsolute(r) ? p : r
+  }
   if (resolved.mode === 'plugin') return `using ${rel(resolved.folders[0].dir)}, the dynamic plugin exported from ${rel(resolved.root)}`
   if (resolved.mode === 'monorepo') {
     const n = resolved.folders.length

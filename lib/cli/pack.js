@@ -96,11 +96,12 @@ async function run (argv, io) {
 
   const api = require('../api.js')
   const options = { destination, dryRun: Boolean(values['dry-run']), compression: values.fast ? 'fast' : 'npm', signal: io.signal }
-  const results = await Promise.all(dirs.map(async (dir) => {
-    const r = await api.packDynamic(dir, options)
+  const live = report.liveProgress()
+  const results = await Promise.all(folders.map(async ({ dir, source }) => {
+    const r = await api.packDynamic(dir, { ...options, onProgress: live.callback(displayPath(cwd, source ?? dir)) })
     report.progress(`packed ${r.id}: ${r.entryCount} files, ${formatBytes(r.unpackedSize)} -> ${r.filename} (${formatBytes(r.size)})`)
     return r
-  }))
+  })).finally(() => live.end())
 
   for (const r of results) report.detail(npmNotice(r))
 

@@ -171,7 +171,9 @@ async function buildImage (api, found, values, { cwd, report, signal }) {
   if (values.platform) options.platform = values.platform // "" (the packagers' "no --platform") gives the default
   if (values.sourceDateEpoch !== undefined) options.sourceDateEpoch = values.sourceDateEpoch
   const started = Date.now()
-  const result = await api.buildOciLayout(found.plugins.map((p) => p.distDynamic), options)
+  const live = report.liveProgress()
+  options.onProgress = live.callback(`${count} plugin${count === 1 ? '' : 's'} -> ${displayPath(cwd, output)}`)
+  const result = await api.buildOciLayout(found.plugins.map((p) => p.distDynamic), options).finally(() => live.end())
   for (const p of result.plugins) {
     const stats = p.files != null ? `${p.files} files, ${formatBytes(p.unpackedSize ?? 0)}` : `${p.name}@${p.version}`
     report.progress(`added ${p.directory}: ${stats}`)
