@@ -378,7 +378,7 @@ describe('package --export-to', () => {
     const out = path.join(root, 'export-single')
     const r = dynpack(['package', '--export-to', out], { cwd: ex.backend })
     assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stderr, '')
+    assert.equal(r.stderr, 'dynpack: using dist-dynamic, the dynamic plugin exported from .\n')
 
     // what rhdh-cli >= 1.11 stages: npm pack, then tar -xzf --strip-components=1
     const [p] = npmPackJson([ex.backendDistDynamic], path.join(root, 'export-npm'), root)
@@ -460,6 +460,7 @@ describe('package --export-to', () => {
       'dynpack: ignoring --use-docker: dynpack writes the image itself, no container tool is used',
       'dynpack: ignoring --force-export: dynpack does not run the export; it packages the existing dist-dynamic/ folders',
       'dynpack: ignoring --preserve-temp-dir: dynpack keeps no temporary folder',
+      'dynpack: using dist-dynamic, the dynamic plugin exported from .',
       '',
     ].join('\n'))
     assert.ok(fs.existsSync(path.join(out, 'acme-plugin-todo-frontend', 'package.json')))

@@ -139,6 +139,8 @@ export interface PublishDynamicOptions {
   signal?: AbortSignal
   /** Milliseconds `npm publish` may wait for the registry (default 120000); then `E_PUBLISH_TIMEOUT`. */
   timeout?: number
+  /** Live progress of packing the tarball (see {@link ProgressEvent}). */
+  onProgress?: (event: ProgressEvent) => void
   /** Called once when the registry has not answered after 5 s (or half the timeout): what dynpack is waiting for. */
   onWait?: (wait: { package: string; registry: string; waitingFor: string; timeout: number }) => void
 }

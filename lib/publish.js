@@ -31,7 +31,7 @@ const REGISTRY_SOURCES = {
  * `dir` is a dist-dynamic folder or a plugin folder that contains one.
  */
 async function publishDynamic (dir, options = {}) {
-  options = api._checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function' }, 'publishDynamic')
+  options = api._checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function', onProgress: 'function' }, 'publishDynamic')
   const { signal, dryRun = false, allowPublicRegistry = false } = options
   if (typeof dir !== 'string' || dir === '') throw dynpackError('E_INVALID_OPTION', 'dir must be a non-empty string')
   if (options.tag !== undefined && (typeof options.tag !== 'string' || !/^[^\s/@%][^\s/%]*$/.test(options.tag))) {
@@ -61,7 +61,7 @@ async function publishDynamic (dir, options = {}) {
   try {
     // Packing (off the event loop) and asking npm for its settings overlap.
     const [packed, settings] = await Promise.all([
-      api.packDynamic(distDir, { destination: tmp, signal }),
+      api.packDynamic(distDir, { destination: tmp, signal, onProgress: options.onProgress }),
       resolveSettings({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }),
     ])
     const { registry, registrySource, tag } = settings

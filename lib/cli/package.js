@@ -8,7 +8,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { parse, keyValues, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./report.js')
-const { discoverPlugins } = require('./discover.js')
+const { discoverPlugins, describeResolution } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
 const { pluginsYaml } = require('./yaml.js')
 
@@ -100,6 +100,9 @@ async function run (argv, io) {
 
   const found = discoverPlugins(path.resolve(cwd, positionals[0] ?? '.'))
   for (const s of found.skipped) report.note(`skipping ${s.path}: ${s.reason}`)
+  if (found.mode === 'plugin') {
+    report.note(describeResolution({ mode: 'plugin', root: found.root, folders: [{ dir: found.plugins[0].distDynamic }] }, cwd))
+  }
   if (found.plugins.length === 0) {
     const e = new Error(`${found.root}: none of the ${found.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
     e.code = 'E_NO_PLUGINS'

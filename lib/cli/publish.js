@@ -5,7 +5,7 @@
 
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
-const { Reporter, json } = require('./report.js')
+const { Reporter, json, displayPath } = require('./report.js')
 const { findAppConfig, resolveFolders } = require('./discover.js')
 const { pluginsYaml } = require('./yaml.js')
 
@@ -102,6 +102,7 @@ async function run (argv, io) {
   const { publishDynamic } = require('../api.js')
   const { _rhdhNpmrc: rhdhNpmrc } = require('../publish.js')
 
+  const live = report.liveProgress()
   const settled = await settleAll(dirs, CONCURRENCY, async (dir) => {
     report.progress(`publishing ${dir}`)
     const r = await publishDynamic(dir, {
@@ -112,12 +113,13 @@ async function run (argv, io) {
       env: io.env ?? process.env,
       signal: io.signal,
       timeout,
+      onProgress: live.callback(displayPath(cwd, dir)),
       onWait: (w) => report.note(`${w.package}: waiting for ${w.waitingFor} (giving up after ${w.timeout / 1000} s)`),
     })
     for (const w of r.warnings) report.warn(`${r.package}: ${w}`)
     report.detail(`dynpack: ${r.package}: registry ${r.registry} from ${REGISTRY_SOURCES[r.registrySource]}, tag ${r.tag}`)
     return r
-  })
+  }).finally(() => live.end())
 
   const ok = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value)
   const failed = settled.map((s, i) => ({ dir: dirs[i], error: s.reason })).filter((f) => f.error)
