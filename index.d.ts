@@ -15,8 +15,19 @@ export declare class CancelToken {
   cancel(): void
 }
 
+/**
+ * Live progress of a running task, sampled from JavaScript (lib/api.js
+ * polls it on a timer and calls the `onProgress` callback); the task only
+ * adds to atomic counters, so it never waits for JavaScript.
+ */
+export declare class ProgressCounter {
+  constructor()
+  /** `[filesDone, filesTotal, bytesDone, bytesTotal]`. */
+  snapshot(): Array<number>
+}
+
 /** Writes a reproducible OCI image of dynamic plugins, no container engine needed. */
-export declare function buildOciLayout(plugins: string | Array<string>, options: BuildOciLayoutOptions, cancel?: CancelToken | undefined | null): Promise<OciLayoutResult>
+export declare function buildOciLayout(plugins: string | Array<string>, options: BuildOciLayoutOptions, cancel?: CancelToken | undefined | null, progress?: ProgressCounter | undefined | null): Promise<OciLayoutResult>
 
 export interface BuildOciLayoutOptions {
   /**
@@ -84,7 +95,7 @@ export interface OciPluginInfo {
 }
 
 /** Packs `dir` as `npm pack --ignore-scripts` does and writes the tgz. */
-export declare function packDynamic(dir: string, options?: PackDynamicOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<PackResult>
+export declare function packDynamic(dir: string, options?: PackDynamicOptions | undefined | null, cancel?: CancelToken | undefined | null, progress?: ProgressCounter | undefined | null): Promise<PackResult>
 
 export interface PackDynamicOptions {
   /** Folder to write `<filename>` into (default: the current directory). */

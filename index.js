@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
+module.exports.ProgressCounter = nativeBinding.ProgressCounter
 module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.npmGzipSync = nativeBinding.npmGzipSync

@@ -134,6 +134,10 @@ describe('dispatcher', () => {
     assertFails(dynpack(['frobnicate']), 2, 'E_USAGE', /unknown command "frobnicate"/)
     assertFails(dynpack(['--frob']), 2, 'E_USAGE', /unknown option --frob/)
     assertFails(dynpack(['pack', '--frob']), 2, 'E_USAGE', /unknown option --frob; see `dynpack pack --help`/)
+    assertFails(dynpack(['pack', '--jsno']), 2, 'E_USAGE', /unknown option --jsno; did you mean --json\?; see `dynpack pack --help`/)
+    assertFails(dynpack(['pack', '--pack-dest', 'x']), 2, 'E_USAGE', /did you mean --pack-destination\?/)
+    assertFails(dynpack(['package', '--tga', 'x']), 2, 'E_USAGE', /unknown option --tga; did you mean --tag\?/)
+    assertFails(dynpack(['pakc']), 2, 'E_USAGE', /unknown command "pakc"; did you mean `dynpack pack`\?/)
     assertFails(dynpack(['pack', '--pack-destination']), 2, 'E_USAGE', /--pack-destination needs a value/)
     assertFails(dynpack(['pack', '--json=yes']), 2, 'E_USAGE', /--json takes no value/)
     assertFails(dynpack(['pack', '--quiet', '--verbose']), 2, 'E_USAGE', /exclude each other/)
@@ -212,8 +216,9 @@ describe('pack', () => {
     assert.equal(r.stderr, '')
     assert.deepEqual(fs.readdirSync(dest), ['acme-plugin-todo-frontend-dynamic-1.2.0.tgz'])
     const source = dynpack(['pack', '--dry-run'], { cwd: ex.frontend })
-    assert.equal(source.stdout, '@acme/plugin-todo-frontend-1.2.0.tgz\n'.replace('@', '').replace('/', '-'))
-    assert.equal(source.stderr, 'dynpack: packing this folder as npm does; to pack the dynamic plugin, run `dynpack pack dist-dynamic`\n')
+    // a plugin folder means its dist-dynamic/, as for every command, and says so
+    assert.equal(source.stdout, 'acme-plugin-todo-frontend-dynamic-1.2.0.tgz\n')
+    assert.equal(source.stderr, 'dynpack: using dist-dynamic, the dynamic plugin exported from .\n')
     const inCwd = dynpack(['pack'], { cwd: ex.frontendDistDynamic })
     assert.equal(inCwd.status, 0, inCwd.stderr)
     const written = path.join(ex.frontendDistDynamic, 'acme-plugin-todo-frontend-dynamic-1.2.0.tgz')
@@ -267,7 +272,13 @@ describe('pack', () => {
     const empty = path.join(root, 'empty')
     fs.mkdirSync(empty)
     assertFails(dynpack(['pack', empty]), 1, 'E_NO_PACKAGE_JSON', /empty: no package.json; run the dynamic-plugin export/)
-    assertFails(dynpack(['pack', ex.frontendDistDynamic, ex.frontendDistDynamic, '--dry-run']), 2, 'E_USAGE', /both pack to acme-plugin-todo-frontend-dynamic-1\.2\.0\.tgz/)
+    const copy = path.join(root, 'copy-of-frontend-dist-dynamic')
+    fs.cpSync(ex.frontendDistDynamic, copy, { recursive: true, verbatimSymlinks: true })
+    assertFails(dynpack(['pack', ex.frontendDistDynamic, copy, '--dry-run']), 2, 'E_USAGE', /both pack to acme-plugin-todo-frontend-dynamic-1\.2\.0\.tgz/)
+    // the same plugin named twice (its folder and its dist-dynamic) is packed once
+    const twice = dynpack(['pack', ex.frontendDistDynamic, ex.frontend, '--dry-run'])
+    assert.equal(twice.status, 0, twice.stderr)
+    assert.equal(twice.stdout, 'acme-plugin-todo-frontend-dynamic-1.2.0.tgz\n')
     const file = path.join(root, 'a-file')
     fs.writeFileSync(file, 'x')
     assertFails(dynpack(['pack', ex.frontendDistDynamic, '--pack-destination', path.join(file, 'sub')]), 1, 'E_DESTINATION')
@@ -314,7 +325,7 @@ describe('integrity and verify', () => {
     assert.equal(q.status, 0)
     assert.equal(q.stdout + q.stderr, '')
     const j = dynpack(['verify', tgz, sri('sha384', tgz), '--json'])
-    assert.deepEqual(JSON.parse(j.stdout), { file: tgz, integrity: sri('sha384', tgz), ok: true })
+    assert.deepEqual(JSON.parse(j.stdout), { file: tgz, integrity: sri('sha384', tgz), ok: true, expected: sri('sha384', tgz), actual: sri('sha384', tgz) })
   })
 
   test('verify: exit 1 on a mismatch, saying what the file has', () => {
@@ -323,6 +334,9 @@ describe('integrity and verify', () => {
     assertFails(r, 1, 'E_INTEGRITY_MISMATCH')
     assert.ok(r.stderr.includes(`the file has ${sri('sha512', tgz)}, expected ${wrong}`), r.stderr)
     assert.equal(r.stdout, '')
+    const j = dynpack(['verify', tgz, wrong, '--json'])
+    assertFails(j, 1, 'E_INTEGRITY_MISMATCH')
+    assert.deepEqual(JSON.parse(j.stdout), { file: tgz, ok: false, expected: wrong, actual: sri('sha512', tgz) })
     const r256 = dynpack(['verify', tgz, 'sha256-' + Buffer.alloc(32).toString('base64')])
     assertFails(r256, 1, 'E_INTEGRITY_MISMATCH')
     assert.ok(r256.stderr.includes(`the file has ${sri('sha256', tgz)}`))
@@ -364,7 +378,7 @@ describe('package --export-to', () => {
     const out = path.join(root, 'export-single')
     const r = dynpack(['package', '--export-to', out], { cwd: ex.backend })
     assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stderr, '')
+    assert.equal(r.stderr, 'dynpack: using dist-dynamic, the dynamic plugin exported from .\n')
 
     // what rhdh-cli >= 1.11 stages: npm pack, then tar -xzf --strip-components=1
     const [p] = npmPackJson([ex.backendDistDynamic], path.join(root, 'export-npm'), root)
@@ -446,6 +460,7 @@ describe('package --export-to', () => {
       'dynpack: ignoring --use-docker: dynpack writes the image itself, no container tool is used',
       'dynpack: ignoring --force-export: dynpack does not run the export; it packages the existing dist-dynamic/ folders',
       'dynpack: ignoring --preserve-temp-dir: dynpack keeps no temporary folder',
+      'dynpack: using dist-dynamic, the dynamic plugin exported from .',
       '',
     ].join('\n'))
     assert.ok(fs.existsSync(path.join(out, 'acme-plugin-todo-frontend', 'package.json')))

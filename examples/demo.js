@@ -6,7 +6,11 @@
 //      entries for an HTTP plugin registry;
 //   2. `dynpack verify`: the integrity check RHDH does before installing;
 //   3. `dynpack package`: one OCI image layout with both plugins (no podman or
-//      docker), the push command and the config.
+//      docker) and the plugin folders for a local-plugins mount, the push
+//      command and the config.
+//
+// Usage: node examples/demo.js [DIR]   (default: examples/ itself; the README
+// test runs it in a temporary folder)
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -14,18 +18,19 @@ const path = require('node:path')
 const { makeExamples } = require('./make-examples.js')
 
 const bin = path.join(__dirname, '..', 'bin', 'dynpack.js')
-const ex = makeExamples(__dirname)
-const out = path.join(__dirname, 'out')
+const home = process.argv[2] ? path.resolve(process.argv[2]) : __dirname
+const ex = makeExamples(home)
+const out = path.join(home, 'out')
 fs.rmSync(out, { recursive: true, force: true })
 fs.mkdirSync(out)
 
-const rel = (p) => path.relative(__dirname, p)
+const rel = (p) => path.relative(home, p)
 
 /** Runs `dynpack ...args` in examples/, showing the command; stops the demo if it fails. */
 function dynpack (args, { capture = false } = {}) {
   process.stdout.write(`\n$ npx dynpack ${args.join(' ')}\n`)
   const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd: __dirname,
+    cwd: home,
     stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
     encoding: 'utf8',
   })
@@ -46,6 +51,7 @@ const tgz = path.join('out', 'tgz', fs.readdirSync(path.join(out, 'tgz')).sort()
 const sri = dynpack(['integrity', tgz], { capture: true }).trim()
 dynpack(['verify', tgz, sri])
 
-dynpack(['package', '--tag', 'quay.io/acme/todo-plugins:1.2.0', '--output', 'out/oci'])
+dynpack(['package', '--tag', 'quay.io/acme/todo-plugins:1.2.0', '--output', 'out/oci', '--export-to', 'out/local-plugins'])
 
-console.log(`Everything is in ${path.relative(process.cwd(), out) || '.'}/: tgz/ (the tarballs) and oci/ (the OCI image layout).`)
+console.log(`Everything is in ${path.relative(process.cwd(), out).startsWith('..') ? out : path.relative(process.cwd(), out) || '.'}/: tgz/ (the tarballs), oci/ (the OCI image layout) ` +
+  'and local-plugins/ (the plugin folders and index.json).')

@@ -1,32 +1,94 @@
 // Types of dynpack's public API (lib/api.js). The option and result shapes
 // are the ones napi-rs generates from the Rust code into ../index.d.ts.
 import type {
-  BuildOciLayoutOptions,
+  BuildOciLayoutOptions as NativeBuildOciLayoutOptions,
   OciLayoutResult,
   OciPluginInfo,
-  IntegrityOptions,
-  PackDynamicOptions,
+  IntegrityOptions as NativeIntegrityOptions,
+  PackDynamicOptions as NativePackDynamicOptions,
   PackResult,
   PackedFileInfo,
 } from '../index'
 
-export type { IntegrityOptions, PackDynamicOptions, PackResult, PackedFileInfo }
-export type { BuildOciLayoutOptions, OciLayoutResult, OciPluginInfo }
+export type { PackResult, PackedFileInfo }
+export type { OciLayoutResult, OciPluginInfo }
+
+/** `'npm'`: byte-identical to `npm pack` (one core); `'fast'`: every core, deterministic, not npm's bytes. */
+export type Compression = 'npm' | 'fast'
+
+/** The hash algorithms of SRI strings dynpack computes and checks. */
+export type IntegrityAlgorithm = 'sha512' | 'sha384' | 'sha256' | 'sha1'
+
+/**
+ * What `onProgress` receives while packDynamic or buildOciLayout reads the
+ * plugin files: at most every 100 ms while the counts move, then once with
+ * `done: true` and the totals (`filesDone === filesTotal`, `bytesDone ===
+ * bytesTotal`) when the call succeeds. Counts never decrease. Bytes are the
+ * files' unpacked sizes (`unpackedSize` of the result); files are the tar
+ * entries (`entryCount`; for an image, the plugin files in the layer). The
+ * rate is `bytesDone / elapsedMs`.
+ */
+export interface ProgressEvent {
+  /** packDynamic: the folder packed (the dist-dynamic folder); buildOciLayout: the output. */
+  dir: string
+  filesDone: number
+  filesTotal: number
+  bytesDone: number
+  bytesTotal: number
+  /** Milliseconds since the call started. */
+  elapsedMs: number
+  /** True only for the last event, sent when the call succeeded. */
+  done: boolean
+}
+
+/** Options of {@link packDynamic}. */
+export interface PackDynamicOptions extends Omit<NativePackDynamicOptions, 'compression'> {
+  /** Default `'npm'`. */
+  compression?: Compression
+  signal?: AbortSignal
+  /** Called with live progress (see {@link ProgressEvent}); a callback that throws rejects the call. */
+  onProgress?: (event: ProgressEvent) => void
+}
+
+/** Options of {@link computeIntegrity}. */
+export interface IntegrityOptions extends Omit<NativeIntegrityOptions, 'algorithms'> {
+  /** Default `['sha512']`; several give several hashes, space-separated. */
+  algorithms?: IntegrityAlgorithm[]
+  signal?: AbortSignal
+}
+
+/** Options of {@link buildOciLayout}. */
+export interface BuildOciLayoutOptions extends Omit<NativeBuildOciLayoutOptions, 'compressionLevel' | 'platform'> {
+  /** Deflate level of the layer (default 3). */
+  compressionLevel?: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9
+  /** `os/arch[/variant]`, e.g. `linux/amd64` (the default) or `linux/arm64/v8`. */
+  platform?: `${string}/${string}`
+  signal?: AbortSignal
+  /** Called with live progress over the files written into the layer (see {@link ProgressEvent}). */
+  onProgress?: (event: ProgressEvent) => void
+}
 
 /** Every error dynpack rejects with has a stable `code` such as `E_NO_PACKAGE_JSON`. */
 export interface DynpackError extends Error {
   code: string
+  /** With `E_MONOREPO`: the dist-dynamic folders of the monorepo's exported plugins. */
+  plugins?: string[]
 }
 
 /**
  * Packs a package folder (typically a plugin's `dist-dynamic`) exactly as
  * `npm pack --ignore-scripts` does: the same tgz bytes, so the same `integrity`.
  * Resolves to what `npm pack --json` prints for it, plus `path`, the file written
- * (absent with `dryRun`). Lifecycle scripts are never run.
+ * (absent with `dryRun`). Lifecycle scripts are never run. `dir` follows the
+ * rule every command shares: a plugin folder holding `dist-dynamic/` packs that
+ * folder (said by a process warning with code `DYNPACK_DIST_DYNAMIC`); a monorepo
+ * root rejects with `E_MONOREPO`, whose `plugins` lists the folders to pack one by
+ * one (the return type stays one result; `dynpack pack ROOT` packs them all).
+ * Wrong argument types reject with `E_INVALID_OPTION`.
  */
 export declare function packDynamic(
   dir: string,
-  options?: PackDynamicOptions & { signal?: AbortSignal }
+  options?: PackDynamicOptions
 ): Promise<PackResult>
 
 /**
@@ -34,8 +96,8 @@ export declare function packDynamic(
  * that is a folder, FIFO, socket or device rejects with `E_NOT_A_FILE`.
  */
 export declare function computeIntegrity(
-  input: string | Buffer,
-  options?: IntegrityOptions & { signal?: AbortSignal }
+  input: string | Buffer | Uint8Array,
+  options?: IntegrityOptions
 ): Promise<string>
 
 /**
@@ -43,7 +105,7 @@ export declare function computeIntegrity(
  * algorithm listed decides), false when it does not; rejects with
  * `E_INVALID_SRI` / `E_UNKNOWN_ALGORITHM` on a malformed SRI.
  */
-export declare function verifyIntegrity(input: string | Buffer, sri: string): Promise<boolean>
+export declare function verifyIntegrity(input: string | Buffer | Uint8Array, sri: string): Promise<boolean>
 
 /**
  * Writes a reproducible OCI image of dynamic plugins (dist-dynamic folders, or
@@ -57,7 +119,7 @@ export declare function verifyIntegrity(input: string | Buffer, sri: string): Pr
  */
 export declare function buildOciLayout(
   plugins: string | string[],
-  options: BuildOciLayoutOptions & { signal?: AbortSignal }
+  options: BuildOciLayoutOptions
 ): Promise<OciLayoutResult>
 
 /** Options of {@link publishDynamic}. */
@@ -75,6 +137,12 @@ export interface PublishDynamicOptions {
   /** The npm command (default `npm`). */
   npm?: string
   signal?: AbortSignal
+  /** Milliseconds `npm publish` may wait for the registry (default 120000); then `E_PUBLISH_TIMEOUT`. */
+  timeout?: number
+  /** Live progress of packing the tarball (see {@link ProgressEvent}). */
+  onProgress?: (event: ProgressEvent) => void
+  /** Called once when the registry has not answered after 5 s (or half the timeout): what dynpack is waiting for. */
+  onWait?: (wait: { package: string; registry: string; waitingFor: string; timeout: number }) => void
 }
 
 /** What {@link publishDynamic} published. */
@@ -111,6 +179,8 @@ export interface PublishResult {
  * does, then runs `npm publish <file.tgz>` in the dist-dynamic folder, so npm's
  * own authentication applies. Rejects with `E_PUBLIC_REGISTRY`,
  * `E_PUBLISH_AUTH`, `E_PUBLISH_CONFLICT` (the version exists) or
- * `E_PUBLISH_FAILED`; publish several with `Promise.allSettled`.
+ * `E_PUBLISH_FAILED`, or `E_PUBLISH_TIMEOUT` (no answer within `timeout`);
+ * publish several with `Promise.allSettled`. A monorepo root rejects with
+ * `E_MONOREPO` (see {@link packDynamic}).
  */
 export declare function publishDynamic(dir: string, options?: PublishDynamicOptions): Promise<PublishResult>

@@ -23,7 +23,9 @@ function toDynpackError (err) {
     return e
   }
   if (NAPI_ARGUMENT_CODES.has(err.code)) {
-    const e = new Error(`invalid argument: ${err.message}`)
+    // A conversion the JS checks above did not catch: name the option, never the Rust type.
+    const field = / on \w+\.(\w+)/.exec(err.message)?.[1]
+    const e = new Error(field ? `options.${field} has the wrong type` : 'an argument has the wrong type')
     e.code = 'E_INVALID_OPTION'
     return e
   }
@@ -63,6 +65,48 @@ async function run (signal, start) {
   }
 }
 
+/** How often a running task's progress counters are sampled for `onProgress`. */
+const PROGRESS_INTERVAL_MS = 100
+
+/**
+ * Runs `start(counter)` and, when `onProgress` is given, calls it with
+ * `{ dir, filesDone, filesTotal, bytesDone, bytesTotal, elapsedMs, done }`
+ * at most every PROGRESS_INTERVAL_MS while the counters move, and once more
+ * with `done: true` and the totals when the task succeeded. The task only
+ * adds to atomic counters (src/progress.rs); sampling happens here, on a
+ * timer, so a slow callback never slows the worker. A callback that throws
+ * is not called again, and the task rejects with its error.
+ */
+async function withProgress (onProgress, dir, start) {
+  if (onProgress === undefined) return start(undefined)
+  const counter = new native.ProgressCounter()
+  const started = Date.now()
+  let last = ''
+  let failure = null
+  const emit = (done) => {
+    if (failure) return
+    const [filesDone, filesTotal, bytesDone, bytesTotal] = counter.snapshot()
+    const key = `${filesDone}/${filesTotal}/${bytesDone}/${bytesTotal}/${done}`
+    if (key === last || (!done && filesTotal === 0)) return
+    last = key
+    try {
+      onProgress({ dir, filesDone, filesTotal, bytesDone, bytesTotal, elapsedMs: Date.now() - started, done })
+    } catch (err) {
+      failure = { err }
+    }
+  }
+  const timer = setInterval(() => emit(false), PROGRESS_INTERVAL_MS)
+  let result
+  try {
+    result = await start(counter)
+  } finally {
+    clearInterval(timer)
+  }
+  emit(true)
+  if (failure) throw failure.err
+  return result
+}
+
 let zlibChecked = false
 /**
  * Byte identity with npm rests on the addon calling the very zlib that
@@ -94,11 +138,74 @@ function checkHostZlib () {
   zlibChecked = true
 }
 
+/** How a value is named in an argument error: its type, never an internal one. */
+function typeName (v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  if (Buffer.isBuffer(v)) return 'a Buffer'
+  return typeof v === 'object' ? 'an object' : `${typeof v === 'undefined' ? '' : 'the ' + typeof v + ' '}${typeof v === 'string' ? JSON.stringify(v) : String(v)}`.trim()
+}
+
+/**
+ * Checks `options` of `fn` against `spec` ({ key: rule }) before the addon
+ * sees them, so that a wrong type is reported in dynpack's words (the addon's
+ * own conversion errors name Rust types). Rules: 'boolean', 'string',
+ * 'function', 'strings' (array of strings), 'stringMap' (object of strings),
+ * or an array of the allowed values. Unknown keys are left alone.
+ */
+function checkOptions (options, spec, fn) {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw dynpackError('E_INVALID_OPTION', `${fn}: options must be an object, not ${typeName(options)}`)
+  }
+  for (const [key, rule] of Object.entries(spec)) {
+    const v = options[key]
+    if (v === undefined) continue
+    let ok
+    let want
+    if (Array.isArray(rule)) { ok = rule.includes(v); want = rule.map((r) => JSON.stringify(r).replace(/"/g, "'")).join(' or ') } else if (rule === 'strings') { ok = Array.isArray(v) && v.every((x) => typeof x === 'string'); want = 'an array of strings' } else if (rule === 'stringMap') { ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'); want = 'an object of string values' } else { ok = typeof v === rule; want = rule === 'boolean' ? 'true or false' : `a ${rule}` }
+    if (ok) continue
+    const at = Array.isArray(v) && rule === 'strings' ? v.findIndex((x) => typeof x !== 'string') : -1
+    if (at >= 0) throw dynpackError('E_INVALID_OPTION', `${fn}: options.${key}[${at}] must be a string, not ${typeName(v[at])}`)
+    throw dynpackError('E_INVALID_OPTION', `${fn}: options.${key} must be ${want}, not ${typeName(v)}`)
+  }
+  return options
+}
+
+/** A file path or the bytes themselves: what computeIntegrity and verifyIntegrity hash. */
+function checkInput (input, fn) {
+  if (typeof input === 'string' && input !== '') return path.resolve(input)
+  if (Buffer.isBuffer(input)) return input
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  throw dynpackError('E_INVALID_OPTION', `${fn}: input must be a file path (a non-empty string) or a Buffer, not ${typeName(input)}`)
+}
+
 function resolveDir (dir, what) {
   if (typeof dir !== 'string' || dir === '') {
-    throw dynpackError('E_INVALID_OPTION', `${what} must be a non-empty string`)
+    throw dynpackError('E_INVALID_OPTION', `${what} must be a non-empty string, not ${typeName(dir)}`)
   }
   return path.resolve(dir)
+}
+
+/**
+ * The one folder an API function that takes a single plugin works on, by the
+ * rule every command shares (lib/cli/discover.js resolveFolder): a plugin
+ * folder means its dist-dynamic/ (said with a process warning, code
+ * DYNPACK_DIST_DYNAMIC); a monorepo root is refused with E_MONOREPO, whose
+ * `plugins` lists the dist-dynamic folders to pass one by one.
+ */
+function singleFolder (abs, fn) {
+  const { resolveFolder } = require('./cli/discover.js')
+  const resolved = resolveFolder(abs)
+  if (resolved.mode === 'monorepo') {
+    const list = resolved.folders.map((f) => path.relative(process.cwd(), f.dir) || '.')
+    const e = dynpackError('E_MONOREPO',
+      `${abs} is a monorepo root (${list.length} exported plugin${list.length === 1 ? '' : 's'}${list.length ? ': ' + list.join(', ') : ''}); ` +
+      `${fn} takes one plugin: call it for each of these folders, or run \`dynpack ${fn === 'publishDynamic' ? 'publish' : 'pack'}\` on the root`)
+    e.plugins = resolved.folders.map((f) => f.dir)
+    throw e
+  }
+  return resolved
 }
 
 /**
@@ -106,30 +213,34 @@ function resolveDir (dir, what) {
  * `npm pack --ignore-scripts` does. Resolves to npm's --json object plus `path`.
  */
 async function packDynamic (dir, options = {}) {
-  options = options ?? {}
-  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
-  const { signal, ...rest } = options
-  const abs = resolveDir(dir, 'dir')
+  options = checkOptions(options, { destination: 'string', dryRun: 'boolean', compression: ['npm', 'fast'], onProgress: 'function' }, 'packDynamic')
+  const { signal, onProgress, ...rest } = options
+  const given = resolveDir(dir, 'dir')
+  const resolved = singleFolder(given, 'packDynamic')
+  const abs = resolved.folders[0].dir
+  if (resolved.mode === 'plugin') {
+    process.emitWarning(`packing ${abs}, the dynamic plugin exported from ${given}`, { code: 'DYNPACK_DIST_DYNAMIC' })
+  }
   const nativeOptions = { ...rest }
   if (rest.destination !== undefined) nativeOptions.destination = resolveDir(rest.destination, 'destination')
   if ((rest.compression ?? 'npm') === 'npm') {
     try { checkHostZlib() } catch (e) { throw e }
   }
-  const result = await run(signal, (token) => native.packDynamic(abs, nativeOptions, token))
+  const result = await withProgress(onProgress, abs, (counter) => run(signal, (token) => native.packDynamic(abs, nativeOptions, token, counter)))
   if (result.path == null) delete result.path
   return result
 }
 
 /** The SRI string (default `sha512-…`) of a file path or a Buffer. */
 async function computeIntegrity (input, options = {}) {
-  const { signal, ...rest } = options ?? {}
-  const arg = typeof input === 'string' ? path.resolve(input) : input
+  const { signal, ...rest } = checkOptions(options, { algorithms: 'strings' }, 'computeIntegrity')
+  const arg = checkInput(input, 'computeIntegrity')
   return run(signal, () => native.computeIntegrity(arg, rest))
 }
 
 /** Resolves true when the data matches the SRI string, false when not. */
 async function verifyIntegrity (input, sri) {
-  const arg = typeof input === 'string' ? path.resolve(input) : input
+  const arg = checkInput(input, 'verifyIntegrity')
   if (typeof sri !== 'string') throw dynpackError('E_INVALID_SRI', 'the integrity must be a string such as sha512-…')
   return run(undefined, () => native.verifyIntegrity(arg, sri))
 }
@@ -157,7 +268,10 @@ async function buildOciLayout (plugins, options) {
   const list = Array.isArray(plugins) ? plugins : [plugins]
   if (list.length === 0) throw dynpackError('E_INVALID_OPTION', 'pass at least one plugin folder')
   const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins'))
-  const { signal, ...rest } = options
+  checkOptions(options, {
+    output: 'string', tag: 'string', refName: 'string', archive: 'boolean', platform: 'string', annotations: 'stringMap', labels: 'stringMap', allowPrefixDirectories: 'boolean', compressionLevel: [1, 2, 3, 4, 5, 6, 7, 8, 9], onProgress: 'function',
+  }, 'buildOciLayout')
+  const { signal, onProgress, ...rest } = options
   if (typeof rest.tag !== 'string' || rest.tag === '') {
     throw dynpackError('E_INVALID_TAG', 'options.tag must name the image, e.g. quay.io/<org>/<image>:<version>')
   }
@@ -176,7 +290,8 @@ async function buildOciLayout (plugins, options) {
       throw dynpackError('E_INVALID_OPTION', `options.${key} must be an object of string values`)
     }
   }
-  return run(signal, (token) => native.buildOciLayout(dirs.length === 1 ? dirs[0] : dirs, nativeOptions, token))
+  return withProgress(onProgress, nativeOptions.output, (counter) =>
+    run(signal, (token) => native.buildOciLayout(dirs.length === 1 ? dirs[0] : dirs, nativeOptions, token, counter)))
 }
 
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
@@ -189,6 +304,8 @@ module.exports = {
   buildOciLayout,
   publishDynamic,
   // internal helpers shared by the CLI
+  _singleFolder: singleFolder,
+  _checkOptions: checkOptions,
   _toDynpackError: toDynpackError,
   _dynpackError: dynpackError,
   _run: run,

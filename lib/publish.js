@@ -31,8 +31,7 @@ const REGISTRY_SOURCES = {
  * `dir` is a dist-dynamic folder or a plugin folder that contains one.
  */
 async function publishDynamic (dir, options = {}) {
-  options = options ?? {}
-  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  options = api._checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function', onProgress: 'function' }, 'publishDynamic')
   const { signal, dryRun = false, allowPublicRegistry = false } = options
   if (typeof dir !== 'string' || dir === '') throw dynpackError('E_INVALID_OPTION', 'dir must be a non-empty string')
   if (options.tag !== undefined && (typeof options.tag !== 'string' || !/^[^\s/@%][^\s/%]*$/.test(options.tag))) {
@@ -62,7 +61,7 @@ async function publishDynamic (dir, options = {}) {
   try {
     // Packing (off the event loop) and asking npm for its settings overlap.
     const [packed, settings] = await Promise.all([
-      api.packDynamic(distDir, { destination: tmp, signal }),
+      api.packDynamic(distDir, { destination: tmp, signal, onProgress: options.onProgress }),
       resolveSettings({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }),
     ])
     const { registry, registrySource, tag } = settings
@@ -82,7 +81,7 @@ async function publishDynamic (dir, options = {}) {
     if (scope) args.push(`--${scope}:registry=${registry}`)
     if (options.tag !== undefined) args.push(`--tag=${options.tag}`)
     args.push(dryRun ? '--dry-run' : '--no-dry-run')
-    const run = await runNpm(npm, args, { cwd: distDir, env, signal })
+    const run = await runNpmWithTimeout(npm, args, { cwd: distDir, env, signal, options, id, registry: shownRegistry })
     if (run.code !== 0) throw publishError(run, { id, registry: shownRegistry, env })
     const reported = parsePublishOutput(run.stdout, pkg.name)
     if (reported && reported.integrity && reported.integrity !== packed.integrity) {
@@ -126,11 +125,9 @@ function locate (abs) {
     throw dynpackError('E_IO', `${abs}: ${err.message}`)
   }
   if (!stat.isDirectory()) throw dynpackError('E_NOT_A_DIRECTORY', `${abs}: not a folder; pass the folder that holds package.json`)
-  const nested = path.join(abs, 'dist-dynamic')
-  if (isDirectory(nested)) return { distDir: nested, sourceDir: abs }
-  const parent = path.dirname(abs)
-  const sourceDir = path.basename(abs) === 'dist-dynamic' && fs.existsSync(path.join(parent, 'package.json')) ? parent : null
-  return { distDir: abs, sourceDir }
+  // the rule every command shares (lib/cli/discover.js resolveFolder); a monorepo root is refused
+  const { folders: [folder] } = api._singleFolder(abs, 'publishDynamic')
+  return { distDir: folder.dir, sourceDir: folder.source }
 }
 
 function readManifest (file) {
@@ -310,6 +307,45 @@ function runNpm (npm, args, { cwd, env, signal }) {
   })
 }
 
+/** How long `npm publish` may wait for the registry by default, and when publishDynamic says it is waiting. */
+const PUBLISH_TIMEOUT_MS = 120_000
+const WAIT_NOTICE_MS = 5_000
+
+/**
+ * `npm publish` bounded in time: `options.onWait({ package, registry, waitingFor,
+ * timeout })` is called once when npm has not finished after a few seconds
+ * (a registry that does not answer), and npm is stopped after
+ * `options.timeout` ms with E_PUBLISH_TIMEOUT.
+ */
+async function runNpmWithTimeout (npm, args, { cwd, env, signal, options, id, registry }) {
+  const timeout = options.timeout ?? PUBLISH_TIMEOUT_MS
+  if (!Number.isSafeInteger(timeout) || timeout <= 0) {
+    throw dynpackError('E_INVALID_OPTION', 'timeout must be a positive whole number of milliseconds')
+  }
+  if (options.onWait !== undefined && typeof options.onWait !== 'function') {
+    throw dynpackError('E_INVALID_OPTION', 'onWait must be a function')
+  }
+  const timer = new AbortController()
+  const stop = setTimeout(() => timer.abort(), timeout)
+  const notice = setTimeout(() => options.onWait?.({
+    package: id, registry, waitingFor: `${registry} to answer \`npm publish\``, timeout,
+  }), Math.min(WAIT_NOTICE_MS, timeout / 2))
+  const both = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal
+  try {
+    return await runNpm(npm, args, { cwd, env, signal: both })
+  } catch (err) {
+    if (timer.signal.aborted && !signal?.aborted) {
+      throw dynpackError('E_PUBLISH_TIMEOUT',
+        `${id}: ${registry} did not answer \`npm publish\` within ${timeout / 1000} s; check that the registry is up and reachable ` +
+        "from here (proxy, VPN, npm's https-proxy), or allow more time (--timeout)")
+    }
+    throw err
+  } finally {
+    clearTimeout(stop)
+    clearTimeout(notice)
+  }
+}
+
 function quoteForCmd (arg) {
   return /^[A-Za-z0-9_@%+=:,./\\-]+$/.test(arg) ? arg : `"${arg.replace(/"/g, '""')}"`
 }
@@ -379,14 +415,6 @@ function summarize (text) {
 
 function isObject (v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
-
-function isDirectory (p) {
-  try {
-    return fs.statSync(p).isDirectory()
-  } catch {
-    return false
-  }
 }
 
 module.exports = {

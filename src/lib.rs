@@ -20,6 +20,7 @@ pub mod packlist;
 pub mod pipeline;
 pub mod plugin;
 pub mod posix;
+pub mod progress;
 pub mod tarball;
 
 use std::path::PathBuf;
@@ -52,6 +53,31 @@ impl CancelToken {
     #[napi]
     pub fn cancel(&self) {
         self.flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Live progress of a running task, sampled from JavaScript (lib/api.js
+/// polls it on a timer and calls the `onProgress` callback); the task only
+/// adds to atomic counters, so it never waits for JavaScript.
+#[napi]
+pub struct ProgressCounter {
+    inner: Arc<progress::Progress>,
+}
+
+#[napi]
+impl ProgressCounter {
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        ProgressCounter {
+            inner: Arc::new(progress::Progress::default()),
+        }
+    }
+
+    /// `[filesDone, filesTotal, bytesDone, bytesTotal]`.
+    #[napi]
+    pub fn snapshot(&self) -> Vec<f64> {
+        self.inner.snapshot().iter().map(|&n| n as f64).collect()
     }
 }
 
@@ -145,6 +171,7 @@ pub fn pack_dynamic(
     dir: String,
     options: Option<PackDynamicOptions>,
     cancel: Option<&CancelToken>,
+    progress: Option<&ProgressCounter>,
 ) -> Result<AsyncTask<PackTask>> {
     let options = options.unwrap_or(PackDynamicOptions {
         destination: None,
@@ -162,6 +189,7 @@ pub fn pack_dynamic(
             dry_run: options.dry_run.unwrap_or(false),
             compression,
             cancel: cancel.map(|c| c.flag.clone()),
+            progress: progress.map(|p| p.inner.clone()),
         },
     }))
 }
@@ -386,6 +414,7 @@ pub fn build_oci_layout(
     plugins: Either<String, Vec<String>>,
     options: BuildOciLayoutOptions,
     cancel: Option<&CancelToken>,
+    progress: Option<&ProgressCounter>,
 ) -> Result<AsyncTask<OciTask>> {
     let plugins = match plugins {
         Either::A(one) => vec![PathBuf::from(one)],
@@ -415,6 +444,7 @@ pub fn build_oci_layout(
         o.compression_level = level;
     }
     o.cancel = cancel.map(|c| c.flag.clone());
+    o.progress = progress.map(|p| p.inner.clone());
     Ok(AsyncTask::new(OciTask {
         plugins,
         options: o,

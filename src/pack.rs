@@ -14,7 +14,7 @@ use crate::gzip::{FastGzip, Gzip, NpmGzip, Sink};
 use crate::output::AtomicFile;
 use crate::packlist::{order, PackList};
 use crate::pipeline::{check_cancel, gzip_stream, Cancel};
-use crate::tarball::{write_entries, TarEntry, TarStyle, END_OF_ARCHIVE};
+use crate::tarball::{write_entries_counted, TarEntry, TarStyle, END_OF_ARCHIVE};
 
 /// How the tar is gzipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +55,8 @@ pub struct PackOptions {
     pub compression: Compression,
     /// Set to stop the work; the call then fails with `E_ABORTED`.
     pub cancel: Cancel,
+    /// Advanced per file read, for live progress.
+    pub progress: crate::progress::SharedProgress,
 }
 
 /// One file as `npm pack --json` lists it.
@@ -173,9 +175,21 @@ pub fn compress_tar(
     sink: &mut dyn Sink,
     cancel: &Cancel,
 ) -> Result<()> {
+    compress_tar_counted(entries, style, gzip, sink, cancel, &None)
+}
+
+/// [`compress_tar`], advancing `progress` per file.
+pub fn compress_tar_counted(
+    entries: &[TarEntry],
+    style: &TarStyle,
+    gzip: Box<dyn Gzip>,
+    sink: &mut dyn Sink,
+    cancel: &Cancel,
+    progress: &crate::progress::SharedProgress,
+) -> Result<()> {
     gzip_stream(
         |send| {
-            write_entries(entries, style, send)?;
+            write_entries_counted(entries, style, send, progress)?;
             send(END_OF_ARCHIVE.to_vec())
         },
         gzip,
@@ -192,6 +206,9 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
     let name = list.manifest.require_name()?.to_string();
     let version = list.manifest.require_version()?.to_string();
     let entries = TarEntry::plan(&list);
+    if let Some(p) = &opts.progress {
+        p.set_totals(entries.len() as u64, entries.iter().map(|e| e.size).sum());
+    }
     check_cancel(&opts.cancel)?;
 
     let file_name = tarball_file_name(&name, &version);
@@ -212,12 +229,13 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
         sha1: Sha1::new(),
         len: 0,
     };
-    compress_tar(
+    compress_tar_counted(
         &entries,
         &TarStyle::npm(),
         opts.compression.compressor()?,
         &mut sink,
         &opts.cancel,
+        &opts.progress,
     )?;
     let integrity = {
         use base64::Engine;

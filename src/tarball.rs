@@ -324,6 +324,16 @@ pub fn write_entries(
     style: &TarStyle,
     sink: &mut dyn FnMut(Vec<u8>) -> Result<()>,
 ) -> Result<()> {
+    write_entries_counted(entries, style, sink, &None)
+}
+
+/// [`write_entries`], advancing `progress` by each entry once it is read.
+pub fn write_entries_counted(
+    entries: &[TarEntry],
+    style: &TarStyle,
+    sink: &mut dyn FnMut(Vec<u8>) -> Result<()>,
+    progress: &crate::progress::SharedProgress,
+) -> Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     for e in entries {
         let path = format!("{}{}", style.prefix, e.path);
@@ -345,6 +355,7 @@ pub fn write_entries(
         if e.size > 0 {
             append_file(e, &mut buf, sink)?;
         }
+        crate::progress::file_done(progress, e.size);
         if buf.len() >= CHUNK {
             sink(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK * 2)))?;
         }

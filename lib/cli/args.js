@@ -36,7 +36,13 @@ function parse (command, argv, options, { min = 0, max = Infinity, variadic = []
       tokens: true,
     })
   } catch (err) {
-    throw usageError(parseErrorMessage(err), command)
+    let message = parseErrorMessage(err)
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const given = /^unknown option (--?[^=\s]*)/.exec(message)?.[1] ?? ''
+      const guess = closest(given.replace(/^-+/, ''), Object.keys({ ...COMMON_OPTIONS, ...options }))
+      if (guess) message += `; did you mean --${guess}?`
+    }
+    throw usageError(message, command)
   }
   const { values } = parsed
   const positionals = []
@@ -82,6 +88,40 @@ function parseErrorMessage (err) {
   }
 }
 
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two short words. */
+function distance (a, b) {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0][j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
+    }
+  }
+  return d[a.length][b.length]
+}
+
+/**
+ * The candidate `word` was most likely meant to be, or null: the nearest by
+ * edit distance, within a third of its length (at least 1), or one that
+ * starts with it (`--pack` for `--pack-destination`). Ties: null.
+ */
+function closest (word, candidates) {
+  if (!word) return null
+  const w = word.toLowerCase()
+  const prefixed = candidates.filter((c) => c.startsWith(w))
+  if (prefixed.length === 1) return prefixed[0]
+  const limit = Math.max(1, Math.floor(w.length / 3))
+  let best = null
+  let bestDistance = Infinity
+  let tie = false
+  for (const c of candidates) {
+    const dist = distance(w, c)
+    if (dist < bestDistance) { best = c; bestDistance = dist; tie = false } else if (dist === bestDistance) tie = true
+  }
+  return bestDistance <= limit && !tie ? best : null
+}
+
 /** Turns repeated `--flag key=value` options into an object (last one wins). */
 function keyValues (list, flag, command) {
   const out = {}
@@ -93,4 +133,4 @@ function keyValues (list, flag, command) {
   return out
 }
 
-module.exports = { parse, keyValues, usageError, COMMON_OPTIONS }
+module.exports = { parse, keyValues, usageError, closest, COMMON_OPTIONS }

@@ -107,6 +107,72 @@ function isDir (p) {
 }
 
 /**
+ * What a folder given to any dynpack command or API function means: the one
+ * rule `pack`, `publish`, `package`, packDynamic and publishDynamic share.
+ * Resolves `dir` to `{ mode, root, folders: [{ dir, source }], skipped }`:
+ *  - 'monorepo': package.json has `workspaces`; one folder per workspace with a
+ *    plugin backstage.role and a dist-dynamic/ (`dir` is that dist-dynamic,
+ *    `source` the workspace); the others are in `skipped: [{ path, reason }]`;
+ *  - 'plugin': `dir` holds dist-dynamic/, which is the folder to use;
+ *  - 'dist-dynamic': a folder named dist-dynamic or a package named `*-dynamic`;
+ *  - 'package': anything else, used as it is (what `npm pack` would pack).
+ * `source` is the plugin folder around a dist-dynamic folder (with its
+ * package.json and app-config), or null. Never throws for a folder it cannot
+ * read: it then answers 'package' and the caller's own checks name the problem.
+ */
+function resolveFolder (dir) {
+  const root = path.resolve(dir)
+  const single = (mode, folder, source) => ({ mode, root, folders: [{ dir: folder, source }], skipped: [] })
+  if (!isDir(root)) return single('package', root, null)
+  let manifest = null
+  try { manifest = readManifest(path.join(root, 'package.json')) } catch {}
+  if (manifest && manifest.workspaces !== undefined) return resolveWorkspaces(root, manifest)
+  if (isDir(path.join(root, 'dist-dynamic'))) return single('plugin', path.join(root, 'dist-dynamic'), root)
+  const parent = path.dirname(root)
+  if (path.basename(root) === 'dist-dynamic') {
+    return single('dist-dynamic', root, fs.existsSync(path.join(parent, 'package.json')) ? parent : null)
+  }
+  if (manifest && /-dynamic$/.test(String(manifest.name))) return single('dist-dynamic', root, null)
+  return single('package', root, null)
+}
+
+/** A short sentence saying which folder a command uses, for the modes where it is not `dir` itself. */
+function describeResolution (resolved, cwd = process.cwd()) {
+  const rel = (p) => {
+    const r = path.relative(cwd, p)
+    return r === '' ? '.' : r.startsWith('..') || path.isAbsolute(r) ? p : r
+  }
+  if (resolved.mode === 'plugin') return `using ${rel(resolved.folders[0].dir)}, the dynamic plugin exported from ${rel(resolved.root)}`
+  if (resolved.mode === 'monorepo') {
+    const n = resolved.folders.length
+    return `monorepo ${rel(resolved.root)}: ${n} exported plugin${n === 1 ? '' : 's'}${n ? ': ' + resolved.folders.map((f) => rel(f.source)).join(', ') : ''}`
+  }
+  return null
+}
+
+/**
+ * The folders a command that takes several DIRs (`pack`, `publish`) works on:
+ * each DIR resolved by {@link resolveFolder}, a monorepo root expanded to its
+ * exported plugins, duplicates dropped. `note(text)` is told which folder was
+ * used where it is not the DIR given, and which workspaces were skipped.
+ * Returns `[{ dir, source }]`; E_NO_PLUGINS for a monorepo without any.
+ */
+function resolveFolders (dirs, { note = () => {}, cwd = process.cwd() } = {}) {
+  const out = new Map()
+  for (const d of dirs) {
+    const resolved = resolveFolder(path.resolve(cwd, d))
+    for (const s of resolved.skipped) note(`skipping ${path.relative(cwd, path.join(resolved.root, s.path)) || '.'}: ${s.reason}`)
+    if (resolved.mode === 'monorepo' && resolved.folders.length === 0) {
+      throw fail('E_NO_PLUGINS', `${resolved.root}: none of the ${resolved.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
+    }
+    const said = describeResolution(resolved, cwd)
+    if (said) note(said)
+    for (const f of resolved.folders) if (!out.has(f.dir)) out.set(f.dir, f)
+  }
+  return [...out.values()]
+}
+
+/**
  * What `dynpack package` packages when run in `dir`:
  * `{ mode: 'monorepo'|'plugin'|'dist-dynamic', root, plugins, skipped: [{path, reason}] }`.
  * `plugins` is empty when no workspace of a monorepo is an exported plugin.
@@ -125,20 +191,17 @@ function discoverPlugins (dir) {
   if (!manifest) {
     throw fail('E_NO_PACKAGE_JSON', `${root}: no package.json; run dynpack in a plugin folder, its dist-dynamic folder or a monorepo root`)
   }
-  if (manifest.workspaces !== undefined) return discoverWorkspaces(root, manifest)
-  if (isDir(path.join(root, 'dist-dynamic'))) {
-    return { mode: 'plugin', root, plugins: [pluginAt(path.join(root, 'dist-dynamic'), root)], skipped: [] }
+  const resolved = resolveFolder(root)
+  if (resolved.mode === 'package') {
+    throw fail('E_NO_DIST_DYNAMIC', `${root}: no dist-dynamic/ folder; export the plugin first (\`npx @red-hat-developer-hub/cli plugin export\`), or run dynpack in a dist-dynamic folder or a monorepo root`)
   }
-  if (path.basename(root) === 'dist-dynamic' || /-dynamic$/.test(String(manifest.name))) {
-    const source = path.basename(root) === 'dist-dynamic' ? path.dirname(root) : null
-    return { mode: 'dist-dynamic', root, plugins: [pluginAt(root, source)], skipped: [] }
-  }
-  throw fail('E_NO_DIST_DYNAMIC', `${root}: no dist-dynamic/ folder; export the plugin first (\`npx @red-hat-developer-hub/cli plugin export\`), or run dynpack in a dist-dynamic folder or a monorepo root`)
+  const plugins = resolved.folders.map((f) => pluginAt(f.dir, f.source))
+  return { mode: resolved.mode, root, plugins, skipped: resolved.skipped }
 }
 
-function discoverWorkspaces (root, manifest) {
+function resolveWorkspaces (root, manifest) {
   const patterns = workspacePatterns(manifest.workspaces, path.join(root, 'package.json'))
-  const plugins = []
+  const folders = []
   const skipped = []
   for (const ws of expandWorkspaces(root, patterns)) {
     const rel = path.relative(root, ws) || '.'
@@ -151,10 +214,10 @@ function discoverWorkspaces (root, manifest) {
     } else if (!isDir(path.join(ws, 'dist-dynamic'))) {
       skipped.push({ path: rel, reason: 'no dist-dynamic/ folder; export it first (`npx @red-hat-developer-hub/cli plugin export` in that folder)' })
     } else {
-      plugins.push(pluginAt(path.join(ws, 'dist-dynamic'), ws))
+      folders.push({ dir: path.join(ws, 'dist-dynamic'), source: ws })
     }
   }
-  return { mode: 'monorepo', root, plugins, skipped }
+  return { mode: 'monorepo', root, folders, skipped }
 }
 
 function workspacePatterns (workspaces, file) {
@@ -177,8 +240,14 @@ function expandWorkspaces (root, patterns) {
     const neg = raw.startsWith('!')
     const pattern = normalizePattern(neg ? raw.slice(1) : raw)
     if (pattern === '') continue
-    if (neg) { negated.push(segmentRegexes(pattern)); continue }
-    walk(root, '', segmentRegexes(pattern), found)
+    let res
+    try {
+      res = segmentRegexes(pattern)
+    } catch (err) {
+      throw fail('E_INVALID_WORKSPACES', `${path.join(root, 'package.json')}: the workspaces glob ${JSON.stringify(raw)} is invalid (${err.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '').toLowerCase()}); fix it in package.json`)
+    }
+    if (neg) { negated.push(res); continue }
+    walk(root, '', res, found)
   }
   const rels = [...found].filter((rel) => !negated.some((re) => matchPath(rel.split('/'), re)))
   return rels.sort().map((rel) => path.join(root, rel))
@@ -240,14 +309,21 @@ function walk (root, rel, res, found) {
   for (const ent of entries) {
     if (ent.name.startsWith('.') || SKIP_DIRS.has(ent.name)) continue
     const child = rel ? `${rel}/${ent.name}` : ent.name
-    if (!ent.isDirectory() && !(ent.isSymbolicLink() && isDir(path.join(root, child)))) continue
-    if (head === '**') walk(root, child, res, found)
-    else if (head.test(ent.name)) walk(root, child, rest, found)
+    // `**` does not descend into symlinked folders (as node-glob's `**`), so a
+    // link loop cannot hang the walk; a link named by a segment is followed.
+    if (head === '**') {
+      if (ent.isDirectory()) walk(root, child, res, found)
+    } else if (head.test(ent.name) && (ent.isDirectory() || (ent.isSymbolicLink() && isDir(path.join(root, child))))) {
+      walk(root, child, rest, found)
+    }
   }
 }
 
 module.exports = {
   discoverPlugins,
+  resolveFolder,
+  resolveFolders,
+  describeResolution,
   expandWorkspaces,
   pluginAt,
   pluginDirectory,

@@ -118,8 +118,9 @@ async function main (argv, io) {
     }
     const command = loadCommand(first)
     if (!command) {
-      const names = allCommands().commands.map((c) => c.name).join(', ')
-      throw usage(`unknown command ${JSON.stringify(first)}; the commands are ${names}`)
+      const names = allCommands().commands.map((c) => c.name)
+      const guess = require('./args.js').closest(first, names)
+      throw usage(`unknown command ${JSON.stringify(first)}${guess ? `; did you mean \`dynpack ${guess}\`?` : ''}; the commands are ${names.join(', ')}`)
     }
     const opts = optionArgs(rest)
     if (opts.includes('--help') || opts.includes('-h')) {

@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, json } = require('./report.js')
-const { readManifest, findAppConfig } = require('./discover.js')
+const { readManifest, findAppConfig, resolveFolders } = require('./discover.js')
 const { pluginsYaml } = require('./yaml.js')
 
 const OPTIONS = {
@@ -21,9 +21,11 @@ const OPTIONS = {
 const usage = `Usage: dynpack pack [DIR...] [--pack-destination DIR] [--json] [--dry-run] [--fast]
                     [--base-url URL]
 
-Packs each DIR (default: the current folder; usually a dist-dynamic folder)
-exactly as \`npm pack --ignore-scripts\` does: same files, same bytes, same
-integrity. Folders are packed in parallel. Prints each file name on stdout, as
+Packs each DIR (default: the current folder) exactly as \`npm pack
+--ignore-scripts\` does: same files, same bytes, same integrity. DIR is a
+dist-dynamic folder, a plugin folder holding dist-dynamic/ (that is packed,
+with a note), a monorepo root (every exported plugin workspace), or any
+other package folder (packed as it is). Folders are packed in parallel. Prints each file name on stdout, as
 npm does. Lifecycle scripts are never run.
 
 Options:
@@ -69,7 +71,8 @@ async function run (argv, io) {
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
   const baseUrl = values['base-url'] !== undefined ? parseBaseUrl(values['base-url']) : null
-  const dirs = (positionals.length ? positionals : ['.']).map((d) => path.resolve(cwd, d))
+  const folders = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) })
+  const dirs = folders.map((f) => f.dir)
   const destination = path.resolve(cwd, values['pack-destination'] ?? '.')
 
   // Two folders writing the same file name would overwrite each other.
@@ -91,16 +94,14 @@ async function run (argv, io) {
     }
   }
 
-  if (positionals.length === 0 && fs.existsSync(path.join(cwd, 'dist-dynamic', 'package.json'))) {
-    report.note('packing this folder as npm does; to pack the dynamic plugin, run `dynpack pack dist-dynamic`')
-  }
   const api = require('../api.js')
   const options = { destination, dryRun: Boolean(values['dry-run']), compression: values.fast ? 'fast' : 'npm', signal: io.signal }
-  const results = await Promise.all(dirs.map(async (dir) => {
-    const r = await api.packDynamic(dir, options)
+  const live = report.liveProgress()
+  const results = await Promise.all(folders.map(async ({ dir, source }) => {
+    const r = await api.packDynamic(dir, { ...options, onProgress: live.callback(displayPath(cwd, source ?? dir)) })
     report.progress(`packed ${r.id}: ${r.entryCount} files, ${formatBytes(r.unpackedSize)} -> ${r.filename} (${formatBytes(r.size)})`)
     return r
-  }))
+  })).finally(() => live.end())
 
   for (const r of results) report.detail(npmNotice(r))
 
@@ -115,9 +116,8 @@ async function run (argv, io) {
   report.out(results.map((r) => r.filename).join('\n'))
   if (baseUrl) {
     const entries = reports.map((r, i) => {
-      const dir = dirs[i]
-      const source = path.basename(dir) === 'dist-dynamic' ? path.dirname(dir) : dir
-      return { package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(source)?.yaml }
+      const { dir, source } = folders[i]
+      return { package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(source ?? dir)?.yaml }
     })
     report.out(`\n# dynamic-plugins.yaml entries, once ${displayPath(cwd, destination)} is served at ${baseUrl}/:\n` + pluginsYaml(entries))
   }

@@ -8,7 +8,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { parse, keyValues, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./report.js')
-const { discoverPlugins } = require('./discover.js')
+const { discoverPlugins, describeResolution } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
 const { pluginsYaml } = require('./yaml.js')
 
@@ -22,6 +22,7 @@ const OPTIONS = {
   label: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   'allow-prefix-dirs': { type: 'boolean' },
+  'source-date-epoch': { type: 'string' },
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
   'use-docker': { type: 'boolean' },
@@ -66,6 +67,9 @@ Options:
       --annotation K=V...   add manifest annotations (repeat the option, or list
                             several K=V after it)
       --label K=V...        add image config labels (likewise)
+      --source-date-epoch SECONDS
+                            the image timestamps (default: $SOURCE_DATE_EPOCH,
+                            else 0), e.g. $(git log -1 --format=%ct)
       --allow-prefix-dirs   accept plugin directories where one is a prefix of
                             another (plugin-x + plugin-x-backend), with a warning:
                             RHDH up to 1.10 installs both for either reference
@@ -91,10 +95,14 @@ async function run (argv, io) {
   }
   const annotations = keyValues(values.annotation, 'annotation', 'package')
   const labels = keyValues(values.label, 'label', 'package')
+  const sourceDateEpoch = values['source-date-epoch'] !== undefined ? parseEpoch(values['source-date-epoch']) : undefined
   const exportTo = values['export-to'] !== undefined ? path.resolve(cwd, values['export-to']) : null
 
   const found = discoverPlugins(path.resolve(cwd, positionals[0] ?? '.'))
   for (const s of found.skipped) report.note(`skipping ${s.path}: ${s.reason}`)
+  if (found.mode === 'plugin') {
+    report.note(describeResolution({ mode: 'plugin', root: found.root, folders: [{ dir: found.plugins[0].distDynamic }] }, cwd))
+  }
   if (found.plugins.length === 0) {
     const e = new Error(`${found.root}: none of the ${found.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
     e.code = 'E_NO_PLUGINS'
@@ -104,7 +112,7 @@ async function run (argv, io) {
   const api = require('../api.js')
   const image = values.tag === undefined
     ? null
-    : await buildImage(api, found, { ...values, annotations, labels }, { cwd, report, signal: io.signal })
+    : await buildImage(api, found, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
   const exported = exportTo === null
     ? null
     : await exportPlugins(api, found.plugins, exportTo, {
@@ -164,8 +172,11 @@ async function buildImage (api, found, values, { cwd, report, signal }) {
   report.progress(`packaging ${count} plugin${count === 1 ? '' : 's'} into ${displayPath(cwd, output)}`)
   const options = { output, archive, tag: values.tag, annotations: values.annotations, labels: values.labels, allowPrefixDirectories: !!values['allow-prefix-dirs'], signal }
   if (values.platform) options.platform = values.platform // "" (the packagers' "no --platform") gives the default
+  if (values.sourceDateEpoch !== undefined) options.sourceDateEpoch = values.sourceDateEpoch
   const started = Date.now()
-  const result = await api.buildOciLayout(found.plugins.map((p) => p.distDynamic), options)
+  const live = report.liveProgress()
+  options.onProgress = live.callback(`${count} plugin${count === 1 ? '' : 's'} -> ${displayPath(cwd, output)}`)
+  const result = await api.buildOciLayout(found.plugins.map((p) => p.distDynamic), options).finally(() => live.end())
   for (const p of result.plugins) {
     const stats = p.files != null ? `${p.files} files, ${formatBytes(p.unpackedSize ?? 0)}` : `${p.name}@${p.version}`
     report.progress(`added ${p.directory}: ${stats}`)
@@ -225,6 +236,14 @@ function textReport ({ cwd, tag, quiet, image, exported, exportTo, plugins }) {
       localYaml)
   }
   return lines.join('\n')
+}
+
+/** `--source-date-epoch SECONDS`: decimal seconds since 1970, as SOURCE_DATE_EPOCH. */
+function parseEpoch (value) {
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw usageError(`--source-date-epoch ${JSON.stringify(value)}: expected whole seconds since 1970, e.g. $(git log -1 --format=%ct)`, 'package')
+  }
+  return Number(value)
 }
 
 /** Creates the folder that will hold `output`, so that `--output out/oci` works in a fresh checkout. */

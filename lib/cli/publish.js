@@ -5,8 +5,8 @@
 
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
-const { Reporter, json } = require('./report.js')
-const { findAppConfig } = require('./discover.js')
+const { Reporter, json, displayPath } = require('./report.js')
+const { findAppConfig, resolveFolders } = require('./discover.js')
 const { pluginsYaml } = require('./yaml.js')
 
 const OPTIONS = {
@@ -15,6 +15,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   'allow-public-registry': { type: 'boolean' },
+  timeout: { type: 'string' },
 }
 
 /** How many plugins are published at once: each one runs an npm process. */
@@ -23,8 +24,9 @@ const CONCURRENCY = 4
 const usage = `Usage: dynpack publish [DIR...] [--registry URL] [--tag DIST_TAG] [--dry-run] [--json]
                        [--allow-public-registry]
 
-Publishes each DIR (default: the current folder; a dist-dynamic folder, or a
-plugin folder that contains dist-dynamic/) to an npm registry: the very
+Publishes each DIR (default: the current folder; a dist-dynamic folder, a
+plugin folder that contains dist-dynamic/, or a monorepo root: every exported
+plugin workspace) to an npm registry: the very
 tarball \`npm pack\` makes of it, so the integrity printed is the one the
 registry serves. Uploading is done by \`npm publish\`, so logging in works as
 with npm (\`npm login\`, \`//host/:_authToken=...\` in an .npmrc, environment).
@@ -48,6 +50,10 @@ Options:
       --json                    print a JSON array: one object per DIR, with
                                 "ok" and either the result or "error"
       --allow-public-registry   allow registry.npmjs.org (or its mirrors)
+      --timeout SECONDS         give up on a registry that does not answer
+                                after SECONDS (default 120), with
+                                E_PUBLISH_TIMEOUT; after 5 s a note says
+                                what dynpack is waiting for
   -q, --quiet                   no warnings or notes on stderr
       --verbose                 say where each registry setting came from
   -h, --help                    show this help
@@ -80,7 +86,7 @@ async function run (argv, io) {
   const { values, positionals } = parse('publish', argv, OPTIONS)
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
-  const dirs = [...new Set((positionals.length ? positionals : ['.']).map((d) => path.resolve(cwd, d)))]
+  const dirs = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) }).map((f) => f.dir)
   const dryRun = Boolean(values['dry-run'])
   if (values.registry !== undefined && !/^https?:\/\/[^/\s]+/i.test(values.registry)) {
     throw usageError(`--registry ${JSON.stringify(values.registry)}: expected an http(s) URL such as https://npm.example.com/`, 'publish')
@@ -88,9 +94,15 @@ async function run (argv, io) {
   if (values.tag !== undefined && !/^[^\s/@%][^\s/%]*$/.test(values.tag)) {
     throw usageError(`--tag ${JSON.stringify(values.tag)}: a dist-tag is one word such as latest, next or rc`, 'publish')
   }
+  let timeout
+  if (values.timeout !== undefined) {
+    if (!/^[0-9]+$/.test(values.timeout) || Number(values.timeout) === 0) throw usageError(`--timeout ${JSON.stringify(values.timeout)}: expected a number of seconds such as 300`, 'publish')
+    timeout = Number(values.timeout) * 1000
+  }
   const { publishDynamic } = require('../api.js')
   const { _rhdhNpmrc: rhdhNpmrc } = require('../publish.js')
 
+  const live = report.liveProgress()
   const settled = await settleAll(dirs, CONCURRENCY, async (dir) => {
     report.progress(`publishing ${dir}`)
     const r = await publishDynamic(dir, {
@@ -100,11 +112,14 @@ async function run (argv, io) {
       allowPublicRegistry: Boolean(values['allow-public-registry']),
       env: io.env ?? process.env,
       signal: io.signal,
+      timeout,
+      onProgress: live.callback(displayPath(cwd, dir)),
+      onWait: (w) => report.note(`${w.package}: waiting for ${w.waitingFor} (giving up after ${w.timeout / 1000} s)`),
     })
     for (const w of r.warnings) report.warn(`${r.package}: ${w}`)
     report.detail(`dynpack: ${r.package}: registry ${r.registry} from ${REGISTRY_SOURCES[r.registrySource]}, tag ${r.tag}`)
     return r
-  })
+  }).finally(() => live.end())
 
   const ok = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value)
   const failed = settled.map((s, i) => ({ dir: dirs[i], error: s.reason })).filter((f) => f.error)

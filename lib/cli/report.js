@@ -15,6 +15,33 @@ class Reporter {
     this.quiet = Boolean(flags.quiet)
     this.verbose = Boolean(flags.verbose)
     this.showProgress = Boolean(io.isTTY) && !this.quiet
+    this.live = null
+  }
+
+  /** Every stderr line goes through here, so that a live status line is cleared first. */
+  err (text) {
+    if (this.live) this.live.clear()
+    this.io.stderr.write(text)
+  }
+
+  /**
+   * A live status line on stderr: files, bytes and rate per task, redrawn in
+   * place at most every 100 ms; only when stderr is a terminal and without
+   * --quiet (otherwise every method does nothing and `callback` gives
+   * undefined, so the API does not even sample). `callback(label)` is an
+   * `onProgress` for packDynamic/buildOciLayout; `update(label, { filesDone,
+   * filesTotal, bytesDone, bytesTotal })` is for other work (a push: bytes
+   * only); `end()` clears the line.
+   */
+  liveProgress () {
+    if (!this.showProgress) return { callback: () => undefined, update () {}, end () {} }
+    const live = new LiveLine(this.io.stderr)
+    this.live = live
+    return {
+      callback: (label) => (event) => live.update(label, event),
+      update: (label, event) => live.update(label, event),
+      end: () => { live.end(); if (this.live === live) this.live = null },
+    }
   }
 
   /** A result line (or lines) on stdout. */
@@ -24,21 +51,73 @@ class Reporter {
 
   /** Something the user should know that is not the result, e.g. a skipped workspace. */
   note (text) {
-    if (!this.quiet) this.io.stderr.write(`dynpack: ${text}\n`)
+    if (!this.quiet) this.err(`dynpack: ${text}\n`)
   }
 
   warn (text) {
-    if (!this.quiet) this.io.stderr.write(`dynpack: warning: ${text}\n`)
+    if (!this.quiet) this.err(`dynpack: warning: ${text}\n`)
   }
 
   /** Progress for a person watching; never written to a pipe or a file. */
   progress (text) {
-    if (this.showProgress || this.verbose) this.io.stderr.write(`dynpack: ${text}\n`)
+    if (this.showProgress || this.verbose) this.err(`dynpack: ${text}\n`)
   }
 
   /** Details shown with --verbose only. */
   detail (text) {
-    if (this.verbose) this.io.stderr.write(text.endsWith('\n') ? text : text + '\n')
+    if (this.verbose) this.err(text.endsWith('\n') ? text : text + '\n')
+  }
+}
+
+/** The one redrawn status line behind Reporter.liveProgress. */
+class LiveLine {
+  constructor (stream) {
+    this.stream = stream
+    this.tasks = new Map()
+    this.started = Date.now()
+    this.shown = false
+    this.timer = null
+  }
+
+  update (label, e) {
+    this.tasks.set(label, e)
+    if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.draw() }, 100)
+  }
+
+  text () {
+    let bytes = 0
+    const parts = []
+    for (const [label, e] of this.tasks) {
+      bytes += e.bytesDone ?? 0
+      const files = e.filesTotal != null ? `${e.filesDone}/${e.filesTotal} files, ` : ''
+      const size = e.bytesTotal != null ? `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}` : formatBytes(e.bytesDone ?? 0)
+      parts.push(`${label} ${files}${size}${e.done ? ' done' : ''}`)
+    }
+    const seconds = (Date.now() - this.started) / 1000
+    const rate = seconds > 0 ? `${formatBytes(Math.round(bytes / seconds))}/s` : ''
+    return `dynpack: ${parts.join(' | ')}${rate ? ` (${rate})` : ''}`
+  }
+
+  draw () {
+    const width = (this.stream.columns || 80) - 1
+    let line = this.text()
+    if (line.length > width) line = line.slice(0, width - 1) + '…'
+    this.stream.write(`\r\x1b[K${line}`)
+    this.shown = true
+  }
+
+  clear () {
+    if (this.shown) this.stream.write('\r\x1b[K')
+    this.shown = false
+    if (this.tasks.size && !this.timer) this.timer = setTimeout(() => { this.timer = null; this.draw() }, 100)
+  }
+
+  end () {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    if (this.shown) this.stream.write('\r\x1b[K')
+    this.shown = false
+    this.tasks.clear()
   }
 }
 

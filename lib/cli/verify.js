@@ -18,7 +18,9 @@ algorithm decides, as in npm. Prints "FILE: OK" and exits 0 on a match; on a
 mismatch prints the integrity the file actually has on stderr and exits 1.
 
 Options:
-      --json       print {"file", "integrity", "ok": true} on success
+      --json       print {"file", "ok", "expected", "actual"} on stdout: on a
+                   match "ok": true (and "integrity"), on a mismatch "ok": false
+                   with the integrity the file has as "actual" (exit 1)
   -q, --quiet      print nothing on success
       --verbose    more details on errors
   -h, --help       show this help
@@ -48,12 +50,16 @@ async function run (argv, io) {
   const ok = await api.verifyIntegrity(abs, sri)
   if (!ok) {
     const actual = await api.computeIntegrity(abs, { algorithms: [strongestAlgorithm(sri)] })
+    if (values.json) io.stdout.write(json({ file, ok: false, expected: sri.trim(), actual }))
     const e = new Error(`${file}: integrity mismatch: the file has ${actual}, expected ${sri.trim()}; ` +
       'the file is not the one the integrity was computed for: download or pack it again, or update the integrity')
     e.code = 'E_INTEGRITY_MISMATCH'
     throw e
   }
-  if (values.json) io.stdout.write(json({ file, integrity: sri.trim(), ok: true }))
+  if (values.json) {
+    const actual = await api.computeIntegrity(abs, { algorithms: [strongestAlgorithm(sri)] })
+    io.stdout.write(json({ file, integrity: sri.trim(), ok: true, expected: sri.trim(), actual }))
+  }
   else if (!values.quiet) report.out(`${file}: OK`)
   return 0
 }

@@ -97,6 +97,16 @@ pub fn write_tar(
     mtime: u64,
     sink: &mut dyn FnMut(Vec<u8>) -> Result<()>,
 ) -> Result<()> {
+    write_tar_counted(members, mtime, sink, &None)
+}
+
+/// [`write_tar`], advancing `progress` per plugin file read.
+pub fn write_tar_counted(
+    members: &[Member],
+    mtime: u64,
+    sink: &mut dyn FnMut(Vec<u8>) -> Result<()>,
+    progress: &crate::progress::SharedProgress,
+) -> Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     for m in members {
         let (path, mode, size, entry_type) = match m {
@@ -121,6 +131,9 @@ pub fn write_tar(
                 crate::tarball::pad_to_block(&mut buf, b.len() as u64);
             }
             _ => {}
+        }
+        if let Member::File(_, e) = m {
+            crate::progress::file_done(progress, e.size);
         }
         if buf.len() >= CHUNK {
             sink(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK * 2)))?;
@@ -147,13 +160,39 @@ pub fn write_layer(
     out: &mut dyn Sink,
     cancel: &Cancel,
 ) -> Result<LayerDigests> {
+    write_layer_counted(members, mtime, level, out, cancel, &None)
+}
+
+/// [`write_layer`], advancing `progress` per plugin file read; its totals
+/// are set here from `members`.
+pub fn write_layer_counted(
+    members: &[Member],
+    mtime: u64,
+    level: u32,
+    out: &mut dyn Sink,
+    cancel: &Cancel,
+    progress: &crate::progress::SharedProgress,
+) -> Result<LayerDigests> {
+    if let Some(p) = progress {
+        let files = members.iter().filter_map(|m| match m {
+            Member::File(_, e) => Some(e.size),
+            _ => None,
+        });
+        let (count, bytes) = files.fold((0u64, 0u64), |(n, b), s| (n + 1, b + s));
+        p.set_totals(count, bytes);
+    }
     let diff_id = gzip_stream(
         |send| {
             let mut sha = Sha256::new();
-            write_tar(members, mtime, &mut |chunk: Vec<u8>| {
-                sha.update(&chunk);
-                send(chunk)
-            })?;
+            write_tar_counted(
+                members,
+                mtime,
+                &mut |chunk: Vec<u8>| {
+                    sha.update(&chunk);
+                    send(chunk)
+                },
+                progress,
+            )?;
             Ok(format!("sha256:{}", crate::pack::hex(&sha.finalize())))
         },
         Box::new(FastGzip::with_level(level)),

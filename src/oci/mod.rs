@@ -72,6 +72,8 @@ pub struct OciOptions {
     pub allow_prefix_directories: bool,
     /// Set to stop the work; the call then fails with `E_ABORTED`.
     pub cancel: Cancel,
+    /// Advanced per plugin file read into the layer, for live progress.
+    pub progress: crate::progress::SharedProgress,
 }
 
 impl OciOptions {
@@ -89,6 +91,7 @@ impl OciOptions {
             compression_level: DEFAULT_LEVEL,
             allow_prefix_directories: false,
             cancel: None,
+            progress: None,
         }
     }
 }
@@ -285,12 +288,13 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
 
     let members = layer::members(&files, (plugin::ROOT_INDEX, &root_index));
     let mut layer_blob = blob::TempBlob::create(&temp_dir, "layer")?;
-    let digests = layer::write_layer(
+    let digests = layer::write_layer_counted(
         &members,
         opts.source_date_epoch,
         opts.compression_level,
         &mut layer_blob,
         &opts.cancel,
+        &opts.progress,
     )?;
     let (layer_digest, layer_size) = layer_blob.digest();
     check_cancel(&opts.cancel)?;
