@@ -48,7 +48,7 @@ export interface BuildOciLayoutOptions {
 }
 
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
-export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null): Promise<string>
+export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
 
 export interface IntegrityOptions {
   /** Among `sha512` (default), `sha384`, `sha256`, `sha1`. */

@@ -124,7 +124,7 @@ async function packDynamic (dir, options = {}) {
 async function computeIntegrity (input, options = {}) {
   const { signal, ...rest } = options ?? {}
   const arg = typeof input === 'string' ? path.resolve(input) : input
-  return run(signal, () => native.computeIntegrity(arg, rest))
+  return run(signal, (token) => native.computeIntegrity(arg, rest, token))
 }
 
 /** Resolves true when the data matches the SRI string, false when not. */

@@ -188,10 +188,14 @@ impl Input {
         }
     }
 
-    fn integrity(&self, algorithms: &[integrity::Algorithm]) -> error::Result<String> {
+    fn integrity(
+        &self,
+        algorithms: &[integrity::Algorithm],
+        cancel: &pipeline::Cancel,
+    ) -> error::Result<String> {
         match self {
-            Input::File(p) => integrity::integrity_of_file(p, algorithms),
-            Input::Bytes(b) => Ok(integrity::integrity_of_bytes(b, algorithms)),
+            Input::File(p) => integrity::integrity_of_file_cancellable(p, algorithms, cancel),
+            Input::Bytes(b) => integrity::integrity_of_bytes_cancellable(b, algorithms, cancel),
         }
     }
 }
@@ -199,6 +203,7 @@ impl Input {
 pub struct IntegrityTask {
     input: Input,
     algorithms: Vec<integrity::Algorithm>,
+    cancel: pipeline::Cancel,
 }
 
 #[napi]
@@ -207,7 +212,9 @@ impl Task for IntegrityTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        self.input.integrity(&self.algorithms).map_err(js_error)
+        self.input
+            .integrity(&self.algorithms, &self.cancel)
+            .map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -220,6 +227,7 @@ impl Task for IntegrityTask {
 pub fn compute_integrity(
     input: Either<String, Buffer>,
     options: Option<IntegrityOptions>,
+    cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<IntegrityTask>> {
     let names = options
         .and_then(|o| o.algorithms)
@@ -239,6 +247,7 @@ pub fn compute_integrity(
     Ok(AsyncTask::new(IntegrityTask {
         input: Input::from_js(input),
         algorithms,
+        cancel: cancel.map(|c| c.flag.clone()),
     }))
 }
 
@@ -256,7 +265,7 @@ impl Task for VerifyTask {
         let expected = integrity::expected(&self.sri).map_err(js_error)?;
         let computed = self
             .input
-            .integrity(&[expected.algorithm])
+            .integrity(&[expected.algorithm], &None)
             .map_err(js_error)?;
         Ok(expected.matches(&computed))
     }
