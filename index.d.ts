@@ -118,5 +118,13 @@ export interface PackResult {
   path?: string
 }
 
+/**
+ * The folder a dist-dynamic package gets in an image or an export
+ * ([`plugin::directory_name`]), refused with `E_INVALID_MANIFEST` naming
+ * `manifest` when [`plugin::check_directory`] finds it unusable. The CLI's
+ * `--export-to` calls this, so images and exports share one rule.
+ */
+export declare function pluginDirectory(packageName: string, manifest: string): string
+
 /** Resolves true when the data matches `sri` (its strongest algorithm). */
 export declare function verifyIntegrity(input: string | Buffer, sri: string): Promise<boolean>

@@ -429,3 +429,17 @@ pub fn build_oci_layout(
         options: o,
     }))
 }
+
+// ---------------------------------------------------------------------------
+// pluginDirectory (internal: the CLI's one rule for plugin folder names)
+
+/// The folder a dist-dynamic package gets in an image or an export
+/// ([`plugin::directory_name`]), refused with `E_INVALID_MANIFEST` naming
+/// `manifest` when [`plugin::check_directory`] finds it unusable. The CLI's
+/// `--export-to` calls this, so images and exports share one rule.
+#[napi]
+pub fn plugin_directory(package_name: String, manifest: String) -> Result<String> {
+    let directory = plugin::directory_name(&package_name);
+    plugin::check_directory(&directory, std::path::Path::new(&manifest)).map_err(js_error)?;
+    Ok(directory)
+}
