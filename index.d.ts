@@ -126,5 +126,12 @@ export interface PackResult {
  */
 export declare function pluginDirectory(packageName: string, manifest: string): string
 
+/**
+ * The name the tgz of `name`@`version` is written under
+ * ([`pack::tarball_file_name`]: every `/` and `\` made `-`), for the CLI,
+ * which must know it before packing (collisions, `--base-url`).
+ */
+export declare function tarballFileName(name: string, version: string): string
+
 /** Resolves true when the data matches `sri` (its strongest algorithm). */
 export declare function verifyIntegrity(input: string | Buffer, sri: string): Promise<boolean>

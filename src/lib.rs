@@ -443,3 +443,11 @@ pub fn plugin_directory(package_name: String, manifest: String) -> Result<String
     plugin::check_directory(&directory, std::path::Path::new(&manifest)).map_err(js_error)?;
     Ok(directory)
 }
+
+/// The name the tgz of `name`@`version` is written under
+/// ([`pack::tarball_file_name`]: every `/` and `\` made `-`), for the CLI,
+/// which must know it before packing (collisions, `--base-url`).
+#[napi]
+pub fn tarball_file_name(name: String, version: String) -> String {
+    pack::tarball_file_name(&name, &version)
+}
