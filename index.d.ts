@@ -59,7 +59,7 @@ export interface BuildOciLayoutOptions {
 }
 
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
-export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null): Promise<string>
+export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
 
 export interface IntegrityOptions {
   /** Among `sha512` (default), `sha384`, `sha256`, `sha1`. */
@@ -128,6 +128,21 @@ export interface PackResult {
   /** The file written; absent for dry runs. */
   path?: string
 }
+
+/**
+ * The folder a dist-dynamic package gets in an image or an export
+ * ([`plugin::directory_name`]), refused with `E_INVALID_MANIFEST` naming
+ * `manifest` when [`plugin::check_directory`] finds it unusable. The CLI's
+ * `--export-to` calls this, so images and exports share one rule.
+ */
+export declare function pluginDirectory(packageName: string, manifest: string): string
+
+/**
+ * The name the tgz of `name`@`version` is written under
+ * ([`pack::tarball_file_name`]: every `/` and `\` made `-`), for the CLI,
+ * which must know it before packing (collisions, `--base-url`).
+ */
+export declare function tarballFileName(name: string, version: string): string
 
 /** Resolves true when the data matches `sri` (its strongest algorithm). */
 export declare function verifyIntegrity(input: string | Buffer, sri: string): Promise<boolean>

@@ -841,4 +841,6 @@ module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
+module.exports.pluginDirectory = nativeBinding.pluginDirectory
+module.exports.tarballFileName = nativeBinding.tarballFileName
 module.exports.verifyIntegrity = nativeBinding.verifyIntegrity

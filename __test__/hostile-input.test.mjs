@@ -223,6 +223,74 @@ describe('file selection that points outside or loops', () => {
   })
 })
 
+describe('bundled dependency names', () => {
+  // npm-packlist resolves each bundled name through Arborist's tree, whose
+  // children are the listed entries of node_modules (case-insensitive, dot
+  // folders left out): a name is never joined onto a path.
+  test('a name that is a path (absolute, `..`, `.`, a dot folder) packs nothing, as in npm', async () => {
+    const outside = writeTree(fresh('bundle-outside'), {
+      'package.json': { json: { name: 'outside', version: '1.0.0' } },
+      'secret.js': 'secret',
+    })
+    const dir = writeTree(fresh('bundle-paths'), {
+      'package.json': pkg({
+        dependencies: {
+          [outside]: '*',
+          [`../${path.basename(outside)}`]: '*',
+          [`../../${path.basename(root)}/${path.basename(outside)}`]: '*',
+          '.': '*',
+          '..': '*',
+          '.hidden': '*',
+          '@s/.hidden': '*',
+          'node_modules/../..': '*',
+        },
+        bundleDependencies: true,
+      }),
+      'index.js': '1',
+      'node_modules/.hidden/package.json': { json: { name: '.hidden', version: '1.0.0' } },
+      'node_modules/.hidden/i.js': '1',
+      'node_modules/@s/.hidden/package.json': { json: { name: '@s/.hidden', version: '1.0.0' } },
+    })
+    const { dyn } = await sameAsNpm(dir)
+    assert.deepEqual(dyn.ok.files.map((f) => f.path).sort(), ['index.js', 'package.json'])
+  })
+
+  test('names match node_modules entries case-insensitively, packed under the entry as on disk', async () => {
+    const dir = writeTree(fresh('bundle-case'), {
+      'package.json': pkg({ dependencies: { Dep: '1', '@S/X': '1' }, bundleDependencies: true }),
+      'index.js': '1',
+      'node_modules/dep/package.json': { json: { name: 'dep', version: '1.0.0' } },
+      'node_modules/dep/i.js': '1',
+      'node_modules/@s/x/package.json': { json: { name: '@s/x', version: '1.0.0' } },
+      'node_modules/@s/x/i.js': '1',
+    })
+    const { dyn } = await sameAsNpm(dir)
+    assert.ok(dyn.ok.files.some((f) => f.path === 'node_modules/@s/x/i.js'))
+    assert.ok(dyn.ok.files.some((f) => f.path === 'node_modules/dep/i.js'))
+  })
+})
+
+describe('bounded reads', () => {
+  // ignore-walk reads each ignore file as one string: npm fails on one over
+  // V8's string limit (2**29 - 24), and so does dynpack, before reading it
+  // (a 1 TiB sparse file used to abort the whole Node process).
+  for (const rel of ['.npmignore', 'lib/.gitignore', 'node_modules/dep/lib/.npmignore']) {
+    test(`a 1 TiB sparse ${rel}: E_INVALID_RULE, as npm fails, and the process lives on`, async () => {
+      const dir = writeTree(fresh('huge-ignore'), {
+        'package.json': pkg({ dependencies: { dep: '1' }, bundleDependencies: true }),
+        'lib/a.js': '1',
+        'node_modules/dep/package.json': { json: { name: 'dep', version: '1.0.0' } },
+        'node_modules/dep/lib/b.js': '1',
+        [rel]: '',
+      })
+      fs.truncateSync(path.join(dir, rel), 2 ** 40)
+      const { dyn } = await sameAsNpm(dir)
+      assert.equal(dyn.code, 'E_INVALID_RULE')
+      assert.ok(dyn.message.includes(path.join(dir, rel)), dyn.message)
+    })
+  }
+})
+
 describe('special files', () => {
   test('FIFOs and sockets in the package are skipped, without blocking, as npm skips them', async () => {
     const dir = writeTree(fresh('special'), {

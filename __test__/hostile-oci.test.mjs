@@ -124,6 +124,59 @@ describe('corrupt layouts: refused with the reason, untouched', () => {
   })
 })
 
+describe('links and FIFOs where an image is written', () => {
+  test('an --archive output that is a FIFO, or a link to one: E_OCI_LAYOUT without blocking, the lock released', async () => {
+    const dir = fresh('archive-fifo')
+    fs.mkdirSync(dir)
+    const fifo = path.join(dir, 'image.tar')
+    mkfifo(fifo)
+    fs.symlinkSync('image.tar', path.join(dir, 'link.tar'))
+    for (const [output, reason] of [[fifo, /is a FIFO/], [path.join(dir, 'link.tar'), /symbolic link/]]) {
+      const pending = buildOciLayout(plugin, { output, tag: TAG, archive: true })
+      let settled = false
+      pending.then(() => { settled = true }, () => { settled = true })
+      for (let i = 0; i < 500 && !settled; i++) await sleep(10)
+      const blocked = !settled
+      if (blocked) fs.writeFileSync(fifo, 'x') // release the blocked open
+      const outcome = await pending.then(() => null, (e) => e)
+      assert.ok(!blocked, `buildOciLayout blocked on ${output}`)
+      assert.equal(outcome?.code, 'E_OCI_LAYOUT')
+      assert.match(outcome.message, reason)
+    }
+    await buildOciLayout(plugin, { output: path.join(dir, 'good.tar'), tag: TAG, archive: true })
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['good.tar', 'image.tar', 'link.tar'])
+  })
+
+  for (const linked of ['', 'blobs', 'blobs/sha256']) {
+    test(`a layout whose ${linked || 'output folder'} is a symbolic link: E_OCI_LAYOUT, nothing written through it`, async () => {
+      const elsewhere = fresh('elsewhere')
+      fs.mkdirSync(elsewhere)
+      let out = fresh('linked')
+      if (linked === '') {
+        fs.symlinkSync(elsewhere, out)
+      } else {
+        out = await existingLayout(out)
+        fs.rmSync(path.join(out, linked), { recursive: true })
+        fs.symlinkSync(elsewhere, path.join(out, linked))
+      }
+      const before = linked ? snapshot(out) : null
+      await assert.rejects(buildOciLayout(plugin, { output: out, tag: TAG }), (e) => e.code === 'E_OCI_LAYOUT' && /symbolic link/.test(e.message))
+      assert.deepEqual(fs.readdirSync(elsewhere), [])
+      if (before) assert.deepEqual(snapshot(out), before)
+    })
+  }
+
+  test('an existing blob of the wrong size: E_OCI_LAYOUT naming it, the layout untouched', async () => {
+    const out = await existingLayout()
+    const { layerDigest } = await buildOciLayout(plugin, { output: fresh('probe'), tag: TAG })
+    const blob = path.join(out, 'blobs', 'sha256', layerDigest.replace('sha256:', ''))
+    fs.truncateSync(blob, 1)
+    const before = snapshot(out)
+    await assert.rejects(buildOciLayout(plugin, { output: out, tag: TAG }), (e) => e.code === 'E_OCI_LAYOUT' && e.message.includes(blob))
+    assert.deepEqual(snapshot(out), before)
+  })
+})
+
 describe('plugin folders that are not packages, and names that would leave the image directory', () => {
   const pkgJson = (json) => ({ 'package.json': typeof json === 'string' ? json : { json }, 'dist/index.js': '1' })
   // `nest`: each package in a plugin folder's dist-dynamic/, where `dynpack package` looks for it

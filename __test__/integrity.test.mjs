@@ -73,3 +73,20 @@ test('malformed SRI strings and bad inputs reject with codes', async () => {
   await assert.rejects(computeIntegrity(root), { code: 'E_NOT_A_FILE' })
   await assert.rejects(computeIntegrity(42), { code: 'E_INVALID_OPTION' })
 })
+
+test('computeIntegrity honours its AbortSignal mid-way: E_ABORTED, for a file and for a Buffer', async () => {
+  // A 4 GiB sparse file and a 256 MiB Buffer hashed with every algorithm
+  // take seconds; the signal fires a few milliseconds in.
+  const big = path.join(root, 'sparse-4g')
+  fs.closeSync(fs.openSync(big, 'w'))
+  fs.truncateSync(big, 4 * 2 ** 30)
+  const buffer = Buffer.alloc(256 << 20)
+  const algorithms = ['sha512', 'sha384', 'sha256', 'sha1']
+  for (const input of [big, buffer]) {
+    const controller = new AbortController()
+    const pending = computeIntegrity(input, { algorithms, signal: controller.signal })
+    setTimeout(() => controller.abort(), 5)
+    await assert.rejects(pending, (e) => e.code === 'E_ABORTED' && e.name === 'AbortError')
+  }
+  fs.rmSync(big)
+})

@@ -235,7 +235,7 @@ async function packDynamic (dir, options = {}) {
 async function computeIntegrity (input, options = {}) {
   const { signal, ...rest } = checkOptions(options, { algorithms: 'strings' }, 'computeIntegrity')
   const arg = checkInput(input, 'computeIntegrity')
-  return run(signal, () => native.computeIntegrity(arg, rest))
+  return run(signal, (token) => native.computeIntegrity(arg, rest, token))
 }
 
 /** Resolves true when the data matches the SRI string, false when not. */

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::error::{Error, Result};
 use crate::input::{open_regular, Unreadable};
+use crate::pipeline::{check_cancel, Cancel};
 
 /// A hash algorithm dynpack computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,9 +139,23 @@ pub fn to_sri(digests: &[(Algorithm, Vec<u8>)]) -> String {
 
 /// The SRI string of a byte slice.
 pub fn integrity_of_bytes(data: &[u8], algorithms: &[Algorithm]) -> String {
+    integrity_of_bytes_cancellable(data, algorithms, &None).expect("nothing cancels it")
+}
+
+/// [`integrity_of_bytes`] hashed in [`READ_BUF`] pieces, stopping with
+/// `E_ABORTED` between two pieces once `cancel` is set.
+pub fn integrity_of_bytes_cancellable(
+    data: &[u8],
+    algorithms: &[Algorithm],
+    cancel: &Cancel,
+) -> Result<String> {
     let mut h = MultiHasher::new(algorithms);
-    h.update(data);
-    to_sri(&h.finish())
+    for piece in data.chunks(READ_BUF) {
+        check_cancel(cancel)?;
+        h.update(piece);
+    }
+    check_cancel(cancel)?;
+    Ok(to_sri(&h.finish()))
 }
 
 /// Size of the buffers a file is read in.
@@ -149,6 +164,16 @@ const READ_BUF: usize = 4 << 20;
 /// The SRI string of a file, read in large blocks on one thread while
 /// another hashes, so reading and hashing overlap.
 pub fn integrity_of_file(path: &Path, algorithms: &[Algorithm]) -> Result<String> {
+    integrity_of_file_cancellable(path, algorithms, &None)
+}
+
+/// [`integrity_of_file`], stopping with `E_ABORTED` between two blocks
+/// once `cancel` is set.
+pub fn integrity_of_file_cancellable(
+    path: &Path,
+    algorithms: &[Algorithm],
+    cancel: &Cancel,
+) -> Result<String> {
     let (mut file, _) = match open_regular(path) {
         Ok(opened) => opened,
         Err(Unreadable::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -178,7 +203,12 @@ pub fn integrity_of_file(path: &Path, algorithms: &[Algorithm]) -> Result<String
         h.finish()
     });
     let mut read_error = None;
+    let mut cancelled = false;
     loop {
+        if check_cancel(cancel).is_err() {
+            cancelled = true;
+            break;
+        }
         let mut buf = back_rx
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
@@ -205,6 +235,9 @@ pub fn integrity_of_file(path: &Path, algorithms: &[Algorithm]) -> Result<String
     }
     drop(tx);
     let digests = hasher.join().expect("hasher thread");
+    if cancelled {
+        return Err(Error::Aborted);
+    }
     if let Some(e) = read_error {
         return Err(Error::io(path, e));
     }

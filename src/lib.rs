@@ -216,10 +216,14 @@ impl Input {
         }
     }
 
-    fn integrity(&self, algorithms: &[integrity::Algorithm]) -> error::Result<String> {
+    fn integrity(
+        &self,
+        algorithms: &[integrity::Algorithm],
+        cancel: &pipeline::Cancel,
+    ) -> error::Result<String> {
         match self {
-            Input::File(p) => integrity::integrity_of_file(p, algorithms),
-            Input::Bytes(b) => Ok(integrity::integrity_of_bytes(b, algorithms)),
+            Input::File(p) => integrity::integrity_of_file_cancellable(p, algorithms, cancel),
+            Input::Bytes(b) => integrity::integrity_of_bytes_cancellable(b, algorithms, cancel),
         }
     }
 }
@@ -227,6 +231,7 @@ impl Input {
 pub struct IntegrityTask {
     input: Input,
     algorithms: Vec<integrity::Algorithm>,
+    cancel: pipeline::Cancel,
 }
 
 #[napi]
@@ -235,7 +240,9 @@ impl Task for IntegrityTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        self.input.integrity(&self.algorithms).map_err(js_error)
+        self.input
+            .integrity(&self.algorithms, &self.cancel)
+            .map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -248,6 +255,7 @@ impl Task for IntegrityTask {
 pub fn compute_integrity(
     input: Either<String, Buffer>,
     options: Option<IntegrityOptions>,
+    cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<IntegrityTask>> {
     let names = options
         .and_then(|o| o.algorithms)
@@ -267,6 +275,7 @@ pub fn compute_integrity(
     Ok(AsyncTask::new(IntegrityTask {
         input: Input::from_js(input),
         algorithms,
+        cancel: cancel.map(|c| c.flag.clone()),
     }))
 }
 
@@ -284,7 +293,7 @@ impl Task for VerifyTask {
         let expected = integrity::expected(&self.sri).map_err(js_error)?;
         let computed = self
             .input
-            .integrity(&[expected.algorithm])
+            .integrity(&[expected.algorithm], &None)
             .map_err(js_error)?;
         Ok(expected.matches(&computed))
     }
@@ -449,4 +458,26 @@ pub fn build_oci_layout(
         plugins,
         options: o,
     }))
+}
+
+// ---------------------------------------------------------------------------
+// pluginDirectory (internal: the CLI's one rule for plugin folder names)
+
+/// The folder a dist-dynamic package gets in an image or an export
+/// ([`plugin::directory_name`]), refused with `E_INVALID_MANIFEST` naming
+/// `manifest` when [`plugin::check_directory`] finds it unusable. The CLI's
+/// `--export-to` calls this, so images and exports share one rule.
+#[napi]
+pub fn plugin_directory(package_name: String, manifest: String) -> Result<String> {
+    let directory = plugin::directory_name(&package_name);
+    plugin::check_directory(&directory, std::path::Path::new(&manifest)).map_err(js_error)?;
+    Ok(directory)
+}
+
+/// The name the tgz of `name`@`version` is written under
+/// ([`pack::tarball_file_name`]: every `/` and `\` made `-`), for the CLI,
+/// which must know it before packing (collisions, `--base-url`).
+#[napi]
+pub fn tarball_file_name(name: String, version: String) -> String {
+    pack::tarball_file_name(&name, &version)
 }

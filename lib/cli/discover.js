@@ -37,29 +37,19 @@ function readManifest (file) {
 
 /**
  * The folder name a plugin gets in an image or an export, as the RHDH
- * packagers name it: the dist-dynamic package name minus `-dynamic`, minus a
- * leading `@`, with the first `/` replaced by `-`.
+ * packagers name it (the dist-dynamic package name minus `-dynamic`, minus a
+ * leading `@`, with the first `/` replaced by `-`), refused with
+ * E_INVALID_MANIFEST naming `file` when unusable (`@../../y` would put files
+ * outside the export folder). The rule has one home, src/plugin.rs
+ * (directory_name, check_directory): images and exports cannot disagree.
  */
-function pluginDirectory (name) {
-  return name.replace(/-dynamic$/, '').replace(/^@/, '').replace(/\//, '-')
-}
-
-/**
- * Refuses a directory name that cannot be one top-level folder of an image or
- * an export (the same rules as check_directory in src/plugin.rs): a name such
- * as `@../../y` would otherwise put files outside the export folder.
- */
-function checkDirectory (dir, file) {
-  let why = null
-  if (dir === '') why = 'it is empty'
-  else if (dir === '.' || dir === '..') why = 'it is `.` or `..`'
-  else if (dir.startsWith('.')) why = 'it starts with `.`, a hidden folder (npm names cannot start with one either)'
-  else if (/[/\\]/.test(dir)) why = 'it still contains a `/` or `\\` (only the scope\'s `/` is replaced)'
-  else if (/\p{Cc}/u.test(dir)) why = 'it contains control characters'
-  if (why) {
-    throw fail('E_INVALID_MANIFEST', `${file}: the name gives the image directory ${JSON.stringify(dir)}, which is unusable: ${why}; use an npm package name such as @scope/plugin-x-dynamic`)
+function pluginDirectory (name, file = 'package.json') {
+  const { _native: native, _toDynpackError: toDynpackError } = require('../api.js')
+  try {
+    return native.pluginDirectory(name, file)
+  } catch (e) {
+    throw toDynpackError(e)
   }
-  return dir
 }
 
 /** index.json metadata for one plugin: `{ [dir]: {name, version, …} }`, undefined fields left out. */
@@ -96,7 +86,7 @@ function pluginAt (distDynamic, source) {
     distDynamic,
     name: manifest.name,
     version: manifest.version,
-    directory: checkDirectory(pluginDirectory(manifest.name), file),
+    directory: pluginDirectory(manifest.name, file),
     manifest,
     appConfig: findAppConfig(source),
   }

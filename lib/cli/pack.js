@@ -45,9 +45,14 @@ Options:
 
 Exit status: 0 on success, 1 when a folder could not be packed, 2 on a usage error.`
 
-/** npm's tarball name for a manifest (npm lib/utils/tar.js). */
-function npmFilename (m) {
-  return `${String(m.name).replace('@', '').replace('/', '-')}-${m.version}.tgz`
+/**
+ * The file the tgz of a manifest is written under. The rule is src/pack.rs's
+ * tarball_file_name (every `/` and `\` made `-`), called through the addon:
+ * the `filename` npm reports replaces only the first `/`, so it is not the
+ * file on disk for names such as `@x/a/b` or `a\b`.
+ */
+function tarballFileName (m) {
+  return require('../api.js')._native.tarballFileName(String(m.name), String(m.version))
 }
 
 function parseBaseUrl (value) {
@@ -80,7 +85,7 @@ async function run (argv, io) {
   for (const dir of dirs) {
     const m = readManifest(path.join(dir, 'package.json'))
     if (!m || typeof m.name !== 'string' || typeof m.version !== 'string') continue
-    const f = npmFilename(m)
+    const f = tarballFileName(m)
     if (names.has(f)) throw usageError(`${names.get(f)} and ${dir} both pack to ${f}`, 'pack')
     names.set(f, dir)
   }
@@ -106,7 +111,7 @@ async function run (argv, io) {
   for (const r of results) report.detail(npmNotice(r))
 
   const reports = results.map(({ path: _written, ...r }) => {
-    if (baseUrl) r.package = fileUrl(baseUrl, r.filename)
+    if (baseUrl) r.package = fileUrl(baseUrl, tarballFileName(r))
     return r
   })
   if (values.json) {

@@ -16,9 +16,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, IoContext, Result};
+use crate::input::{open_regular, Unreadable};
 use crate::oci::blob::TempBlob;
 use crate::oci::layer::compare_paths;
-use crate::oci::layout::{oci_layout_json, parse_existing, INDEX_FILE, OCI_LAYOUT_FILE};
+use crate::oci::layout::{
+    oci_layout_json, parse_existing, INDEX_FILE, MAX_INDEX_BYTES, OCI_LAYOUT_FILE,
+};
 use crate::output::AtomicFile;
 use crate::tarball::{pad_to_block, EntryType, Header, END_OF_ARCHIVE};
 
@@ -50,17 +53,33 @@ pub fn folder_of(path: &Path) -> PathBuf {
 }
 
 /// Reads the archive at `path`, `None` when there is no file yet.
+///
+/// The output is opened without blocking and must be a regular file: a
+/// FIFO (or a link to one) would otherwise block the open forever while the
+/// folder lock is held. A symbolic link is refused too, since the new
+/// archive replaces the link itself, not the file it points to.
 pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
-    match std::fs::metadata(path) {
+    match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
+        Ok(m) if m.file_type().is_symlink() => return Err(not_archive(
+            path,
+            "is a symbolic link (dynpack replaces the file at the output path and would replace the link, not its target)",
+        )),
         Ok(m) if m.is_dir() => return Err(not_archive(
             path,
             "is a folder (archive: true writes one file; leave it unset to write a layout folder)",
         )),
         Ok(_) => {}
     }
-    let mut file = File::open(path).at(path)?;
+    let mut file = match open_regular(path) {
+        Ok((file, _)) => file,
+        Err(Unreadable::NotRegular(kind)) => {
+            return Err(not_archive(path, &format!("is {kind}, not a file")))
+        }
+        Err(Unreadable::Io(e)) => return Err(Error::io(path, e)),
+        Err(Unreadable::TooLarge(_)) => unreachable!("open_regular sets no limit"),
+    };
     let mut magic = [0u8; 2];
     if file.read(&mut magic).at(path)? == 2 && magic == [0x1f, 0x8b] {
         return Err(not_archive(
@@ -90,8 +109,20 @@ pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
             let name = name.trim_start_matches("./").to_string();
             match name.as_str() {
                 OCI_LAYOUT_FILE | INDEX_FILE => {
-                    let mut bytes = Vec::new();
-                    entry.read_to_end(&mut bytes).at(path)?;
+                    if entry.size() > MAX_INDEX_BYTES {
+                        return Err(not_archive(
+                            path,
+                            &format!(
+                                "its {name} member is {} bytes, more than the {MAX_INDEX_BYTES} bytes dynpack reads",
+                                entry.size()
+                            ),
+                        ));
+                    }
+                    let mut bytes = Vec::with_capacity(entry.size() as usize);
+                    (&mut entry)
+                        .take(MAX_INDEX_BYTES)
+                        .read_to_end(&mut bytes)
+                        .at(path)?;
                     if name == OCI_LAYOUT_FILE {
                         layout = Some(bytes);
                     } else {

@@ -11,9 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::input::{read_regular, Unreadable};
+use crate::input::{file_kind, open_regular, read_regular, Unreadable};
 use crate::oci::blob::{hex_of, TempBlob};
 use crate::oci::image::{ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
 use crate::output::{AtomicFile, FolderLock};
@@ -123,11 +124,14 @@ pub fn merge_index(
 
 /// Bytes accepted in an existing `index.json` (thousands of tags take
 /// well under a megabyte) and `oci-layout`.
-const MAX_INDEX_BYTES: u64 = 64 << 20;
+pub const MAX_INDEX_BYTES: u64 = 64 << 20;
 
 /// Reads `name` in the layout `root`; `None` when it does not exist.
 fn read_layout_file(root: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     let path = root.join(name);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(linked(&path, &format!("its {name}")));
+    }
     match read_regular(&path, MAX_INDEX_BYTES) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(Unreadable::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -162,6 +166,61 @@ fn read_existing(root: &Path) -> Result<Option<Map<String, Value>>> {
         ));
     };
     parse_existing(root, &header, &index).map(Some)
+}
+
+/// The error for a symbolic link where the layout writes: following it
+/// would write blobs or the index wherever the link points.
+fn linked(path: &Path, what: &str) -> Error {
+    corrupt(
+        path,
+        format!("{what} is a symbolic link, and dynpack does not write through links; nothing was written. Pass the real folder, or replace the link with a folder"),
+    )
+}
+
+/// Whether a valid blob named `digest` is already at `path`: a blob is
+/// reused only when it is a regular file (not a link, FIFO or folder) of
+/// `size` bytes whose SHA-256 is `digest`. Anything else there is refused,
+/// since other images of the layout may point at it; nothing is rewritten.
+/// Hashing costs one read of a blob this run has just produced itself.
+fn verify_existing_blob(path: &Path, digest: &str, size: u64) -> Result<bool> {
+    let fix = "the layout is corrupt; remove that file (and the images that use it) or choose another output";
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(corrupt(path, format!("the blob is a symbolic link; {fix}")));
+    }
+    if !meta.is_file() {
+        return Err(corrupt(
+            path,
+            format!("the blob is {}; {fix}", file_kind(&meta)),
+        ));
+    }
+    if meta.len() != size {
+        return Err(corrupt(
+            path,
+            format!(
+                "the blob is {} bytes, its digest says {size}; {fix}",
+                meta.len()
+            ),
+        ));
+    }
+    let (mut file, _) = open_regular(path).map_err(|why| match why {
+        Unreadable::Io(e) => Error::io(path, e),
+        Unreadable::NotRegular(kind) => corrupt(path, format!("the blob is {kind}; {fix}")),
+        Unreadable::TooLarge(_) => unreachable!("open_regular sets no limit"),
+    })?;
+    let mut sha = Sha256::new();
+    std::io::copy(&mut file, &mut sha).at(path)?;
+    if format!("sha256:{}", crate::pack::hex(&sha.finalize())) != digest {
+        return Err(corrupt(
+            path,
+            format!("the blob's content does not match its name; {fix}"),
+        ));
+    }
+    Ok(true)
 }
 
 /// Refuses an output whose parent folder is missing: dynpack creates the
@@ -199,7 +258,8 @@ impl Layout {
     /// valid layout folder is refused before a byte is written.
     pub fn open(root: &Path, cancel: &Cancel) -> Result<Layout> {
         loop {
-            let created_root = match std::fs::metadata(root) {
+            let created_root = match std::fs::symlink_metadata(root) {
+                Ok(m) if m.file_type().is_symlink() => return Err(linked(root, "the output folder")),
                 Ok(m) if m.is_dir() => false,
                 Ok(_) => {
                     return Err(corrupt(
@@ -252,7 +312,20 @@ impl Layout {
                 self.created.push(dir.to_path_buf());
                 Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match std::fs::symlink_metadata(dir) {
+                    Ok(m) if m.file_type().is_symlink() => Err(linked(dir, "a blob folder")),
+                    Ok(m) if m.is_dir() => Ok(()),
+                    Ok(m) => Err(corrupt(
+                        dir,
+                        format!(
+                            "it is {}, where the layout keeps its blobs; repair or remove it, or choose another output",
+                            file_kind(&m)
+                        ),
+                    )),
+                    Err(e) => Err(Error::io(dir, e)),
+                }
+            }
             Err(e) => Err(Error::io(dir, e)),
         }
     }
@@ -273,7 +346,7 @@ impl Layout {
     /// Stores a blob held in memory under its digest.
     pub fn put_bytes(&mut self, digest: &str, bytes: &[u8]) -> Result<()> {
         let target = self.blob_path(digest);
-        if target.exists() {
+        if verify_existing_blob(&target, digest, bytes.len() as u64)? {
             return Ok(());
         }
         let mut f = AtomicFile::create(target.parent().expect("blob dir"), hex_of(digest))?;
@@ -286,7 +359,7 @@ impl Layout {
     /// Stores a streamed blob under its digest.
     pub fn put_temp(&mut self, digest: &str, blob: TempBlob) -> Result<()> {
         let target = self.blob_path(digest);
-        if target.exists() {
+        if verify_existing_blob(&target, digest, blob.digest().1)? {
             return Ok(());
         }
         blob.persist(&target)?;

@@ -16,8 +16,9 @@ pub use braces::brace_expand;
 pub use glob::Pattern;
 pub use rules::parse_rules;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -78,7 +79,10 @@ impl PackList {
             is_root: true,
             is_top: true,
         };
-        let walk = Walk { root_real: real };
+        let walk = Walk {
+            root_real: real,
+            children: Mutex::new(HashMap::new()),
+        };
         let mut found = Vec::new();
         let mut seen = HashSet::new();
         walk.package(&root, &mut seen, &mut found)?;
@@ -114,6 +118,61 @@ struct Node {
 
 struct Walk {
     root_real: PathBuf,
+    /// [`list_children`] of each `node_modules` folder looked in so far.
+    children: Mutex<HashMap<PathBuf, HashMap<String, String>>>,
+}
+
+/// The key of Arborist's case-insensitive child map
+/// (`key.normalize('NFKD').toLowerCase()`).
+fn child_key(name: &str) -> String {
+    icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd()
+        .normalize(name)
+        .to_lowercase()
+}
+
+/// The children Arborist's `loadActual` sees in a `node_modules` folder
+/// (`readdirScoped`, then entries starting with `.` or `@scope/.` dropped),
+/// by [`child_key`]. A scope that cannot be listed makes the whole listing
+/// fail, and Arborist then sees no children at all.
+fn list_children(modules: &Path) -> HashMap<String, String> {
+    let names = |dir: &Path| -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).ok()? {
+            // A name that is not UTF-8 cannot equal a dependency name.
+            if let Ok(name) = e.ok()?.file_name().into_string() {
+                out.push(name);
+            }
+        }
+        Some(out)
+    };
+    let mut kids = Vec::new();
+    let Some(top) = names(modules) else {
+        return HashMap::new();
+    };
+    for item in top {
+        if item.starts_with('@') {
+            let Some(scoped) = names(&modules.join(&item)) else {
+                return HashMap::new();
+            };
+            kids.extend(scoped.into_iter().map(|s| format!("{item}/{s}")));
+        } else {
+            kids.push(item);
+        }
+    }
+    kids.sort();
+    kids.into_iter()
+        .filter(|kid| !is_hidden_child(kid))
+        .map(|kid| (child_key(&kid), kid))
+        .collect()
+}
+
+/// `/^(@[^/]+\/)?\./`: a dot folder, or a dot folder in a scope.
+fn is_hidden_child(kid: &str) -> bool {
+    let rest = match kid.split_once('/') {
+        Some((scope, rest)) if scope.len() > 1 && scope.starts_with('@') => rest,
+        _ => kid,
+    };
+    rest.starts_with('.') || kid.starts_with('.')
 }
 
 fn strict_package_rules(
@@ -405,10 +464,13 @@ impl Walk {
         while let Some(d) = dir {
             let is_modules = d.file_name().is_some_and(|n| n == "node_modules");
             if !is_modules {
-                let candidate = d.join("node_modules").join(name);
-                if let Ok(st) = std::fs::metadata(&candidate) {
-                    if st.is_dir() {
-                        return self.node_at(candidate).map(Some);
+                let modules = d.join("node_modules");
+                if let Some(entry) = self.child_named(&modules, name) {
+                    let candidate = modules.join(entry);
+                    if let Ok(st) = std::fs::metadata(&candidate) {
+                        if st.is_dir() {
+                            return self.node_at(candidate).map(Some);
+                        }
                     }
                 }
             }
@@ -418,6 +480,18 @@ impl Walk {
             dir = d.parent().map(Path::to_path_buf);
         }
         Ok(None)
+    }
+
+    /// The `node_modules` entry that Arborist's child map returns for
+    /// `name`: a dependency name is looked up among the folder's listed
+    /// children only, never joined onto a path, so a name such as
+    /// `/abs/dir`, `../..` or `.hidden` resolves to nothing (as in npm).
+    fn child_named(&self, modules: &Path, name: &str) -> Option<String> {
+        let mut cache = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        let children = cache
+            .entry(modules.to_path_buf())
+            .or_insert_with(|| list_children(modules));
+        children.get(&child_key(name)).cloned()
     }
 
     fn node_at(&self, candidate: PathBuf) -> Result<Node> {
@@ -442,17 +516,29 @@ impl Walk {
     }
 }
 
+/// The largest ignore file read: V8's string limit on 64-bit hosts
+/// (`2**29 - 24` UTF-16 units). ignore-walk reads each ignore file as one
+/// UTF-8 string, so npm fails (`ERR_STRING_TOO_LONG`) on anything larger;
+/// real ignore files are a few kilobytes.
+pub const MAX_IGNORE_FILE_BYTES: u64 = (1 << 29) - 24;
+
 /// Reads an ignore file (`.npmignore`, `.gitignore`), refusing folders,
-/// FIFOs, sockets and devices instead of failing late or hanging.
+/// FIFOs, sockets and devices instead of failing late or hanging, and
+/// files over [`MAX_IGNORE_FILE_BYTES`] before reading a byte of them.
 fn read_rule_file(path: &Path) -> Result<Vec<u8>> {
-    read_regular(path, u64::MAX).map_err(|why| match why {
+    read_regular(path, MAX_IGNORE_FILE_BYTES).map_err(|why| match why {
         Unreadable::NotRegular(kind) => Error::NotAFile {
             path: path.to_path_buf(),
             kind,
             fix: "npm fails or hangs on it too; make it a regular file or remove it",
         },
         Unreadable::Io(e) => Error::io(path, e),
-        Unreadable::TooLarge(_) => unreachable!("no limit"),
+        Unreadable::TooLarge(len) => Error::InvalidRule {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the ignore file is {len} bytes, more than the {MAX_IGNORE_FILE_BYTES} bytes npm can read as one string (npm fails on it too); shorten it"
+            ),
+        },
     })
 }
 
