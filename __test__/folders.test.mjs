@@ -136,3 +136,10 @@ describe('workspace discovery', () => {
     await assert.rejects(api.packDynamic(mono), { code: 'E_INVALID_WORKSPACES' })
   })
 })
+
+test('buildOciLayout on a monorepo root builds the image of its exported plugins', async () => {
+  const a = await api.buildOciLayout(ex.root, { output: path.join(root, 'oci-root'), tag: 'quay.io/acme/p:1' })
+  const b = await api.buildOciLayout([ex.backendDistDynamic, ex.frontend], { output: path.join(root, 'oci-list'), tag: 'quay.io/acme/p:1' })
+  assert.deepEqual(a.plugins.map((p) => p.directory), ['acme-plugin-todo-backend', 'acme-plugin-todo-frontend'])
+  assert.equal(a.manifestDigest, b.manifestDigest)
+})

@@ -33,6 +33,13 @@ function dynpackAsync (args, { cwd, env } = {}) {
   })
 }
 
+/** `false` when util-linux `script` (a pseudo-terminal) runs; else the reason to skip, or a failure under CI. */
+function needScript () {
+  if (spawnSync('script', ['--version']).status === 0) return false
+  if (process.env.CI === 'true') throw new Error('script (bsdutils) is required in CI but is not installed')
+  return 'script (util-linux, Debian package bsdutils) is not installed'
+}
+
 /** A TCP server on 127.0.0.1 that accepts connections and never answers. */
 async function silentServer () {
   const sockets = new Set()
@@ -177,7 +184,7 @@ describe('live progress', () => {
     assert.ok(last.filesTotal >= 600)
   })
 
-  test('dynpack pack and package draw a live line on a terminal, nothing when piped or --quiet', { skip: spawnSync('script', ['--version']).status === 0 ? false : 'script (util-linux) is not installed' }, () => {
+  test('dynpack pack and package draw a live line on a terminal, nothing when piped or --quiet', { skip: needScript() }, () => {
     const quote = (s) => `'${s.replace(/'/g, "'\\''")}'`
     const tty = (args) => spawnSync('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'],
       { cwd: root, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } })

@@ -108,8 +108,9 @@ export declare function computeIntegrity(
 export declare function verifyIntegrity(input: string | Buffer | Uint8Array, sri: string): Promise<boolean>
 
 /**
- * Writes a reproducible OCI image of dynamic plugins (dist-dynamic folders, or
- * plugin folders that contain dist-dynamic/) without a container engine: an OCI
+ * Writes a reproducible OCI image of dynamic plugins (dist-dynamic folders,
+ * plugin folders that contain dist-dynamic/, or monorepo roots, which stand for
+ * every exported plugin workspace) without a container engine: an OCI
  * image layout at `options.output` (created, or updated: other tags are kept),
  * or an oci-archive file there with `archive: true`. `SOURCE_DATE_EPOCH` sets the
  * timestamps unless `sourceDateEpoch` is given. Resolves to the digests and the

@@ -267,7 +267,16 @@ async function buildOciLayout (plugins, options) {
   }
   const list = Array.isArray(plugins) ? plugins : [plugins]
   if (list.length === 0) throw dynpackError('E_INVALID_OPTION', 'pass at least one plugin folder')
-  const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins'))
+  // A monorepo root stands for its exported plugins, as for every command (one image holds them all).
+  const { resolveFolder } = require('./cli/discover.js')
+  const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins')).flatMap((dir) => {
+    const resolved = resolveFolder(dir)
+    if (resolved.mode !== 'monorepo') return [dir]
+    if (resolved.folders.length === 0) {
+      throw dynpackError('E_NO_PLUGINS', `${dir}: none of the ${resolved.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
+    }
+    return resolved.folders.map((f) => f.dir)
+  })
   checkOptions(options, {
     output: 'string', tag: 'string', refName: 'string', archive: 'boolean', platform: 'string', annotations: 'stringMap', labels: 'stringMap', allowPrefixDirectories: 'boolean', compressionLevel: [1, 2, 3, 4, 5, 6, 7, 8, 9], onProgress: 'function',
   }, 'buildOciLayout')
