@@ -308,6 +308,25 @@ describe('dynpack publish', { skip: SKIP }, () => {
     assert.ok(!r.stdout.includes(token), 'the real token is never printed')
   })
 
+  test('the printed dynamic-plugins.yaml reads the same with yaml and PyYAML, whatever the app-config holds', (t) => {
+    if (spawnSync('python3', ['-c', 'import yaml'], { stdio: 'ignore' }).status !== 0) {
+      if (process.env.CI === 'true') throw new Error('python3 with PyYAML (python3-yaml) is required in CI')
+      return t.skip('python3 with PyYAML is not installed')
+    }
+    const appConfig = '# a\r- package: evil-cr\n# b\u2028- package: evil-ls\nacme:\n  t: "x\u0085- package: evil-nel"\n  on: yes\n'
+    const dir = plugin('@acme/cli-yaml-dynamic', '1.0.0', { source: true, appConfig })
+    const r = dynpack(['publish', dir, '--registry', registry.url, '--dry-run'])
+    assert.equal(r.status, 0, r.stderr)
+    const text = r.stdout.slice(r.stdout.indexOf('\nplugins:\n') + 1, r.stdout.indexOf('\n# .npmrc'))
+    const integrity = npmPack(path.join(dir, 'dist-dynamic'), path.join(root, 'cli-yaml-npm')).integrity
+    const expected = { plugins: [{ package: '@acme/cli-yaml-dynamic@1.0.0', integrity, disabled: false, pluginConfig: { acme: { t: 'x\u0085- package: evil-nel', on: 'yes' } } }] }
+    const YAML = require('yaml')
+    assert.deepEqual(YAML.parse(text), expected)
+    const py = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: text, encoding: 'utf8' })
+    assert.equal(py.status, 0, py.stderr)
+    assert.deepEqual(JSON.parse(py.stdout), expected)
+  })
+
   test('--json gives one object per folder, failures included', async () => {
     const ok = plugin('@acme/json-ok-dynamic', '1.0.0')
     const r = dynpack(['publish', ok, path.join(root, 'missing'), '--registry', registry.url, '--json'])

@@ -396,4 +396,5 @@ module.exports = {
   _nerfDart: nerfDart,
   _isPublicRegistry: isPublicRegistry,
   _rhdhNpmrc: rhdhNpmrc,
+  _locate: (dir) => locate(path.resolve(dir)),
 }

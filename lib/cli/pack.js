@@ -8,7 +8,7 @@ const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, json } = require('./report.js')
 const { readManifest, findAppConfig } = require('./discover.js')
-const { pluginsYaml } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig } = require('./yaml.js')
 
 const OPTIONS = {
   'pack-destination': { type: 'string' },
@@ -94,6 +94,12 @@ async function run (argv, io) {
   if (positionals.length === 0 && fs.existsSync(path.join(cwd, 'dist-dynamic', 'package.json'))) {
     report.note('packing this folder as npm does; to pack the dynamic plugin, run `dynpack pack dist-dynamic`')
   }
+  // The app-configs printed with --base-url are checked before anything is written.
+  const configs = baseUrl === null ? [] : dirs.map((dir) => {
+    const source = path.basename(dir) === 'dist-dynamic' ? path.dirname(dir) : dir
+    const appConfig = findAppConfig(source)
+    return appConfig && parseAppConfig(appConfig.yaml, appConfig.file)
+  })
   const api = require('../api.js')
   const options = { destination, dryRun: Boolean(values['dry-run']), compression: values.fast ? 'fast' : 'npm', signal: io.signal }
   const results = await Promise.all(dirs.map(async (dir) => {
@@ -114,11 +120,7 @@ async function run (argv, io) {
   }
   report.out(results.map((r) => r.filename).join('\n'))
   if (baseUrl) {
-    const entries = reports.map((r, i) => {
-      const dir = dirs[i]
-      const source = path.basename(dir) === 'dist-dynamic' ? path.dirname(dir) : dir
-      return { package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(source)?.yaml }
-    })
+    const entries = reports.map((r, i) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs[i] }))
     report.out(`\n# dynamic-plugins.yaml entries, once ${displayPath(cwd, destination)} is served at ${baseUrl}/:\n` + pluginsYaml(entries))
   }
   return 0

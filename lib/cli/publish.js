@@ -7,7 +7,7 @@ const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, json } = require('./report.js')
 const { findAppConfig } = require('./discover.js')
-const { pluginsYaml } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig } = require('./yaml.js')
 
 const OPTIONS = {
   registry: { type: 'string' },
@@ -89,7 +89,16 @@ async function run (argv, io) {
     throw usageError(`--tag ${JSON.stringify(values.tag)}: a dist-tag is one word such as latest, next or rc`, 'publish')
   }
   const { publishDynamic } = require('../api.js')
-  const { _rhdhNpmrc: rhdhNpmrc } = require('../publish.js')
+  const { _rhdhNpmrc: rhdhNpmrc, _locate: locatePlugin } = require('../publish.js')
+
+  // The app-configs printed afterwards are checked before anything is published.
+  const configs = new Map()
+  for (const dir of dirs) {
+    let located
+    try { located = locatePlugin(dir) } catch { continue } // publishDynamic reports it
+    const appConfig = findAppConfig(located.sourceDir)
+    configs.set(located.distDir, appConfig && parseAppConfig(appConfig.yaml, appConfig.file))
+  }
 
   const settled = await settleAll(dirs, CONCURRENCY, async (dir) => {
     report.progress(`publishing ${dir}`)
@@ -116,7 +125,7 @@ async function run (argv, io) {
   } else if (ok.length) {
     const verb = dryRun ? 'would publish' : 'published'
     for (const r of ok) report.out(`${verb} ${r.package} to ${r.registry} with tag ${r.tag}`)
-    const entries = ok.map((r) => ({ package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(r.source)?.yaml }))
+    const entries = ok.map((r) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs.get(r.dir) }))
     report.out('\n# dynamic-plugins.yaml entries:\n' + pluginsYaml(entries))
     report.out([
       '',
