@@ -56,7 +56,7 @@ Exit status: 0 when every plugin was published, 1 when one was not, 2 on a
 usage error. Errors: E_PUBLIC_REGISTRY, E_PUBLISH_AUTH (not logged in, wrong
 token), E_PUBLISH_CONFLICT (the version exists), E_PUBLISH_FAILED.`
 
-const REGISTRY_SOURCES = { option: '--registry', publishConfig: 'publishConfig.registry', npmConfig: "npm's configuration" }
+const REGISTRY_SOURCES = { option: '--registry', publishConfigScope: "publishConfig's scope registry", publishConfig: 'publishConfig.registry', npmConfig: "npm's configuration" }
 
 /** Runs `fn` on every item with at most `limit` at once; resolves like Promise.allSettled, in order. */
 async function settleAll (items, limit, fn) {
@@ -82,14 +82,14 @@ async function run (argv, io) {
   const report = new Reporter(io, values)
   const dirs = [...new Set((positionals.length ? positionals : ['.']).map((d) => path.resolve(cwd, d)))]
   const dryRun = Boolean(values['dry-run'])
+  const { _rhdhNpmrc: rhdhNpmrc, _locate: locatePlugin, _describeUrl: describeUrl } = require('../publish.js')
   if (values.registry !== undefined && !/^https?:\/\/[^/\s]+/i.test(values.registry)) {
-    throw usageError(`--registry ${JSON.stringify(values.registry)}: expected an http(s) URL such as https://npm.example.com/`, 'publish')
+    throw usageError(`--registry ${describeUrl(values.registry)}: expected an http(s) URL such as https://npm.example.com/`, 'publish')
   }
   if (values.tag !== undefined && !/^[^\s/@%][^\s/%]*$/.test(values.tag)) {
     throw usageError(`--tag ${JSON.stringify(values.tag)}: a dist-tag is one word such as latest, next or rc`, 'publish')
   }
   const { publishDynamic } = require('../api.js')
-  const { _rhdhNpmrc: rhdhNpmrc, _locate: locatePlugin } = require('../publish.js')
 
   // The app-configs printed afterwards are checked before anything is published.
   const configs = new Map()
