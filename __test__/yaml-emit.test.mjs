@@ -29,8 +29,24 @@ const PY_MISSING = (() => {
 
 /** PyYAML's safe_load of each text (as RHDH's installer loads dynamic-plugins.yaml), as JSON values. */
 function pyYaml (texts) {
-  const script = 'import json, sys, yaml\nprint(json.dumps([yaml.safe_load(t) for t in json.load(sys.stdin)]))'
-  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(texts), encoding: 'utf8' })
+  const script = [
+    'import json, math, sys, yaml',
+    'def finite(v):',
+    '    if isinstance(v, float) and not math.isfinite(v):',
+    '        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")',
+    '    if isinstance(v, list):',
+    '        return [finite(x) for x in v]',
+    '    if isinstance(v, dict):',
+    '        return {k: finite(x) for k, x in v.items()}',
+    '    return v',
+    'def load(t):',
+    '    try:',
+    '        return finite(yaml.safe_load(t))',
+    '    except yaml.YAMLError as e:',
+    '        return {"PyYAML error": str(e)}',
+    'print(json.dumps([load(t) for t in json.load(sys.stdin)]))',
+  ].join('\n')
+  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(texts), encoding: 'utf8', maxBuffer: 1 << 30 })
   if (r.status !== 0) throw new Error(`PyYAML failed: ${r.stderr}`)
   return JSON.parse(r.stdout)
 }
@@ -40,7 +56,7 @@ function jsYaml (texts) {
   return texts.map((t) => {
     const doc = YAML.parseDocument(t)
     if (doc.errors.length) throw new Error(`yaml failed: ${doc.errors[0].message}\n${t}`)
-    return JSON.parse(JSON.stringify(doc.toJS()))
+    return JSON.parse(JSON.stringify(doc.toJS(), finite))
   })
 }
 
@@ -48,7 +64,12 @@ function jsYaml (texts) {
 function meaning (text) {
   const [doc] = YAML.parseAllDocuments(text.replace(/^\uFEFF/, ''), { merge: true })
   const value = doc ? doc.toJS({ maxAliasCount: -1 }) : null
-  return value == null ? undefined : JSON.parse(JSON.stringify(value))
+  return value == null ? undefined : JSON.parse(JSON.stringify(value, finite))
+}
+
+/** JSON has no Infinity or NaN: both sides write them as strings. */
+function finite (_, v) {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v
 }
 
 /** Asserts that both parsers read every text as the matching expected value. */
@@ -77,6 +98,11 @@ const HOSTILE_CONFIGS = {
   'anchors, aliases and merge keys': 'base: &b {r: 3, s: [1, 2]}\nt:\n  <<: *b\n  r: 4\nu: *b\n',
   'a second document is ignored': 'a: 1\n---\n- package: evil-doc\n',
   'CRLF and a directive': '%YAML 1.2\r\n---\r\na: 1\r\nb: |\r\n  x\r\n',
+  // found by the seeded generator below
+  'a block scalar header comment': 'a: | # not content\n  x\nb: > # nor this\n  y\n',
+  'numbers YAML 1.1 reads as strings unless written with a dot': 'a: 1e-7\nb: 1e+21\nc: -2.5e-300\n',
+  'a tab in a plain scalar, YAML 1.1 value and merge types as strings': 'a: x\ty\nb: "="\nc: "<<"\n',
+  'an explicit null document': 'null\n',
   'comments only': '# nothing\n',
   'empty': '',
 }
@@ -136,7 +162,7 @@ describe('pluginsYaml', { skip: PY_MISSING }, () => {
   })
 
   test('an app-config that is not plain YAML is refused with E_INVALID_APP_CONFIG', () => {
-    for (const bad of ['a: [1\n', 'a: 1\na: 2\n', 'a: !!binary aGk=\n', 'a: !custom x\n', 'a: *nowhere\n']) {
+    for (const bad of ['a: [1\n', 'a: 1\na: 2\n', 'a: !!binary aGk=\n', 'a: !custom x\n', 'a: *nowhere\n', ': x\n', '~: 1\n', '? [a]\n: 1\n']) {
       assert.throws(() => pluginsYaml([{ package: 'a', pluginConfig: bad, pluginConfigFile: '/p/app-config.yaml' }]),
         (err) => err.code === 'E_INVALID_APP_CONFIG' && /^\/p\/app-config\.yaml: /.test(err.message), JSON.stringify(bad))
     }
@@ -144,6 +170,69 @@ describe('pluginsYaml', { skip: PY_MISSING }, () => {
     const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
     for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`)
     assert.throws(() => pluginsYaml([{ package: 'a', pluginConfig: laughs.join('\n') + '\n' }]), { code: 'E_INVALID_APP_CONFIG' })
+  })
+})
+
+describe('pluginsYaml on generated app-configs', { skip: PY_MISSING }, () => {
+  /** xorshift32: the same samples on every run. */
+  function random (seed) {
+    let x = seed >>> 0 || 1
+    return (n) => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % n }
+  }
+  const TOKENS = ['a', 'Zz', '-', ' ', ': ', '#', '\r', '\n', '\r\n', '\u0085', '\u2028', '\u2029', '\t', '"', "'", '\\',
+    'yes', 'on', 'No', '0o17', '1_000', '0x1F', '~', 'null', '*x', '&x', '!', '!!str', '%', '@', '`', '{', '}', '[', ']',
+    ',', '?', '|', '>', '\uFEFF', 'é', '😀', '\u007F', '\u009B', '---', '...', '<<', '- package: evil', '2001-12-14', '.inf', '=']
+  function text (r) {
+    let s = ''
+    for (let i = r(6); i >= 0; i--) s += TOKENS[r(TOKENS.length)]
+    return s
+  }
+  function value (r, depth) {
+    switch (depth > 3 ? r(4) : r(7)) {
+      case 0: return text(r)
+      case 1: return [0, 1, -7, 12345678901234567000, 1e21, 1e-7, 0.5, -2.5e-300, 3.25][r(9)]
+      case 2: return [true, false, null][r(3)]
+      case 3: return text(r)
+      case 4: return Array.from({ length: r(4) }, () => value(r, depth + 1))
+      default: return Object.fromEntries(Array.from({ length: r(4) + 1 }, () => [text(r), value(r, depth + 1)]))
+    }
+  }
+
+  // DYNPACK_YAML_SAMPLES=N and DYNPACK_YAML_SEED=S run a longer or different campaign
+  const COUNT = Number(process.env.DYNPACK_YAML_SAMPLES ?? 3000)
+  const SEED = Number(process.env.DYNPACK_YAML_SEED ?? 20261201)
+  test(`${COUNT} seeded app-configs with hostile strings and comments: both parsers read exactly one entry with their meaning`, () => {
+    const r = random(SEED)
+    const samples = []
+    let refused = 0
+    for (let i = 0; i < COUNT; i++) {
+      const lines = YAML.stringify(value(r, 0)).split('\n')
+      // comments with hostile text between lines and at line ends
+      for (let c = r(3); c > 0; c--) lines.splice(r(lines.length + 1), 0, `# ${text(r).replace(/[\r\n]/g, ' ')}`)
+      if (r(2)) lines[0] += ` # ${text(r).replace(/[\r\n]/g, ' ')}`
+      const config = lines.join(r(4) ? '\n' : '\r\n')
+      let snippet
+      try {
+        snippet = pluginsYaml([{ package: `p${text(r)}`, comments: [text(r)], integrity: 'sha512-x', pluginConfig: config }])
+      } catch (err) {
+        assert.equal(err.code, 'E_INVALID_APP_CONFIG', err.stack)
+        refused++
+        continue
+      }
+      samples.push({ config, snippet })
+    }
+    console.log(`# ${samples.length} generated app-configs emitted, ${refused} refused as invalid YAML`)
+    assert.ok(samples.length > COUNT * 0.6, `${samples.length} samples kept, ${refused} refused`)
+    const py = pyYaml(samples.map((s) => s.snippet))
+    const js = jsYaml(samples.map((s) => s.snippet))
+    samples.forEach(({ config, snippet }, i) => {
+      const entry = js[i].plugins[0]
+      const expected = { plugins: [{ package: entry.package, integrity: 'sha512-x', disabled: false }] }
+      const meant = meaning(config)
+      if (meant !== undefined) expected.plugins[0].pluginConfig = meant
+      assert.deepEqual(js[i], expected, `yaml, sample ${i}: ${JSON.stringify(config)}\n${snippet}`)
+      assert.deepEqual(py[i], expected, `PyYAML, sample ${i}: ${JSON.stringify(config)}\n${snippet}`)
+    })
   })
 })
 

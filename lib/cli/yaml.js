@@ -56,7 +56,7 @@ function parseAppConfig (text, file) {
   if (!doc || !YAML.isDocument(doc)) return null
   const problem = doc.errors[0] ?? doc.warnings[0]
   if (problem) throw fail(file, `not valid YAML (${problem.message.split('\n')[0]})`)
-  if (doc.contents == null || (YAML.isScalar(doc.contents) && doc.contents.value == null && !doc.contents.source)) return null
+  if (doc.contents == null || (YAML.isScalar(doc.contents) && doc.contents.value == null)) return null
 
   let nodes = 0
   YAML.visit(doc, {
@@ -64,6 +64,12 @@ function parseAppConfig (text, file) {
       const target = alias.resolve(doc)
       if (!target) throw fail(file, `alias *${alias.source} has no anchor before it`)
       return strip(target.clone())
+    },
+    Pair (_, pair) {
+      // JavaScript and Python read these differently (a "" key, an unhashable dict): meaningless in an app-config
+      const key = pair.key
+      if (key == null || (YAML.isScalar(key) && key.value == null)) throw fail(file, 'a mapping key is empty (null)')
+      if (YAML.isCollection(key)) throw fail(file, 'a mapping key is itself a mapping or a list')
     },
     Node (_, node) {
       if (++nodes > MAX_NODES) throw fail(file, `it expands to more than ${MAX_NODES} YAML nodes once its aliases are copied`)
@@ -127,8 +133,12 @@ function harden (root) {
       node.comment = safeComment(node.comment)
       node.commentBefore = safeComment(node.commentBefore)
       if (!YAML.isScalar(node)) return
+      // the library writes a block scalar's header comment (`key: > # c`) as a line of its content
+      if (node.type === 'BLOCK_FOLDED' || node.type === 'BLOCK_LITERAL') node.comment = undefined
       if (typeof node.value === 'string') {
-        if (UNSAFE.test(node.value) || node.value.includes('\r')) node.type = 'QUOTE_DOUBLE'
+        // a tab is fine for YAML 1.2 in a plain scalar, an error for PyYAML; plain `=` and `<<`
+        // are YAML 1.1's value and merge types, which `compat` does not know
+        if (UNSAFE.test(node.value) || /[\r\t]/.test(node.value) || node.value === '=' || node.value === '<<') node.type = 'QUOTE_DOUBLE'
       } else if (typeof node.value === 'number') {
         node.format = undefined
       }
@@ -147,11 +157,32 @@ function escapeRaw (text) {
 }
 
 /**
+ * The core schema's int and float tags, writing numbers so that YAML 1.1
+ * reads them as numbers too: its floats need a `.` (`1e-7` would be a string
+ * for PyYAML, `1.0e-7` is a float for both).
+ */
+function numberTags (tags) {
+  return tags.map((tag) => {
+    if (tag.tag !== 'tag:yaml.org,2002:int' && tag.tag !== 'tag:yaml.org,2002:float') return tag
+    return {
+      ...tag,
+      stringify (node, ctx, onComment, onChompKeep) {
+        const text = tag.stringify(node, ctx, onComment, onChompKeep)
+        return /^[-+]?[0-9]+[eE][-+]?[0-9]+$/.test(text) ? text.replace(/^([-+]?[0-9]+)/, '$1.0') : text
+      },
+    }
+  })
+}
+
+/** Options of every document dynpack prints. */
+const OUTPUT = { version: '1.2', compat: 'yaml-1.1', customTags: numberTags }
+
+/**
  * `key: value` as one line of YAML, for a comment that becomes a valid entry
  * when uncommented (the by-digest `# package: …` under a by-tag one).
  */
 function yamlLine (key, value) {
-  const doc = new YAML.Document({ [key]: String(value) }, { version: '1.2', compat: 'yaml-1.1' })
+  const doc = new YAML.Document({ [key]: String(value) }, OUTPUT)
   harden(doc.contents)
   const scalar = doc.contents.items[0].value
   if (/\n/.test(scalar.value)) scalar.type = 'QUOTE_DOUBLE'
@@ -165,7 +196,7 @@ function yamlLine (key, value) {
  *   pluginConfigFile?: the file it came from, for errors }`.
  */
 function pluginsYaml (entries) {
-  const doc = new YAML.Document({ plugins: [] }, { version: '1.2', compat: 'yaml-1.1' })
+  const doc = new YAML.Document({ plugins: [] }, OUTPUT)
   const list = doc.get('plugins', true)
   for (const e of entries) {
     const entry = doc.createNode({ package: String(e.package) })
