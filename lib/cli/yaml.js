@@ -12,7 +12,10 @@
 //   quotes, never raw, and removed from comments;
 // - aliases are expanded and merge keys (`<<`) resolved, so that neither
 //   anchors of two app-configs nor the parsers' merge rules can clash;
-// - numbers are written in decimal (`0o14` is a string for YAML 1.1).
+// - numbers are written in decimal (`0o14` is a string for YAML 1.1), floats
+//   with a dot (`1.0e-7`; `1e-7` is a string for YAML 1.1);
+// - tabs and a lone `=` or `<<` are double-quoted, and keys that are empty
+//   or collections refused (PyYAML fails on, or reads them differently).
 
 const YAML = require('yaml')
 
@@ -48,7 +51,8 @@ function safeComment (text) {
  * `pluginConfig`, or null when the file holds no content (empty, comments
  * only). Only the first document is used, as before. Throws
  * E_INVALID_APP_CONFIG (naming `file` and the line) for YAML that does not
- * parse, uses a tag other than the core ones, or expands beyond MAX_NODES.
+ * parse, has duplicate, empty or collection keys, uses a tag other than the
+ * core ones, or expands beyond MAX_NODES.
  */
 function parseAppConfig (text, file) {
   const docs = YAML.parseAllDocuments(String(text).replace(/^\uFEFF/, ''), { merge: true, prettyErrors: true, uniqueKeys: true })
