@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url)
 const here = path.dirname(fileURLToPath(import.meta.url))
 const BIN = path.join(here, '..', 'bin', 'dynpack.js')
 const { publishDynamic, packDynamic } = require('../lib/api.js')
-const { _redact: redact, _isPublicRegistry: isPublicRegistry, _rhdhNpmrc: rhdhNpmrc } = require('../lib/publish.js')
+const { _redact: redact, _isPublicRegistry: isPublicRegistry, _rhdhNpmrc: rhdhNpmrc, _describeUrl: describeUrl } = require('../lib/publish.js')
 
 const CI = process.env.CI === 'true'
 function registryMissing () {
@@ -256,6 +256,61 @@ describe('publishDynamic against a real registry', { skip: SKIP }, () => {
     assert.equal(npmView('@acme/dry-dynamic', 'versions'), null)
   })
 
+  test('what npm really uses: publishConfig is checked too, the scope\'s registry first, and --registry beats it', async () => {
+    // publishConfig names the public registry, --registry a private one: npm (>= 10.6) uses --registry
+    const a = plugin('@acme/pc-public-dynamic', '1.0.0', { publishConfig: { registry: 'https://registry.npmjs.org/', '@acme:registry': 'https://REGISTRY.npmjs.org.:443/' } })
+    const ra = await publishDynamic(a, { registry: registry.url, env })
+    assert.equal(ra.registrySource, 'option')
+    assert.equal(npmView(ra.package, 'dist.integrity'), ra.integrity, 'npm published where dynpack checked')
+    assert.equal(ra.warnings.length, 2)
+    assert.match(ra.warnings[0], /publishConfig\["registry"\] \("https:\/\/registry\.npmjs\.org\/"\) is overridden by the registry option/)
+    // without --registry, publishConfig's scope registry comes first, as npm picks it
+    const b = plugin('@acme/pc-scope-dynamic', '1.0.0', { publishConfig: { registry: 'http://127.0.0.1:9/', '@acme:registry': registry.url } })
+    const rb = await publishDynamic(b, { env })
+    assert.equal(rb.registrySource, 'publishConfigScope')
+    assert.equal(npmView(rb.package, 'dist.integrity'), rb.integrity)
+    const c = plugin('@acme/pc-scope-public-dynamic', '1.0.0', { publishConfig: { registry: registry.url, '@acme:registry': 'https://Registry.NpmJS.org./' } })
+    await rejectsWith(publishDynamic(c, { env, dryRun: true }), 'E_PUBLIC_REGISTRY', /from publishConfig's scope registry/)
+  })
+
+  test('an npm older than 10.6 (where publishConfig beats --registry) is refused with E_NPM_TOO_OLD', async () => {
+    const old = path.join(root, 'old-npm')
+    fs.writeFileSync(old, '#!/bin/sh\nif [ "$1" = --version ]; then echo 10.5.2; exit 0; fi\nexec npm "$@"\n', { mode: 0o755 })
+    const dir = plugin('@acme/old-npm-dynamic', '1.0.0')
+    await rejectsWith(publishDynamic(dir, { registry: registry.url, env, npm: old }), 'E_NPM_TOO_OLD', /npm 10\.5\.2 is too old.*publishConfig/)
+    assert.equal(npmView('@acme/old-npm-dynamic@1.0.0', 'dist.integrity'), null, 'nothing was published')
+  })
+
+  test('credentials in a registry URL are refused, never shown and never passed to npm', async () => {
+    const SECRET = 'pa55-s3cret-t0ken'
+    // an npm that records its argv, then runs the real npm
+    const log = path.join(root, 'npm-argv.log')
+    const spy = path.join(root, 'spy-npm')
+    fs.writeFileSync(spy, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\nexec npm "$@"\n`, { mode: 0o755 })
+    const withCreds = registry.url.replace('//', `//ci:${SECRET}@`)
+    const dir = plugin('@acme/creds-dynamic', '1.0.0')
+    await rejectsWith(publishDynamic(dir, { registry: withCreds, env, npm: spy }), 'E_CREDENTIALS_IN_URL', /carries credentials.*\.npmrc/)
+    const pc = plugin('@acme/creds-pc-dynamic', '1.0.0', { publishConfig: { registry: withCreds } })
+    await rejectsWith(publishDynamic(pc, { env, npm: spy }), 'E_CREDENTIALS_IN_URL', /from publishConfig\.registry/)
+    await rejectsWith(publishDynamic(dir, { env: { ...env, npm_config_registry: withCreds }, npm: spy }), 'E_CREDENTIALS_IN_URL', /npm's configured registry .* carries credentials/)
+    for (const bad of [`https://ci:${SECRET}@bad host/`, `//ci:${SECRET}@x`, SECRET, `ftp://ci:${SECRET}@x/`]) {
+      await assert.rejects(publishDynamic(dir, { registry: bad, env, npm: spy }), (err) => {
+        assert.equal(err.code, 'E_INVALID_OPTION')
+        assert.ok(!err.message.includes(SECRET), err.message)
+        return true
+      })
+      const r = dynpack(['publish', dir, '--registry', bad])
+      assert.match(r.stderr, /^dynpack: E_(USAGE|INVALID_OPTION): --registry|^dynpack: E_INVALID_OPTION: registry /)
+      assert.ok(!r.stderr.includes(SECRET), r.stderr)
+    }
+    const cli = dynpack(['publish', dir, '--registry', withCreds])
+    assert.match(cli.stderr, /^dynpack: E_CREDENTIALS_IN_URL: /)
+    assert.ok(!(cli.stdout + cli.stderr).includes(SECRET))
+    assert.ok(fs.readFileSync(log, 'utf8').length > 0, 'the spy ran')
+    assert.ok(!fs.readFileSync(log, 'utf8').includes(SECRET), 'no npm argv carried the secret')
+    assert.equal(describeUrl(`https://u:${SECRET}@h/x?token=${SECRET}`), '"https://***@h/x?***"')
+  })
+
   test('bad input is reported before npm runs', async () => {
     await rejectsWith(publishDynamic(path.join(root, 'nope'), { env }), 'E_NOT_FOUND')
     const empty = path.join(root, 'empty-plugin')
@@ -306,6 +361,25 @@ describe('dynpack publish', { skip: SKIP }, () => {
     assert.ok(r.stdout.includes(`\nregistry=${registry.url}\n`))
     assert.ok(r.stdout.includes(`${registry.url.replace(/^http:/, '')}:_authToken=<auth-token>\n`))
     assert.ok(!r.stdout.includes(token), 'the real token is never printed')
+  })
+
+  test('the printed dynamic-plugins.yaml reads the same with yaml and PyYAML, whatever the app-config holds', (t) => {
+    if (spawnSync('python3', ['-c', 'import yaml'], { stdio: 'ignore' }).status !== 0) {
+      if (process.env.CI === 'true') throw new Error('python3 with PyYAML (python3-yaml) is required in CI')
+      return t.skip('python3 with PyYAML is not installed')
+    }
+    const appConfig = '# a\r- package: evil-cr\n# b\u2028- package: evil-ls\nacme:\n  t: "x\u0085- package: evil-nel"\n  on: yes\n'
+    const dir = plugin('@acme/cli-yaml-dynamic', '1.0.0', { source: true, appConfig })
+    const r = dynpack(['publish', dir, '--registry', registry.url, '--dry-run'])
+    assert.equal(r.status, 0, r.stderr)
+    const text = r.stdout.slice(r.stdout.indexOf('\nplugins:\n') + 1, r.stdout.indexOf('\n# .npmrc'))
+    const integrity = npmPack(path.join(dir, 'dist-dynamic'), path.join(root, 'cli-yaml-npm')).integrity
+    const expected = { plugins: [{ package: '@acme/cli-yaml-dynamic@1.0.0', integrity, disabled: false, pluginConfig: { acme: { t: 'x\u0085- package: evil-nel', on: 'yes' } } }] }
+    const YAML = require('yaml')
+    assert.deepEqual(YAML.parse(text), expected)
+    const py = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: text, encoding: 'utf8' })
+    assert.equal(py.status, 0, py.stderr)
+    assert.deepEqual(JSON.parse(py.stdout), expected)
   })
 
   test('--json gives one object per folder, failures included', async () => {
@@ -367,6 +441,11 @@ describe('publish helpers', () => {
     assert.equal(isPublicRegistry('https://registry.npmjs.org/'), true)
     assert.equal(isPublicRegistry('https://REGISTRY.NPMJS.ORG/'), true)
     assert.equal(isPublicRegistry('http://registry.yarnpkg.com/x/'), true)
+    for (const spelling of ['https://registry.npmjs.org./', 'https://Registry.NpmJS.org:443/', 'http://registry.npmjs.org:80/',
+      'https://registry%2enpmjs.org/', 'https://registry\u3002npmjs.org/', 'https://replicate.npmjs.com/', 'https://registry.yarnpkg.com../']) {
+      assert.equal(isPublicRegistry(spelling), true, spelling)
+    }
+    assert.equal(isPublicRegistry('https://evilnpmjs.org/'), false)
     assert.equal(isPublicRegistry('https://npm.pkg.github.com/'), false)
     assert.equal(isPublicRegistry('https://registry.npmjs.org.example.com/'), false)
   })

@@ -163,7 +163,7 @@ export interface PublishResult {
   size: number
   /** The registry URL (credentials in it hidden), ending with `/`. */
   registry: string
-  registrySource: 'option' | 'publishConfig' | 'npmConfig'
+  registrySource: 'option' | 'publishConfigScope' | 'publishConfig' | 'npmConfig'
   tag: string
   dryRun: boolean
   /** False for a dry run. */
@@ -179,9 +179,11 @@ export interface PublishResult {
  * contains dist-dynamic/) to a private npm registry: packs it as `npm pack`
  * does, then runs `npm publish <file.tgz>` in the dist-dynamic folder, so npm's
  * own authentication applies. Rejects with `E_PUBLIC_REGISTRY`,
- * `E_PUBLISH_AUTH`, `E_PUBLISH_CONFLICT` (the version exists) or
- * `E_PUBLISH_FAILED`, or `E_PUBLISH_TIMEOUT` (no answer within `timeout`);
- * publish several with `Promise.allSettled`. A monorepo root rejects with
- * `E_MONOREPO` (see {@link packDynamic}).
+ * `E_PUBLISH_AUTH`, `E_PUBLISH_CONFLICT` (the version exists),
+ * `E_CREDENTIALS_IN_URL` (a registry URL with user:password, never passed to
+ * npm's argv), `E_NPM_TOO_OLD` (npm < 10.6, where publishConfig beats
+ * --registry), `E_PUBLISH_FAILED` or `E_PUBLISH_TIMEOUT` (no answer within
+ * `timeout`); publish several with `Promise.allSettled`. A monorepo root
+ * rejects with `E_MONOREPO` (see {@link packDynamic}).
  */
 export declare function publishDynamic(dir: string, options?: PublishDynamicOptions): Promise<PublishResult>

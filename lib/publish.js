@@ -18,9 +18,19 @@ const { _dynpackError: dynpackError } = api
 
 /** Hosts of the public npm registry (and its mirror under yarn's name). */
 const PUBLIC_REGISTRY_HOSTS = new Set(['registry.npmjs.org', 'registry.npmjs.com', 'registry.yarnpkg.com'])
+/** Domains run by npm and yarn for the public registry: every host under them is public. */
+const PUBLIC_REGISTRY_DOMAINS = ['npmjs.org', 'npmjs.com', 'yarnpkg.com']
+
+/**
+ * npm applies publishConfig from the tarball's package.json, and only from
+ * npm 10.6 on do command-line flags (the --registry dynpack passes) win over
+ * it; an older npm could publish where publishConfig says, past the guard.
+ */
+const MIN_NPM = [10, 6, 0]
 
 const REGISTRY_SOURCES = {
   option: 'the registry option',
+  publishConfigScope: "publishConfig's scope registry",
   publishConfig: 'publishConfig.registry',
   npmConfig: "npm's configuration",
 }
@@ -60,12 +70,23 @@ async function publishDynamic (dir, options = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dynpack-publish-'))
   try {
     // Packing (off the event loop) and asking npm for its settings overlap.
-    const [packed, settings] = await Promise.all([
+    // Both are waited for, so that nothing still writes into tmp when it is removed.
+    const [packing, resolving] = await Promise.allSettled([
       api.packDynamic(distDir, { destination: tmp, signal, onProgress: options.onProgress }),
       resolveSettings({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }),
     ])
+    if (packing.status === 'rejected') throw packing.reason
+    if (resolving.status === 'rejected') throw resolving.reason
+    const packed = packing.value
+    const settings = resolving.value
     const { registry, registrySource, tag } = settings
     const shownRegistry = hideCredentials(registry)
+    for (const [key, value] of Object.entries(publishConfig)) {
+      if ((key === 'registry' || key === `${scope}:registry`) && !registrySource.startsWith('publishConfig') &&
+          normalizeRegistry(value, () => null) !== registry) {
+        warnings.push(`publishConfig["${key}"] (${describeUrl(value)}) is overridden by ${REGISTRY_SOURCES[registrySource]}: publishing to ${shownRegistry}`)
+      }
+    }
 
     if (isPublicRegistry(registry) && !allowPublicRegistry) {
       throw dynpackError('E_PUBLIC_REGISTRY',
@@ -177,24 +198,41 @@ function publishConfigMismatch (sourceDir, distManifest, distPkg) {
  * npm's configuration. npm is asked only for what is still open.
  */
 async function resolveSettings ({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }) {
+  const version = checkNpmVersion(npm, distDir, env, signal)
+  version.catch(() => {}) // awaited below; not an unhandled rejection meanwhile
   let registry
   let registrySource
+  const scopeKey = scope && `${scope}:registry`
   if (options.registry !== undefined) {
     registry = normalizeRegistry(options.registry, () =>
-      dynpackError('E_INVALID_OPTION', `registry ${JSON.stringify(options.registry)}: expected an http(s) URL such as https://npm.example.com/`))
+      dynpackError('E_INVALID_OPTION', `registry ${describeUrl(options.registry)}: expected an http(s) URL such as https://npm.example.com/`))
     registrySource = 'option'
+  } else if (scopeKey && publishConfig[scopeKey] !== undefined) {
+    registry = normalizeRegistry(publishConfig[scopeKey], () =>
+      dynpackError('E_INVALID_MANIFEST', `${manifestPath}: publishConfig["${scopeKey}"] ${describeUrl(publishConfig[scopeKey])} is not an http(s) URL; fix the plugin's package.json and export again`))
+    registrySource = 'publishConfigScope'
   } else if (publishConfig.registry !== undefined) {
     registry = normalizeRegistry(publishConfig.registry, () =>
-      dynpackError('E_INVALID_MANIFEST', `${manifestPath}: publishConfig.registry ${JSON.stringify(publishConfig.registry)} is not an http(s) URL; fix the plugin's package.json and export again`))
+      dynpackError('E_INVALID_MANIFEST', `${manifestPath}: publishConfig.registry ${describeUrl(publishConfig.registry)} is not an http(s) URL; fix the plugin's package.json and export again`))
     registrySource = 'publishConfig'
   }
   let tag = options.tag ?? (typeof publishConfig.tag === 'string' ? publishConfig.tag : undefined)
-  if (registry !== undefined && tag !== undefined) return { registry, registrySource, tag }
+  if (registry !== undefined) refuseCredentials(registry, registrySource)
+  if (registry !== undefined && tag !== undefined) {
+    await version
+    return { registry, registrySource, tag }
+  }
 
   const keys = ['registry', 'tag']
   if (scope) keys.push(`${scope}:registry`)
   const run = await runNpm(npm, ['config', 'get', ...keys], { cwd: distDir, env, signal })
   if (run.code !== 0) {
+    if (/option is protected/.test(run.stderr)) {
+      // npm will not print a configured registry URL that carries credentials
+      throw dynpackError('E_CREDENTIALS_IN_URL',
+        `npm's configured registry (in ${distDir}) carries credentials, which dynpack does not pass to npm on its command line; ` +
+        'configure the URL without them and put them in an .npmrc (`//host/path/:_authToken=${NPM_TOKEN}`, or _auth / username and _password), or pass --registry')
+    }
     throw dynpackError('E_PUBLISH_FAILED', `\`npm config get\` failed in ${distDir}: ${summarize(redact(run.stderr, env))}`)
   }
   const config = {}
@@ -205,30 +243,74 @@ async function resolveSettings ({ options, publishConfig, manifestPath, scope, d
   if (registry === undefined) {
     const configured = (scope && config[`${scope}:registry`]) || config.registry
     registry = normalizeRegistry(configured, () =>
-      dynpackError('E_PUBLISH_FAILED', `npm's configured registry ${JSON.stringify(hideCredentials(configured ?? ''))} (in ${distDir}) is not an http(s) URL; pass --registry`))
+      dynpackError('E_PUBLISH_FAILED', `npm's configured registry ${describeUrl(configured ?? '')} (in ${distDir}) is not an http(s) URL; pass --registry`))
     registrySource = 'npmConfig'
+    refuseCredentials(registry, registrySource)
   }
   tag = tag ?? config.tag ?? 'latest'
+  await version
   return { registry, registrySource, tag }
 }
 
+/**
+ * A registry URL with a user name or password would reach npm's argv, where
+ * every user of the machine can read it: refused, with where to put them.
+ */
+function refuseCredentials (registry, source) {
+  const url = new URL(registry)
+  if (!url.username && !url.password) return
+  url.username = url.password = ''
+  const bare = url.href
+  throw dynpackError('E_CREDENTIALS_IN_URL',
+    `the registry URL from ${REGISTRY_SOURCES[source]} (${hideCredentials(registry)}) carries credentials, which dynpack does not pass to npm on its command line; ` +
+    `give the URL without them and put them in an .npmrc (\`${nerfDart(registry)}:_authToken=\${NPM_TOKEN}\`, or _auth / username and _password), or log in with \`npm login --registry ${bare}\``)
+}
+
+/** Resolves when `npm --version` is at least MIN_NPM; rejects with E_NPM_TOO_OLD otherwise. */
+async function checkNpmVersion (npm, cwd, env, signal) {
+  const run = await runNpm(npm, ['--version'], { cwd, env, signal })
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(run.stdout.trim())
+  if (run.code !== 0 || !m) {
+    throw dynpackError('E_PUBLISH_FAILED', `\`${npm} --version\` failed in ${cwd}: ${summarize(redact(run.stderr || run.stdout, env))}`)
+  }
+  const found = m.slice(1).map(Number)
+  for (let i = 0; i < 3; i++) {
+    if (found[i] > MIN_NPM[i]) return found.join('.')
+    if (found[i] < MIN_NPM[i]) {
+      throw dynpackError('E_NPM_TOO_OLD',
+        `npm ${found.join('.')} is too old to publish safely: before npm ${MIN_NPM.join('.')}, publishConfig in the package.json wins over the --registry dynpack passes, ` +
+        'so the package could go elsewhere than checked; install a newer npm (`npm install -g npm@latest`, or Node.js 20.17+/22) or pass the npm option')
+    }
+  }
+  return found.join('.')
+}
+
+/** The registry URL npm is given: http(s), no query or fragment, ending with `/`; otherwise `error()` is thrown (or returned when it is not an Error). */
 function normalizeRegistry (value, error) {
-  if (typeof value !== 'string') throw error()
+  const bad = () => { const e = error(); if (e instanceof Error) throw e; return e }
+  if (typeof value !== 'string') return bad()
   let url
   try {
     url = new URL(value.trim())
   } catch {
-    throw error()
+    return bad()
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw error()
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return bad()
   url.search = ''
   url.hash = ''
   if (!url.pathname.endsWith('/')) url.pathname += '/'
   return url.href
 }
 
+/**
+ * True for the public registry under any spelling of its host: case, a
+ * trailing dot (the fully qualified name), an explicit port, percent-encoding
+ * or Unicode dots (the URL parser normalises those), or another host under
+ * npm's and yarn's domains.
+ */
 function isPublicRegistry (registry) {
-  return PUBLIC_REGISTRY_HOSTS.has(new URL(registry).hostname.toLowerCase())
+  const host = new URL(registry).hostname.toLowerCase().replace(/\.+$/, '')
+  return PUBLIC_REGISTRY_HOSTS.has(host) || PUBLIC_REGISTRY_DOMAINS.some((d) => host === d || host.endsWith(`.${d}`))
 }
 
 /** The URL without user:password, for anything shown to a person or a log. */
@@ -240,8 +322,31 @@ function hideCredentials (registry) {
     url.password = ''
     return url.href
   } catch {
-    return registry
+    return describeUrl(registry)
   }
+}
+
+/**
+ * A registry value for an error message, also when it is not a URL at all:
+ * anything before an `@` (user:password), token-like words and query values
+ * are hidden, and it is cut short.
+ */
+function describeUrl (value) {
+  if (typeof value !== 'string') return JSON.stringify(value) ?? String(value)
+  let text = value
+  try {
+    const url = new URL(value)
+    if (url.username || url.password) { url.username = '***'; url.password = '' }
+    url.search = url.search ? '?***' : ''
+    text = url.href
+  } catch {
+    // not a URL: show only a scheme://host-like start, never the rest (it may be a pasted token)
+    const start = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/\s]*@)?[^/@\s:?#]*/i.exec(value)
+    if (!start) return `(a ${value.length}-character value, not shown)`
+    text = start[0].replace(/\/\/[^@/]*@/, '//***@') + (value.length > start[0].length ? '…' : '')
+  }
+  if (text.length > 120) text = text.slice(0, 120) + '…'
+  return JSON.stringify(text)
 }
 
 /** npm's "nerf dart": the registry key credentials are filed under in an .npmrc. */
@@ -423,5 +528,7 @@ module.exports = {
   _redact: redact,
   _nerfDart: nerfDart,
   _isPublicRegistry: isPublicRegistry,
+  _describeUrl: describeUrl,
   _rhdhNpmrc: rhdhNpmrc,
+  _locate: (dir) => locate(path.resolve(dir)),
 }

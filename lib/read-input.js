@@ -6,6 +6,7 @@
 // core does (src/input.rs).
 
 const fs = require('node:fs')
+const path = require('node:path')
 
 /** The size the Rust core accepts for a package.json (src/manifest.rs). */
 const MAX_MANIFEST_BYTES = 32 << 20
@@ -37,12 +38,13 @@ function fsError (file, err) {
  * Anything else that is not a regular file of at most `max` bytes throws
  * `bad(why)`, the caller's error; other failures throw E_PERMISSION / E_IO.
  */
-function readInput (file, { max = MAX_MANIFEST_BYTES, bad }) {
+function readInput (file, { max = MAX_MANIFEST_BYTES, bad, flags = 0 }) {
   let fd
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0))
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (flags ?? 0))
   } catch (err) {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
+    if (err.code === 'ELOOP' && flags) throw linkOutside(file, 'a symbolic link that changed while dynpack read it')
     let stat = null
     try { stat = fs.statSync(file) } catch {}
     // a socket cannot be opened at all (ENXIO): name it, not the errno
@@ -63,4 +65,37 @@ function readInput (file, { max = MAX_MANIFEST_BYTES, bad }) {
   }
 }
 
-module.exports = { readInput, errnoCode, fsError, MAX_MANIFEST_BYTES }
+/**
+ * readInput for a file whose text dynpack prints (app-config.yaml): the file,
+ * once every link on its way is resolved, must lie inside `folder`. A link
+ * that leaves it (`app-config.yaml -> ~/.npmrc`) throws E_LINK_OUTSIDE before
+ * anything is read; a link to a file inside the folder is read. The resolved
+ * path is opened with O_NOFOLLOW, so a link swapped in after the check is
+ * refused rather than followed.
+ */
+function readInsideFolder (file, folder, { max = MAX_MANIFEST_BYTES, bad }) {
+  let real
+  try {
+    real = fs.realpathSync(file)
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
+      return null // missing, or a link to nothing: there is nothing to read
+    }
+    if (err.code === 'ELOOP') throw linkOutside(file, 'a symbolic link loop')
+    throw fsError(file, err)
+  }
+  let root
+  try { root = fs.realpathSync(folder) } catch (err) { throw fsError(folder, err) }
+  if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
+    throw linkOutside(file, `a link to ${real}, outside the plugin folder ${root}`)
+  }
+  return readInput(real, { max, bad, flags: fs.constants.O_NOFOLLOW })
+}
+
+function linkOutside (file, what) {
+  const e = new Error(`${file}: it is ${what}; dynpack prints this file's content, so it reads it only from inside the plugin folder: copy the file into the folder or remove the link`)
+  e.code = 'E_LINK_OUTSIDE'
+  return e
+}
+
+module.exports = { readInput, readInsideFolder, errnoCode, fsError, MAX_MANIFEST_BYTES }

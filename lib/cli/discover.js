@@ -5,7 +5,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { readInput, fsError } = require('../read-input.js')
+const { readInput, readInsideFolder, fsError } = require('../read-input.js')
 
 /** The roles the RHDH packagers package; any other role is skipped. */
 const PLUGIN_ROLES = new Set(['frontend-plugin', 'frontend-plugin-module', 'backend-plugin', 'backend-plugin-module'])
@@ -64,7 +64,7 @@ function findAppConfig (sourceDir) {
   if (!sourceDir) return null
   for (const f of APP_CONFIG_FILES) {
     const file = path.join(sourceDir, f)
-    const yaml = readInput(file, { bad: (why) => fail('E_NOT_A_FILE', `${file}: ${why}; make it a regular file or remove it`) })
+    const yaml = readInsideFolder(file, sourceDir, { bad: (why) => fail('E_NOT_A_FILE', `${file}: ${why}; make it a regular file or remove it`) })
     if (yaml === null) continue
     return { file, yaml }
   }

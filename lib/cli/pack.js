@@ -8,7 +8,7 @@ const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, json } = require('./report.js')
 const { readManifest, findAppConfig, resolveFolders } = require('./discover.js')
-const { pluginsYaml } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig } = require('./yaml.js')
 
 const OPTIONS = {
   'pack-destination': { type: 'string' },
@@ -99,6 +99,11 @@ async function run (argv, io) {
     }
   }
 
+  // The app-configs printed with --base-url are checked before anything is written.
+  const configs = baseUrl === null ? [] : folders.map(({ dir, source }) => {
+    const appConfig = findAppConfig(source ?? dir)
+    return appConfig && parseAppConfig(appConfig.yaml, appConfig.file)
+  })
   const api = require('../api.js')
   const options = { destination, dryRun: Boolean(values['dry-run']), compression: values.fast ? 'fast' : 'npm', signal: io.signal }
   const live = report.liveProgress()
@@ -120,10 +125,7 @@ async function run (argv, io) {
   }
   report.out(results.map((r) => r.filename).join('\n'))
   if (baseUrl) {
-    const entries = reports.map((r, i) => {
-      const { dir, source } = folders[i]
-      return { package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(source ?? dir)?.yaml }
-    })
+    const entries = reports.map((r, i) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs[i] }))
     report.out(`\n# dynamic-plugins.yaml entries, once ${displayPath(cwd, destination)} is served at ${baseUrl}/:\n` + pluginsYaml(entries))
   }
   return 0

@@ -10,7 +10,10 @@ const { parse, keyValues, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./report.js')
 const { discoverPlugins, describeResolution } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
-const { pluginsYaml } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig, yamlLine } = require('./yaml.js')
+
+/** Where a plugin report keeps its parsed app-config for the text report (a symbol: JSON leaves it out). */
+const CONFIG_NODE = Symbol('pluginConfig node')
 
 const OPTIONS = {
   tag: { type: 'string', short: 't' },
@@ -109,6 +112,9 @@ async function run (argv, io) {
     throw e
   }
 
+  // Each printed app-config is parsed (and refused when it is not plain YAML) before anything is built.
+  const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
+
   const api = require('../api.js')
   const image = values.tag === undefined
     ? null
@@ -119,7 +125,7 @@ async function run (argv, io) {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
-  const plugins = pluginReports(found.plugins, image, exported)
+  const plugins = pluginReports(found.plugins, image, exported, configs)
 
   if (values.json) {
     io.stdout.write(json({
@@ -189,7 +195,7 @@ async function buildImage (api, found, values, { cwd, report, signal }) {
 }
 
 /** One JSON-ready object per plugin, every key present. */
-function pluginReports (found, image, exported) {
+function pluginReports (found, image, exported, configs) {
   const built = new Map((image ? image.result.plugins : []).map((p) => [p.directory, p]))
   return found.map((p) => {
     const b = built.get(p.directory)
@@ -203,7 +209,8 @@ function pluginReports (found, image, exported) {
       package: b ? b.reference : null,
       digestPackage: b ? b.digestReference : null,
       localPackage: exported ? `./local-plugins/${p.directory}` : null,
-      pluginConfig: p.appConfig ? { file: p.appConfig.file, yaml: p.appConfig.yaml } : null,
+      pluginConfig: p.appConfig ? { file: p.appConfig.file, yaml: p.appConfig.yaml, config: configs.get(p)?.toJSON() ?? null } : null,
+      [CONFIG_NODE]: configs.get(p),
     }
   })
 }
@@ -212,10 +219,10 @@ function pluginReports (found, image, exported) {
 function textReport ({ cwd, tag, quiet, image, exported, exportTo, plugins }) {
   const imageYaml = image && pluginsYaml(plugins.map((p) => ({
     package: p.package,
-    comments: [`package: ${p.digestPackage}`],
-    pluginConfig: p.pluginConfig?.yaml,
+    comments: [yamlLine('package', p.digestPackage)],
+    pluginConfig: p[CONFIG_NODE],
   })))
-  const localYaml = exported && pluginsYaml(plugins.map((p) => ({ package: p.localPackage, pluginConfig: p.pluginConfig?.yaml })))
+  const localYaml = exported && pluginsYaml(plugins.map((p) => ({ package: p.localPackage, pluginConfig: p[CONFIG_NODE] })))
   if (quiet) return [imageYaml, localYaml].filter(Boolean).join('---\n')
 
   const n = plugins.length

@@ -7,7 +7,7 @@ const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, json, displayPath } = require('./report.js')
 const { findAppConfig, resolveFolders } = require('./discover.js')
-const { pluginsYaml } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig } = require('./yaml.js')
 
 const OPTIONS = {
   registry: { type: 'string' },
@@ -62,7 +62,7 @@ Exit status: 0 when every plugin was published, 1 when one was not, 2 on a
 usage error. Errors: E_PUBLIC_REGISTRY, E_PUBLISH_AUTH (not logged in, wrong
 token), E_PUBLISH_CONFLICT (the version exists), E_PUBLISH_FAILED.`
 
-const REGISTRY_SOURCES = { option: '--registry', publishConfig: 'publishConfig.registry', npmConfig: "npm's configuration" }
+const REGISTRY_SOURCES = { option: '--registry', publishConfigScope: "publishConfig's scope registry", publishConfig: 'publishConfig.registry', npmConfig: "npm's configuration" }
 
 /** Runs `fn` on every item with at most `limit` at once; resolves like Promise.allSettled, in order. */
 async function settleAll (items, limit, fn) {
@@ -88,8 +88,9 @@ async function run (argv, io) {
   const report = new Reporter(io, values)
   const dirs = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) }).map((f) => f.dir)
   const dryRun = Boolean(values['dry-run'])
+  const { _rhdhNpmrc: rhdhNpmrc, _locate: locatePlugin, _describeUrl: describeUrl } = require('../publish.js')
   if (values.registry !== undefined && !/^https?:\/\/[^/\s]+/i.test(values.registry)) {
-    throw usageError(`--registry ${JSON.stringify(values.registry)}: expected an http(s) URL such as https://npm.example.com/`, 'publish')
+    throw usageError(`--registry ${describeUrl(values.registry)}: expected an http(s) URL such as https://npm.example.com/`, 'publish')
   }
   if (values.tag !== undefined && !/^[^\s/@%][^\s/%]*$/.test(values.tag)) {
     throw usageError(`--tag ${JSON.stringify(values.tag)}: a dist-tag is one word such as latest, next or rc`, 'publish')
@@ -100,7 +101,15 @@ async function run (argv, io) {
     timeout = Number(values.timeout) * 1000
   }
   const { publishDynamic } = require('../api.js')
-  const { _rhdhNpmrc: rhdhNpmrc } = require('../publish.js')
+
+  // The app-configs printed afterwards are checked before anything is published.
+  const configs = new Map()
+  for (const dir of dirs) {
+    let located
+    try { located = locatePlugin(dir) } catch { continue } // publishDynamic reports it
+    const appConfig = findAppConfig(located.sourceDir)
+    configs.set(located.distDir, appConfig && parseAppConfig(appConfig.yaml, appConfig.file))
+  }
 
   const live = report.liveProgress()
   const settled = await settleAll(dirs, CONCURRENCY, async (dir) => {
@@ -131,7 +140,7 @@ async function run (argv, io) {
   } else if (ok.length) {
     const verb = dryRun ? 'would publish' : 'published'
     for (const r of ok) report.out(`${verb} ${r.package} to ${r.registry} with tag ${r.tag}`)
-    const entries = ok.map((r) => ({ package: r.package, integrity: r.integrity, pluginConfig: findAppConfig(r.source)?.yaml }))
+    const entries = ok.map((r) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs.get(r.dir) }))
     report.out('\n# dynamic-plugins.yaml entries:\n' + pluginsYaml(entries))
     report.out([
       '',

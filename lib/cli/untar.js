@@ -3,10 +3,19 @@
 // `tar -xzf FILE --strip-components=1` does in the RHDH packager's staging.
 // npm tarballs hold regular files (and hard links), described by ustar and
 // PAX headers; anything that would leave the folder is refused.
+//
+// The tarball is streamed: memory stays bounded whatever the sizes of the
+// files (a sparse 8 GiB file included). Runs of zero bytes are not written
+// but skipped, so a sparse file stays sparse on disk.
 
 const fs = require('node:fs')
 const path = require('node:path')
 const zlib = require('node:zlib')
+
+/** The largest PAX / GNU long-name record accepted (they hold a path or a few fields). */
+const MAX_META = 1 << 20
+const CHUNK = 64 * 1024
+const ZEROS = Buffer.alloc(CHUNK)
 
 function fail (message) {
   const e = new Error(message)
@@ -30,10 +39,9 @@ function octal (buf, off, len) {
   return s === '' ? 0 : parseInt(s, 8)
 }
 
-function parsePax (text) {
+function parsePax (buf) {
   const out = {}
   let i = 0
-  const buf = Buffer.from(text, 'utf8')
   while (i < buf.length) {
     const sp = buf.indexOf(0x20, i)
     if (sp < 0) break
@@ -47,41 +55,6 @@ function parsePax (text) {
   return out
 }
 
-/** The entries of a tar buffer: `{ path, type, mode, mtime, data, linkpath }`. */
-function readTar (tar, file) {
-  const entries = []
-  let off = 0
-  let pax = {}
-  let longName = null
-  let longLink = null
-  while (off + 512 <= tar.length) {
-    const h = tar.subarray(off, off + 512)
-    if (h.every((b) => b === 0)) break
-    const size = octal(h, 124, 12)
-    const type = String.fromCharCode(h[156] || 0x30)
-    if (off + 512 + size > tar.length) throw fail(`${file}: truncated tarball; pack it again`)
-    const data = tar.subarray(off + 512, off + 512 + size)
-    off += 512 + Math.ceil(size / 512) * 512
-    if (type === 'x') { pax = { ...pax, ...parsePax(data.toString('utf8')) }; continue }
-    if (type === 'g') continue
-    if (type === 'L') { longName = field(data, 0, data.length); continue }
-    if (type === 'K') { longLink = field(data, 0, data.length); continue }
-    const prefix = field(h, 345, 155)
-    const name = field(h, 0, 100)
-    entries.push({
-      path: pax.path ?? longName ?? (prefix ? `${prefix}/${name}` : name),
-      type,
-      mode: octal(h, 100, 8),
-      mtime: pax.mtime ? Number(pax.mtime) : octal(h, 136, 12),
-      linkpath: pax.linkpath ?? longLink ?? field(h, 157, 100),
-      data,
-    })
-    pax = {}
-    longName = longLink = null
-  }
-  return entries
-}
-
 /** The path an entry extracts to under `dest`, or an error for one that escapes it. */
 function target (dest, name, file) {
   const parts = name.split('/').slice(1).filter((p) => p !== '' && p !== '.')
@@ -91,48 +64,158 @@ function target (dest, name, file) {
 }
 
 /**
- * Extracts `tgzFile` into `dest` (created), stripping the first path component.
- * Returns the number of files written.
+ * Reads the gunzipped bytes of `tgzFile` as tar blocks: `read(n)` resolves to
+ * exactly n bytes, or null at the end of the stream; a stream that ends inside
+ * a block throws E_BAD_TARBALL.
  */
-function extractTgz (tgzFile, dest) {
-  let tar
-  try {
-    tar = zlib.gunzipSync(fs.readFileSync(tgzFile))
-  } catch (err) {
-    throw fail(`${tgzFile}: not a readable gzip tarball (${err.message}); pack it again`)
-  }
-  fs.mkdirSync(dest, { recursive: true })
-  let files = 0
-  for (const e of readTar(tar, tgzFile)) {
-    const out = target(dest, e.path, tgzFile)
-    if (out == null) continue
-    const time = new Date(e.mtime * 1000)
-    if (e.type === '5') {
-      fs.mkdirSync(out, { recursive: true })
-      continue
-    }
-    fs.mkdirSync(path.dirname(out), { recursive: true })
-    if (e.type === '0' || e.type === '7' || e.type === '\0') {
-      fs.writeFileSync(out, e.data, { mode: e.mode & 0o777 })
-    } else if (e.type === '1') {
-      const from = target(dest, e.linkpath, tgzFile)
-      if (from == null || !fs.existsSync(from)) throw fail(`${tgzFile}: hard link ${JSON.stringify(e.path)} points to a missing entry`)
-      fs.copyFileSync(from, out)
-      fs.chmodSync(out, e.mode & 0o777)
-    } else if (e.type === '2') {
-      const resolved = path.resolve(path.dirname(out), e.linkpath)
-      if (path.isAbsolute(e.linkpath) || !resolved.startsWith(dest + path.sep)) {
-        throw fail(`${tgzFile}: symbolic link ${JSON.stringify(e.path)} points outside the package (${e.linkpath})`)
+function blockReader (tgzFile) {
+  const source = fs.createReadStream(tgzFile)
+  const gunzip = zlib.createGunzip({ chunkSize: CHUNK })
+  source.on('error', (err) => gunzip.destroy(err))
+  source.pipe(gunzip)
+  const it = gunzip[Symbol.asyncIterator]()
+  let pending = Buffer.alloc(0)
+  return {
+    async read (n) {
+      while (pending.length < n) {
+        const { value, done } = await it.next()
+        if (done) {
+          if (pending.length === 0) return null
+          throw fail(`${tgzFile}: truncated tarball; pack it again`)
+        }
+        pending = pending.length ? Buffer.concat([pending, value]) : value
       }
-      fs.symlinkSync(e.linkpath, out)
-      continue
-    } else {
-      throw fail(`${tgzFile}: entry ${JSON.stringify(e.path)} has unsupported type ${JSON.stringify(e.type)}`)
+      const out = pending.subarray(0, n)
+      pending = pending.subarray(n)
+      return out
+    },
+    close () { source.destroy(); gunzip.destroy() },
+  }
+}
+
+/** Copies `size` bytes of entry data into the open `handle`, leaving holes for zero chunks; then skips the padding. */
+async function copyData (reader, size, handle, tgzFile) {
+  let left = size
+  let position = 0
+  while (left > 0) {
+    const n = Math.min(left, CHUNK)
+    const chunk = await reader.read(n)
+    if (chunk === null) throw fail(`${tgzFile}: truncated tarball; pack it again`)
+    if (handle && ZEROS.compare(chunk, 0, n, 0, n) !== 0) {
+      await handle.write(chunk, 0, n, position)
     }
-    fs.utimesSync(out, time, time)
-    files++
+    position += n
+    left -= n
+  }
+  if (handle) await handle.truncate(size)
+  await skip(reader, (512 - (size % 512)) % 512, tgzFile)
+}
+
+async function skip (reader, n, tgzFile) {
+  if (n === 0) return
+  const b = await reader.read(n)
+  if (b === null) throw fail(`${tgzFile}: truncated tarball; pack it again`)
+}
+
+/** The bytes of a small entry (PAX header, GNU long name), at most MAX_META. */
+async function readMeta (reader, size, tgzFile) {
+  if (size > MAX_META) throw fail(`${tgzFile}: a ${size}-byte tar header record, over the ${MAX_META} bytes accepted; this is not an npm tarball`)
+  const parts = []
+  let left = size
+  while (left > 0) {
+    const n = Math.min(left, CHUNK)
+    const b = await reader.read(n)
+    if (b === null) throw fail(`${tgzFile}: truncated tarball; pack it again`)
+    parts.push(Buffer.from(b))
+    left -= n
+  }
+  await skip(reader, (512 - (size % 512)) % 512, tgzFile)
+  return Buffer.concat(parts)
+}
+
+/**
+ * Extracts `tgzFile` into `dest` (created), stripping the first path component.
+ * Resolves to the number of files written.
+ */
+async function extractTgz (tgzFile, dest) {
+  fs.mkdirSync(dest, { recursive: true })
+  const reader = blockReader(tgzFile)
+  let files = 0
+  let pax = {}
+  let longName = null
+  let longLink = null
+  try {
+    for (;;) {
+      let h
+      try {
+        h = await reader.read(512)
+      } catch (err) {
+        if (err.code === 'E_BAD_TARBALL') throw err
+        throw fail(`${tgzFile}: not a readable gzip tarball (${err.message}); pack it again`)
+      }
+      if (h === null || h.every((b) => b === 0)) break
+      const size = octal(h, 124, 12)
+      const type = String.fromCharCode(h[156] || 0x30)
+      if (type === 'x') { pax = { ...pax, ...parsePax(await readMeta(reader, size, tgzFile)) }; continue }
+      if (type === 'g') { await readMeta(reader, size, tgzFile); continue }
+      if (type === 'L') { const b = await readMeta(reader, size, tgzFile); longName = field(b, 0, b.length); continue }
+      if (type === 'K') { const b = await readMeta(reader, size, tgzFile); longLink = field(b, 0, b.length); continue }
+      const prefix = field(h, 345, 155)
+      const name = field(h, 0, 100)
+      const entry = {
+        path: pax.path ?? longName ?? (prefix ? `${prefix}/${name}` : name),
+        mode: octal(h, 100, 8),
+        mtime: pax.mtime ? Number(pax.mtime) : octal(h, 136, 12),
+        linkpath: pax.linkpath ?? longLink ?? field(h, 157, 100),
+        size: pax.size !== undefined ? Number(pax.size) : size,
+      }
+      pax = {}
+      longName = longLink = null
+      if (await writeEntry(reader, entry, type, dest, tgzFile)) files++
+    }
+  } finally {
+    reader.close()
   }
   return files
 }
 
-module.exports = { extractTgz, readTar }
+/** Writes one entry; resolves to true for a file (counted), false otherwise. */
+async function writeEntry (reader, e, type, dest, tgzFile) {
+  const out = target(dest, e.path, tgzFile)
+  if (out == null || type === '5') {
+    if (out != null) fs.mkdirSync(out, { recursive: true })
+    await copyData(reader, e.size, null, tgzFile)
+    return false
+  }
+  fs.mkdirSync(path.dirname(out), { recursive: true })
+  const time = new Date(e.mtime * 1000)
+  if (type === '0' || type === '7' || type === '\0') {
+    const handle = await fs.promises.open(out, 'w', e.mode & 0o777)
+    try {
+      await copyData(reader, e.size, handle, tgzFile)
+    } finally {
+      await handle.close()
+    }
+    fs.chmodSync(out, e.mode & 0o777)
+  } else if (type === '1') {
+    const from = target(dest, e.linkpath, tgzFile)
+    if (from == null || !fs.existsSync(from)) throw fail(`${tgzFile}: hard link ${JSON.stringify(e.path)} points to a missing entry`)
+    await copyData(reader, e.size, null, tgzFile)
+    fs.copyFileSync(from, out)
+    fs.chmodSync(out, e.mode & 0o777)
+  } else if (type === '2') {
+    const resolved = path.resolve(path.dirname(out), e.linkpath)
+    if (path.isAbsolute(e.linkpath) || !resolved.startsWith(dest + path.sep)) {
+      throw fail(`${tgzFile}: symbolic link ${JSON.stringify(e.path)} points outside the package (${e.linkpath})`)
+    }
+    await copyData(reader, e.size, null, tgzFile)
+    fs.symlinkSync(e.linkpath, out)
+    return false
+  } else {
+    throw fail(`${tgzFile}: entry ${JSON.stringify(e.path)} has unsupported type ${JSON.stringify(type)}`)
+  }
+  fs.utimesSync(out, time, time)
+  return true
+}
+
+module.exports = { extractTgz }
