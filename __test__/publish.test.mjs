@@ -300,11 +300,11 @@ describe('publishDynamic against a real registry', { skip: SKIP }, () => {
         return true
       })
       const r = dynpack(['publish', dir, '--registry', bad])
-      assert.match(r.stderr, /^dynpack: E_(USAGE|INVALID_OPTION): --registry|^dynpack: E_INVALID_OPTION: registry /)
+      assert.match(r.stderr, /^dynpack: E_(USAGE|INVALID_OPTION): --registry|^dynpack: E_INVALID_OPTION: registry /m)
       assert.ok(!r.stderr.includes(SECRET), r.stderr)
     }
     const cli = dynpack(['publish', dir, '--registry', withCreds])
-    assert.match(cli.stderr, /^dynpack: E_CREDENTIALS_IN_URL: /)
+    assert.match(cli.stderr, /^dynpack: E_CREDENTIALS_IN_URL: /m)
     assert.ok(!(cli.stdout + cli.stderr).includes(SECRET))
     assert.ok(fs.readFileSync(log, 'utf8').length > 0, 'the spy ran')
     assert.ok(!fs.readFileSync(log, 'utf8').includes(SECRET), 'no npm argv carried the secret')
