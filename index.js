@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
+module.exports.inspectOciImage = nativeBinding.inspectOciImage
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
 module.exports.verifyIntegrity = nativeBinding.verifyIntegrity
