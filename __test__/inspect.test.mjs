@@ -301,3 +301,87 @@ describe('arguments', () => {
     assert.equal(dynpack(['inspect']).status, 2)
   })
 })
+
+describe('one image per plugin (package --tag template)', () => {
+  const { expandTemplate, isTemplate } = require('../lib/tag-template.js')
+
+  /** A monorepo with the usual plugin-todo + plugin-todo-backend pair. */
+  function pairMonorepo () {
+    const dir = fresh('pair')
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'root', private: true, workspaces: ['plugins/*'] }))
+    for (const [folder, role] of [['todo', 'frontend-plugin'], ['todo-backend', 'backend-plugin']]) {
+      const name = `@acme/plugin-${folder}`
+      const src = path.join(dir, 'plugins', folder)
+      fs.mkdirSync(path.join(src, 'dist-dynamic', 'dist'), { recursive: true })
+      fs.writeFileSync(path.join(src, 'package.json'), JSON.stringify({ name, version: '2.1.0', backstage: { role } }))
+      fs.writeFileSync(path.join(src, 'dist-dynamic', 'package.json'), JSON.stringify({ name: `${name}-dynamic`, version: '2.1.0', backstage: { role } }))
+      fs.writeFileSync(path.join(src, 'dist-dynamic', 'dist', 'index.js'), `// ${folder}\n`)
+    }
+    return dir
+  }
+
+  test('the template rule', () => {
+    const p = { directory: 'acme-plugin-todo-backend', name: '@acme/plugin-todo-backend-dynamic', version: '1.2.0' }
+    assert.equal(expandTemplate('quay.io/acme/{dir}:{version}', p), 'quay.io/acme/acme-plugin-todo-backend:1.2.0')
+    assert.equal(expandTemplate('ghcr.io/{scope}/{name}:v{version}', p), 'ghcr.io/acme/plugin-todo-backend:v1.2.0')
+    assert.equal(expandTemplate('r.io/x/{name}:{version}', { directory: 'plain', name: 'plain-dynamic', version: '1' }), 'r.io/x/plain:1')
+    assert.equal(isTemplate('quay.io/acme/plugins:1.0.0'), false)
+    assert.throws(() => isTemplate('quay.io/{org}/x:1'), { code: 'E_INVALID_TAG' })
+  })
+
+  test('the plugin-x + plugin-x-backend pair: refused in one image, one image each with a template', async (t) => {
+    const repo = pairMonorepo()
+    const one = dynpack(['package', '--tag', 'quay.io/acme/todo:2.1.0', '-q'], repo)
+    assert.equal(one.status, 1)
+    assert.match(one.stderr, /E_PLUGIN_CONFLICT/)
+
+    const r = dynpack(['package', '--tag', 'quay.io/acme/{dir}:{version}', '--json'], repo)
+    assert.equal(r.status, 0, r.stderr)
+    const report = JSON.parse(r.stdout)
+    assert.equal(report.image, null)
+    assert.deepEqual(report.images.map((i) => [i.tag, path.relative(repo, i.output), i.refName, i.plugins]), [
+      ['quay.io/acme/acme-plugin-todo:2.1.0', path.join('dist-oci', 'acme-plugin-todo'), '2.1.0', ['acme-plugin-todo']],
+      ['quay.io/acme/acme-plugin-todo-backend:2.1.0', path.join('dist-oci', 'acme-plugin-todo-backend'), '2.1.0', ['acme-plugin-todo-backend']],
+    ])
+    assert.deepEqual(report.plugins.map((p) => p.package), [
+      'oci://quay.io/acme/acme-plugin-todo:2.1.0!acme-plugin-todo',
+      'oci://quay.io/acme/acme-plugin-todo-backend:2.1.0!acme-plugin-todo-backend',
+    ])
+    for (const i of report.images) {
+      const ins = await inspectOciImage(i.output)
+      assert.equal(ins.ok, true, JSON.stringify(ins.checks))
+      assert.equal(ins.manifestDigest, i.manifestDigest)
+      assert.deepEqual(ins.plugins.map((p) => p.directory), i.plugins)
+    }
+    if (!needTools(t, 'skopeo', 'umoci')) return
+    for (const i of report.images) {
+      assert.equal(JSON.parse(run('skopeo', ['inspect', `oci:${i.output}:${i.refName}`])).Digest, i.manifestDigest)
+      const bundle = fresh('bundle')
+      run('umoci', ['unpack', '--rootless', '--image', `${i.output}:${i.refName}`, bundle])
+      assert.ok(fs.existsSync(path.join(bundle, 'rootfs', i.plugins[0], 'dist', 'index.js')))
+    }
+  })
+
+  test('templates with --archive and on the examples monorepo', async () => {
+    const { makeExamples } = require('../examples/make-examples.js')
+    const ex = fresh('examples')
+    makeExamples(ex)
+    const bad = dynpack(['package', '--tag', 'quay.io/acme/{dir}:{version}', '--archive', 'one.tar'], ex)
+    assert.equal(bad.status, 2)
+    const r = dynpack(['package', '--tag', 'quay.io/acme/{name}:{version}', '--archive', 'out/{dir}.tar', '--json'], ex)
+    assert.equal(r.status, 0, r.stderr)
+    const report = JSON.parse(r.stdout)
+    assert.deepEqual(report.images.map((i) => [i.tag, path.relative(ex, i.output)]), [
+      ['quay.io/acme/plugin-todo-backend:1.2.0', path.join('out', 'acme-plugin-todo-backend.tar')],
+      ['quay.io/acme/plugin-todo-frontend:1.2.0', path.join('out', 'acme-plugin-todo-frontend.tar')],
+    ])
+    for (const i of report.images) assert.equal((await inspectOciImage(i.output)).ok, true)
+    // A template without {dir}/{name} groups plugins that share the expanded tag.
+    const g = dynpack(['package', '--tag', 'quay.io/{scope}/plugins:{version}', '--output', 'grouped', '--json'], ex)
+    assert.equal(g.status, 0, g.stderr)
+    const grouped = JSON.parse(g.stdout)
+    assert.equal(grouped.images.length, 1)
+    assert.deepEqual(grouped.images[0].plugins, ['acme-plugin-todo-backend', 'acme-plugin-todo-frontend'])
+  })
+})
