@@ -144,13 +144,15 @@ impl LayoutIndex {
         match tagged.as_slice() {
             [one] => return Ok(Some(one)),
             [] => {}
-            _ => return Err(bad(
-                location,
-                format!(
+            _ => {
+                return Err(bad(
+                    location,
+                    format!(
                     "index.json lists {} images under the tag {reference:?}; a tag must name one",
                     tagged.len()
                 ),
-            )),
+                ))
+            }
         }
         if is_digest(reference) {
             return Ok(self

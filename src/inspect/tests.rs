@@ -246,7 +246,9 @@ fn missing_annotation_fails_but_still_lists() {
 fn rule_violations_are_named() {
     let t = tempfile::tempdir().unwrap();
     let big = |n: usize| vec![0u8; n];
-    let cases: Vec<(&str, Vec<E>, Option<Vec<&str>>, &str, &str)> = vec![
+    /// Name, layer entries, annotated directories, rule, expected status.
+    type Case<'a> = (&'a str, Vec<E<'a>>, Option<Vec<&'a str>>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "big41",
             vec![E::File("plugin-a/big.bin", big(41_000_000))],
@@ -393,7 +395,7 @@ fn images_built_by_dynpack_pass_as_layouts_and_archives() {
     std::fs::write(plugin.join("dist/index.js"), "x".repeat(5000)).unwrap();
     let tag = "quay.io/s/p:2.0.0";
     let layout = crate::oci::build_oci_layout(
-        &[plugin.clone()],
+        std::slice::from_ref(&plugin),
         &crate::oci::OciOptions::new(t.path().join("layout"), tag),
     )
     .unwrap();
