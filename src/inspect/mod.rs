@@ -290,6 +290,8 @@ fn check_reference(naming: &Naming, reference: &str, f: &mut Findings) {
             f.error(Rule::Reference, format!("{name}: RHDH's oci:// reference syntax refuses it: {reason}"));
         }
         None if source::is_digest(reference) => {}
+        // A layout tag may itself be a full reference (`oci:DIR:quay.io/x/y:v1`).
+        None if ImageReference::parse(reference).is_ok() => {}
         None if !crate::oci::reference::is_valid_tag(reference) => f.error(
             Rule::Reference,
             format!("the tag {reference:?} is not a registry tag (letters, digits, `_`, `.`, `-`, up to 128, not starting with `.` or `-`); RHDH's oci:// references cannot name it"),

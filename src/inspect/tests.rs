@@ -338,6 +338,11 @@ fn a_bad_annotation_and_tag_are_reported() {
     write_layout(&root, &s);
     let r = inspect_dir(&root);
     assert_eq!(failed(&r), ["reference"]);
+    let root2 = t.path().join("full");
+    let mut s = good_shape();
+    s.tag = "quay.io/x/y:v1";
+    write_layout(&root2, &s);
+    assert!(inspect_dir(&root2).ok);
 
     // Replace the annotation by something that is not base64 JSON.
     let mut m: Value =
