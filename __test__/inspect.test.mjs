@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './helpers/tree.mjs'
-import { needTools, run } from './helpers/oci.mjs'
+import { needTools, run, rhdhExtract } from './helpers/oci.mjs'
 
 const require = createRequire(import.meta.url)
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -226,6 +226,45 @@ describe('images that break a rule', () => {
       assert.equal(status(r, rule), want, `${rule}: ${JSON.stringify(r.checks)}`)
       assert.deepEqual(failed(r), want === 'error' ? [rule] : [])
     }
+  })
+
+  test("RHDH's own extraction agrees with the verdicts", async (t) => {
+    if (!needTools(t, 'python3')) return
+    const layerOf = (dir, r) => path.join(dir, 'blobs', 'sha256', r.layer.digest.slice(7))
+    const extract = (dir, r, limit = 40_000_000) => {
+      const dest = fresh('extract')
+      fs.mkdirSync(dest)
+      try {
+        return { kept: rhdhExtract(layerOf(dir, r), 'plugin-a', dest, limit) }
+      } catch (e) {
+        return { error: e.message }
+      }
+    }
+    const good = handMadeImage({ entries: pluginFiles('plugin-a'), plugins: ['plugin-a'] })
+    const rGood = await inspectOciImage(good)
+    assert.equal(rGood.ok, true)
+    assert.ok(extract(good, rGood).kept.includes('plugin-a/dist/index.js'))
+    // ./ names: inspect fails entry-names, the installer keeps nothing
+    const dot = handMadeImage({ entries: pluginFiles('plugin-a').map((e) => ({ ...e, name: './' + e.name })), plugins: ['plugin-a'] })
+    const rDot = await inspectOciImage(dot)
+    assert.deepEqual(failed(rDot), ['entry-names'])
+    assert.deepEqual(extract(dot, rDot).kept, [])
+    // a FIFO: inspect fails special-files, the installer's data filter refuses it
+    const fifo = handMadeImage({ entries: [...pluginFiles('plugin-a'), { name: 'plugin-a/fifo', type: '6' }], plugins: ['plugin-a'] })
+    const rFifo = await inspectOciImage(fifo)
+    assert.deepEqual(failed(rFifo), ['special-files'])
+    assert.ok(extract(fifo, rFifo).error, 'the installer refuses the FIFO')
+    // links: every one skipped by the installer, as inspect warns
+    const link = handMadeImage({ entries: [...pluginFiles('plugin-a'), { name: 'plugin-a/l', type: '2', link: 'dist/index.js' }], plugins: ['plugin-a'] })
+    const rLink = await inspectOciImage(link)
+    assert.equal(status(rLink, 'links'), 'warning')
+    assert.ok(!extract(link, rLink).kept.includes('plugin-a/l'))
+    // 21 MB: refused under RHDH 1.9's limit (a warning), kept under 1.10's
+    const big = handMadeImage({ entries: [...pluginFiles('plugin-a'), file('plugin-a/big.bin', Buffer.alloc(21_000_000))], plugins: ['plugin-a'] })
+    const rBig = await inspectOciImage(big)
+    assert.equal(status(rBig, 'entry-size'), 'warning')
+    assert.match(extract(big, rBig, 20_000_000).error, /Zip bomb/)
+    assert.ok(extract(big, rBig).kept.includes('plugin-a/big.bin'))
   })
 
   test('an index without linux/amd64 fails platform', async () => {
