@@ -338,6 +338,15 @@ describe('arguments', () => {
     ac.abort()
     await assert.rejects(inspectOciImage(root, { signal: ac.signal }), { code: 'E_ABORTED' })
     assert.equal(dynpack(['inspect']).status, 2)
+    // aborted while the native task runs: the Rust side sees the token
+    const layout = fresh('abort')
+    const many = plugin('@acme/abort-dynamic')
+    for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(many, 'dist', `f${i}.js`), crypto.randomBytes(8192))
+    await buildOciLayout(many, { output: layout, tag: 'quay.io/acme/abort:1.0.0', compressionLevel: 1 })
+    const running = new AbortController()
+    const p = inspectOciImage(layout, { signal: running.signal })
+    running.abort()
+    await assert.rejects(p, { code: 'E_ABORTED', name: 'AbortError' })
   })
 })
 
