@@ -61,6 +61,87 @@ export interface BuildOciLayoutOptions {
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
 export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
 
+export interface InspectCheck {
+  /** Stable rule name, e.g. `entry-size`. */
+  rule: string
+  description: string
+  /** `pass`, `warning`, `error` or `skipped`. */
+  status: string
+  findings: Array<InspectFinding>
+  /** Findings not listed (past 20 per rule). */
+  omitted: number
+}
+
+export interface InspectedFile {
+  path: string
+  size: number
+}
+
+export interface InspectedLayer {
+  mediaType: string
+  digest: string
+  size: number
+  /** `gzip`, `none`, `zstd`, `bzip2` or `xz` (from the bytes). */
+  compression: string
+  entries: number
+  diffId?: string
+}
+
+export interface InspectedPlugin {
+  directory: string
+  name?: string
+  version?: string
+  /** Regular files under `<directory>/` in the first layer. */
+  files: number
+  bytes: number
+  largestFile?: InspectedFile
+}
+
+export interface InspectFinding {
+  /** `error` or `warning`. */
+  severity: string
+  message: string
+}
+
+/**
+ * Lists the plugins of an OCI image (layout folder, oci-archive, or a
+ * registry reference) and checks it against RHDH's installer rules.
+ */
+export declare function inspectOciImage(target: string, options?: InspectOciImageOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<InspectResult>
+
+export interface InspectOciImageOptions {
+  /** The image in a layout or archive (tag or digest); default: the only one. */
+  refName?: string
+  /** Folder relative paths are taken from (default: the current one). */
+  cwd?: string
+  /**
+   * Report a plugin directory that is a name prefix of another as a
+   * warning (RHDH ≥ 1.11) instead of an error.
+   */
+  allowPrefixDirectories?: boolean
+}
+
+export interface InspectResult {
+  /** `layout`, `archive` or `registry`. */
+  source: string
+  location: string
+  /** The tag or digest inspected. */
+  reference: string
+  /** The full image name (`host/repo:tag`) when known. */
+  imageName?: string
+  /** Media type and digest of the top-level JSON (index or manifest). */
+  mediaType: string
+  digest: string
+  manifestDigest: string
+  platform?: string
+  layerCount: number
+  layer?: InspectedLayer
+  plugins: Array<InspectedPlugin>
+  checks: Array<InspectCheck>
+  /** No check failed (warnings allowed). */
+  ok: boolean
+}
+
 export interface IntegrityOptions {
   /** Among `sha512` (default), `sha384`, `sha256`, `sha1`. */
   algorithms?: Array<string>

@@ -839,6 +839,7 @@ module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.ProgressCounter = nativeBinding.ProgressCounter
 module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
+module.exports.inspectOciImage = nativeBinding.inspectOciImage
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
 module.exports.pluginDirectory = nativeBinding.pluginDirectory

@@ -8,10 +8,18 @@ import type {
   PackDynamicOptions as NativePackDynamicOptions,
   PackResult,
   PackedFileInfo,
+  InspectOciImageOptions,
+  InspectResult,
+  InspectedPlugin,
+  InspectedLayer,
+  InspectedFile,
+  InspectCheck,
+  InspectFinding,
 } from '../index'
 
 export type { PackResult, PackedFileInfo }
 export type { OciLayoutResult, OciPluginInfo }
+export type { InspectOciImageOptions, InspectResult, InspectedPlugin, InspectedLayer, InspectedFile, InspectCheck, InspectFinding }
 
 /** `'npm'`: byte-identical to `npm pack` (one core); `'fast'`: every core, deterministic, not npm's bytes. */
 export type Compression = 'npm' | 'fast'
@@ -187,3 +195,21 @@ export interface PublishResult {
  * rejects with `E_MONOREPO` (see {@link packDynamic}).
  */
 export declare function publishDynamic(dir: string, options?: PublishDynamicOptions): Promise<PublishResult>
+
+/**
+ * Lists the plugins of an OCI image (directory, name, version, files, bytes,
+ * largest file) and checks it against RHDH's installer (Python ≤ 1.10,
+ * TypeScript ≥ 1.11): one check per rule (`reference`, `platform`,
+ * `annotation`, `annotation-format`, `root-index`, `layer-format`,
+ * `plugins-in-first-layer`, `entry-names`, `entry-size`, `links`,
+ * `special-files`, `prefix-directories`), each `pass`, `warning`, `error` or
+ * `skipped`; `ok` is false when one is `error`. `ref`: a layout folder, an
+ * oci-archive, `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, or a registry image
+ * (`oci://host/repo:tag[!dir]`, `host/repo:tag`, `…@sha256:…`). The layer is
+ * streamed and every blob checked against its digest; rejects with
+ * `E_BAD_IMAGE` (unreadable or corrupt), `E_IMAGE_NOT_FOUND`, `E_NOT_FOUND`.
+ */
+export declare function inspectOciImage(
+  ref: string,
+  options?: InspectOciImageOptions & { signal?: AbortSignal }
+): Promise<InspectResult>

@@ -303,6 +303,24 @@ async function buildOciLayout (plugins, options) {
     run(signal, (token) => native.buildOciLayout(dirs.length === 1 ? dirs[0] : dirs, nativeOptions, token, counter)))
 }
 
+/**
+ * Lists the plugins of an OCI image and checks it against what RHDH's plugin
+ * installer needs. `ref` is a layout folder, an oci-archive file, `oci:DIR[:REF]`,
+ * `oci-archive:FILE[:REF]`, or a registry image (`oci://host/repo:tag[!dir]`,
+ * `host/repo:tag`, `host/repo@sha256:…`). Resolves to the report, whose `ok`
+ * is false when a check failed; rejects only when the image cannot be read.
+ */
+async function inspectOciImage (ref, options = {}) {
+  options = options ?? {}
+  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  if (typeof ref !== 'string' || ref === '') {
+    throw dynpackError('E_INVALID_OPTION', 'ref must name a layout folder, an oci-archive file or an image reference')
+  }
+  const { signal, cwd, ...rest } = options
+  const nativeOptions = { ...rest, cwd: cwd === undefined ? process.cwd() : resolveDir(cwd, 'options.cwd') }
+  return run(signal, (token) => native.inspectOciImage(ref, nativeOptions, token))
+}
+
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
 function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
 
@@ -312,6 +330,7 @@ module.exports = {
   verifyIntegrity,
   buildOciLayout,
   publishDynamic,
+  inspectOciImage,
   // internal helpers shared by the CLI
   _singleFolder: singleFolder,
   _checkOptions: checkOptions,

@@ -91,6 +91,22 @@ pub enum Error {
 
     #[error("the operation was aborted")]
     Aborted,
+
+    /// `E_BAD_IMAGE`: an image that cannot be read to the end: JSON that is
+    /// not an image index or manifest, a missing blob, a blob whose bytes
+    /// do not match its digest or size, a layer that is not a tar.
+    #[error("{location}: {reason}")]
+    BadImage { location: String, reason: String },
+
+    /// `E_IMAGE_NOT_FOUND`: the layout, archive or registry has no image
+    /// under the reference asked for.
+    #[error("{location}: {reason}")]
+    ImageRefNotFound { location: String, reason: String },
+
+    /// `E_NOT_IMPLEMENTED`: a feature this build does not have yet (e.g.
+    /// inspecting a remote image before the registry reader is wired in).
+    #[error("{message}")]
+    NotImplemented { message: String },
 }
 
 impl Error {
@@ -122,6 +138,9 @@ impl Error {
             Error::InvalidTag { .. } => "E_INVALID_TAG",
             Error::PluginConflict { .. } => "E_PLUGIN_CONFLICT",
             Error::Aborted => "E_ABORTED",
+            Error::BadImage { .. } => "E_BAD_IMAGE",
+            Error::ImageRefNotFound { .. } => "E_IMAGE_NOT_FOUND",
+            Error::NotImplemented { .. } => "E_NOT_IMPLEMENTED",
         }
     }
 

@@ -11,6 +11,7 @@
 pub mod error;
 pub mod gzip;
 pub mod input;
+pub mod inspect;
 pub mod integrity;
 pub mod manifest;
 pub mod oci;
@@ -480,4 +481,187 @@ pub fn plugin_directory(package_name: String, manifest: String) -> Result<String
 #[napi]
 pub fn tarball_file_name(name: String, version: String) -> String {
     pack::tarball_file_name(&name, &version)
+}
+
+// ---------------------------------------------------------------------------
+// inspectOciImage
+
+#[napi(object)]
+pub struct InspectOciImageOptions {
+    /// The image in a layout or archive (tag or digest); default: the only one.
+    pub ref_name: Option<String>,
+    /// Folder relative paths are taken from (default: the current one).
+    pub cwd: Option<String>,
+    /// Report a plugin directory that is a name prefix of another as a
+    /// warning (RHDH ≥ 1.11) instead of an error.
+    pub allow_prefix_directories: Option<bool>,
+}
+
+#[napi(object)]
+pub struct InspectedFile {
+    pub path: String,
+    pub size: i64,
+}
+
+#[napi(object)]
+pub struct InspectedPlugin {
+    pub directory: String,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    /// Regular files under `<directory>/` in the first layer.
+    pub files: i64,
+    pub bytes: i64,
+    pub largest_file: Option<InspectedFile>,
+}
+
+#[napi(object)]
+pub struct InspectedLayer {
+    pub media_type: String,
+    pub digest: String,
+    pub size: i64,
+    /// `gzip`, `none`, `zstd`, `bzip2` or `xz` (from the bytes).
+    pub compression: String,
+    pub entries: i64,
+    pub diff_id: Option<String>,
+}
+
+#[napi(object)]
+pub struct InspectFinding {
+    /// `error` or `warning`.
+    pub severity: String,
+    pub message: String,
+}
+
+#[napi(object)]
+pub struct InspectCheck {
+    /// Stable rule name, e.g. `entry-size`.
+    pub rule: String,
+    pub description: String,
+    /// `pass`, `warning`, `error` or `skipped`.
+    pub status: String,
+    pub findings: Vec<InspectFinding>,
+    /// Findings not listed (past 20 per rule).
+    pub omitted: u32,
+}
+
+#[napi(object)]
+pub struct InspectResult {
+    /// `layout`, `archive` or `registry`.
+    pub source: String,
+    pub location: String,
+    /// The tag or digest inspected.
+    pub reference: String,
+    /// The full image name (`host/repo:tag`) when known.
+    pub image_name: Option<String>,
+    /// Media type and digest of the top-level JSON (index or manifest).
+    pub media_type: String,
+    pub digest: String,
+    pub manifest_digest: String,
+    pub platform: Option<String>,
+    pub layer_count: u32,
+    pub layer: Option<InspectedLayer>,
+    pub plugins: Vec<InspectedPlugin>,
+    pub checks: Vec<InspectCheck>,
+    /// No check failed (warnings allowed).
+    pub ok: bool,
+}
+
+impl From<inspect::InspectReport> for InspectResult {
+    fn from(r: inspect::InspectReport) -> Self {
+        InspectResult {
+            source: r.kind.to_string(),
+            location: r.location,
+            reference: r.reference,
+            image_name: r.image_name,
+            media_type: r.media_type,
+            digest: r.digest,
+            manifest_digest: r.manifest_digest,
+            platform: r.platform,
+            layer_count: r.layer_count as u32,
+            layer: r.layer.map(|l| InspectedLayer {
+                media_type: l.media_type,
+                digest: l.digest,
+                size: l.size as i64,
+                compression: l.compression.to_string(),
+                entries: l.entries as i64,
+                diff_id: l.diff_id,
+            }),
+            plugins: r
+                .plugins
+                .into_iter()
+                .map(|p| InspectedPlugin {
+                    directory: p.directory,
+                    name: p.name,
+                    version: p.version,
+                    files: p.files as i64,
+                    bytes: p.bytes as i64,
+                    largest_file: p.largest_file.map(|(path, size)| InspectedFile {
+                        path,
+                        size: size as i64,
+                    }),
+                })
+                .collect(),
+            checks: r
+                .checks
+                .into_iter()
+                .map(|c| InspectCheck {
+                    rule: c.rule.name().to_string(),
+                    description: c.rule.description().to_string(),
+                    status: c.status.to_string(),
+                    findings: c
+                        .findings
+                        .into_iter()
+                        .map(|f| InspectFinding {
+                            severity: f.severity.name().to_string(),
+                            message: f.message,
+                        })
+                        .collect(),
+                    omitted: c.omitted as u32,
+                })
+                .collect(),
+            ok: r.ok,
+        }
+    }
+}
+
+pub struct InspectTask {
+    target: String,
+    options: inspect::InspectOptions,
+}
+
+#[napi]
+impl Task for InspectTask {
+    type Output = inspect::InspectReport;
+    type JsValue = InspectResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        inspect::inspect_target(&self.target, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into())
+    }
+}
+
+/// Lists the plugins of an OCI image (layout folder, oci-archive, or a
+/// registry reference) and checks it against RHDH's installer rules.
+#[napi(ts_return_type = "Promise<InspectResult>")]
+pub fn inspect_oci_image(
+    target: String,
+    options: Option<InspectOciImageOptions>,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<InspectTask> {
+    let (ref_name, cwd, allow) = match options {
+        Some(o) => (o.ref_name, o.cwd, o.allow_prefix_directories),
+        None => (None, None, None),
+    };
+    AsyncTask::new(InspectTask {
+        target,
+        options: inspect::InspectOptions {
+            reference: ref_name,
+            cwd: cwd.map(PathBuf::from),
+            allow_prefix_directories: allow.unwrap_or(false),
+            cancel: cancel.map(|c| c.flag.clone()),
+        },
+    })
 }

@@ -11,6 +11,7 @@ const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./repo
 const { discoverPlugins, describeResolution } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
 const { pluginsYaml, parseAppConfig, yamlLine } = require('./yaml.js')
+const { isTemplate, expandTemplate } = require('../tag-template.js')
 
 /** Where a plugin report keeps its parsed app-config for the text report (a symbol: JSON leaves it out). */
 const CONFIG_NODE = Symbol('pluginConfig node')
@@ -59,10 +60,15 @@ or app-config.yaml in its folder.
 
 Options:
   -t, --tag IMAGE:TAG       the image reference, e.g. quay.io/acme/plugins:1.0.0
-                            (required unless --export-to is given)
+                            (required unless --export-to is given), or a template
+                            with {dir}, {name}, {scope}, {version}, e.g.
+                            quay.io/acme/{dir}:{version}: one image per plugin,
+                            each in its own layout DIR/<dir> under --output
   -o, --output DIR          write the OCI image layout to DIR (default: dist-oci,
                             next to dist-dynamic/ or at the monorepo root)
-      --archive FILE        write an OCI archive (a tar of the layout) instead
+      --archive FILE        write an OCI archive (a tar of the layout) instead;
+                            with a tag template, FILE is a template too
+                            (e.g. out/{dir}.tar)
       --export-to DIR       write each plugin folder and index.json to DIR, as the
                             packagers' --export-to does; the snippet then uses
                             ./local-plugins/<dir>. With --tag an image is built too.
@@ -116,16 +122,18 @@ async function run (argv, io) {
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
 
   const api = require('../api.js')
-  const image = values.tag === undefined
-    ? null
-    : await buildImage(api, found, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
+  // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
+  const images = values.tag === undefined
+    ? []
+    : await buildImages(api, found, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
+  const image = images.length === 1 && !images[0].fromTemplate ? images[0] : null
   const exported = exportTo === null
     ? null
     : await exportPlugins(api, found.plugins, exportTo, {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
-  const plugins = pluginReports(found.plugins, image, exported, configs)
+  const plugins = pluginReports(found.plugins, images, exported, configs)
 
   if (values.json) {
     io.stdout.write(json({
@@ -143,13 +151,25 @@ async function run (argv, io) {
         layerSize: image.result.layerSize,
         push: image.push,
       },
+      images: images.map((i) => ({
+        output: i.output,
+        archive: i.archive,
+        tag: i.tag,
+        refName: i.refName,
+        manifestDigest: i.manifestDigest,
+        configDigest: i.result.configDigest,
+        layerDigest: i.result.layerDigest,
+        layerSize: i.result.layerSize,
+        plugins: i.plugins,
+        push: i.push,
+      })),
       exportTo,
       plugins,
       skipped: found.skipped,
-      warnings: image ? image.warnings : [],
+      warnings: images.flatMap((i) => i.warnings),
     }))
   } else {
-    report.out(textReport({ cwd, tag: values.tag, quiet: values.quiet, image, exported, exportTo, plugins }))
+    report.out(textReport({ cwd, tag: values.tag, quiet: values.quiet, images, exported, exportTo, plugins }))
   }
   return 0
 }
@@ -168,13 +188,71 @@ function checkUsage (values) {
   }
 }
 
-/** Builds the image; resolves `{ result, output, archive, push, warnings }`. */
-async function buildImage (api, found, values, { cwd, report, signal }) {
+/**
+ * Builds the image(s). A plain --tag gives one image of every plugin; a tag
+ * template gives one image per distinct expanded tag (one per plugin with
+ * {dir} or {name}), each in its own layout `<output>/<dir>` (or archive from
+ * the --archive template), so that each can be pushed alone: a layout holding
+ * several images would need --ref, and plugins of one version would share its
+ * ref name. One failed build does not stop the others; all failures are reported.
+ */
+async function buildImages (api, found, values, ctx) {
   const archive = values.archive !== undefined
   const besideDistDynamic = found.mode === 'dist-dynamic' && found.plugins[0].source ? found.plugins[0].source : found.root
-  const output = path.resolve(cwd, archive ? values.archive : (values.output ?? path.join(besideDistDynamic, 'dist-oci')))
+  const outputRoot = path.resolve(ctx.cwd, values.output ?? path.join(besideDistDynamic, 'dist-oci'))
+  if (!isTemplate(values.tag)) {
+    const output = archive ? path.resolve(ctx.cwd, values.archive) : outputRoot
+    return [await buildImage(api, found.plugins, { ...values, output, archive }, ctx)]
+  }
+  if (archive && !isTemplate(values.archive)) {
+    throw usageError('with a tag template, --archive must be a template too, e.g. --archive out/{dir}.tar', 'package')
+  }
+  const groups = new Map()
+  for (const p of found.plugins) {
+    const tag = expandTemplate(values.tag, p)
+    if (!groups.has(tag)) {
+      const output = archive ? path.resolve(ctx.cwd, expandTemplate(values.archive, p)) : path.join(outputRoot, p.directory)
+      groups.set(tag, { tag, output, plugins: [] })
+    }
+    groups.get(tag).plugins.push(p)
+  }
+  const outputs = new Map()
+  for (const g of groups.values()) {
+    if (outputs.has(g.output)) {
+      throw usageError(`the images ${outputs.get(g.output)} and ${g.tag} would both be written to ${displayPath(ctx.cwd, g.output)}; put {dir} in --archive`, 'package')
+    }
+    outputs.set(g.output, g.tag)
+  }
+  const settled = []
+  const queue = [...groups.values()]
+  const worker = async () => {
+    for (let g = queue.shift(); g; g = queue.shift()) {
+      try {
+        settled.push({ ok: await buildImage(api, g.plugins, { ...values, tag: g.tag, output: g.output, archive }, ctx) })
+      } catch (error) {
+        settled.push({ error, tag: g.tag })
+      }
+    }
+  }
+  // Two at a time: each build already uses every core; this overlaps the I/O.
+  await Promise.all([worker(), worker()])
+  const failures = settled.filter((s) => s.error)
+  if (failures.length > 0) {
+    if (failures.length === 1 && groups.size === 1) throw failures[0].error
+    const e = new Error(`${failures.length} of ${groups.size} images failed: ` +
+      failures.map((f) => `${f.tag}: ${f.error.code ?? 'E_INTERNAL'}: ${f.error.message}`).join('; '))
+    e.code = failures[0].error.code ?? 'E_INTERNAL'
+    throw e
+  }
+  const order = [...groups.keys()]
+  return settled.map((s) => ({ ...s.ok, fromTemplate: true })).sort((a, b) => order.indexOf(a.tag) - order.indexOf(b.tag))
+}
+
+/** Builds one image of `plugins`; resolves `{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }`. */
+async function buildImage (api, plugins, values, { cwd, report, signal }) {
+  const { output, archive } = values
   mkdirParent(output)
-  const count = found.plugins.length
+  const count = plugins.length
   report.progress(`packaging ${count} plugin${count === 1 ? '' : 's'} into ${displayPath(cwd, output)}`)
   const options = { output, archive, tag: values.tag, annotations: values.annotations, labels: values.labels, allowPrefixDirectories: !!values['allow-prefix-dirs'], signal }
   if (values.platform) options.platform = values.platform // "" (the packagers' "no --platform") gives the default
@@ -182,7 +260,7 @@ async function buildImage (api, found, values, { cwd, report, signal }) {
   const started = Date.now()
   const live = report.liveProgress()
   options.onProgress = live.callback(`${count} plugin${count === 1 ? '' : 's'} -> ${displayPath(cwd, output)}`)
-  const result = await api.buildOciLayout(found.plugins.map((p) => p.distDynamic), options).finally(() => live.end())
+  const result = await api.buildOciLayout(plugins.map((p) => p.distDynamic), options).finally(() => live.end())
   for (const p of result.plugins) {
     const stats = p.files != null ? `${p.files} files, ${formatBytes(p.unpackedSize ?? 0)}` : `${p.name}@${p.version}`
     report.progress(`added ${p.directory}: ${stats}`)
@@ -191,21 +269,32 @@ async function buildImage (api, found, values, { cwd, report, signal }) {
   for (const w of warnings) report.warn(w)
   report.detail(`built ${result.output} in ${Date.now() - started} ms: manifest ${result.manifestDigest}, layer ${result.layerDigest} (${formatBytes(result.layerSize)})`)
   const source = `${archive ? 'oci-archive' : 'oci'}:${displayPath(cwd, result.output)}:${result.refName}`
-  return { result, output: result.output, archive, push: ['skopeo', 'copy', '--preserve-digests', source, `docker://${values.tag}`], warnings }
+  return {
+    output: result.output,
+    archive,
+    refName: result.refName,
+    tag: values.tag,
+    manifestDigest: result.manifestDigest,
+    plugins: result.plugins.map((p) => p.directory),
+    result,
+    push: ['skopeo', 'copy', '--preserve-digests', source, `docker://${values.tag}`],
+    warnings,
+  }
 }
 
 /** One JSON-ready object per plugin, every key present. */
-function pluginReports (found, image, exported, configs) {
-  const built = new Map((image ? image.result.plugins : []).map((p) => [p.directory, p]))
+function pluginReports (found, images, exported, configs) {
+  const built = new Map(images.flatMap((i) => i.result.plugins.map((p) => [p.directory, { ...p, tag: i.tag }])))
   return found.map((p) => {
     const b = built.get(p.directory)
-    if (image && !b) throw internal(`buildOciLayout returned no reference for ${p.directory}`)
+    if (images.length > 0 && !b) throw internal(`buildOciLayout returned no reference for ${p.directory}`)
     return {
       directory: p.directory,
       name: p.name,
       version: p.version,
       source: p.source,
       distDynamic: p.distDynamic,
+      image: b ? b.tag : null,
       package: b ? b.reference : null,
       digestPackage: b ? b.digestReference : null,
       localPackage: exported ? `./local-plugins/${p.directory}` : null,
@@ -216,8 +305,9 @@ function pluginReports (found, image, exported, configs) {
 }
 
 /** What a person reads: what was written, how to push it, the snippet(s). `--quiet`: the snippet(s) only. */
-function textReport ({ cwd, tag, quiet, image, exported, exportTo, plugins }) {
-  const imageYaml = image && pluginsYaml(plugins.map((p) => ({
+function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
+  const image = images.length === 1 && !images[0].fromTemplate ? images[0] : null
+  const imageYaml = images.length > 0 && pluginsYaml(plugins.map((p) => ({
     package: p.package,
     comments: [yamlLine('package', p.digestPackage)],
     pluginConfig: p[CONFIG_NODE],
@@ -235,6 +325,15 @@ function textReport ({ cwd, tag, quiet, image, exported, exportTo, plugins }) {
     '', 'Push it with:', '  ' + image.push.map(shellQuote).join(' '), '',
     'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
     imageYaml)
+  } else if (images.length > 0) {
+    const k = images.length
+    const rows = images.map((i) => [i.plugins.join(' '), i.tag, displayPath(cwd, i.output)])
+    const w = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length)))
+    lines.push(`Built ${k} OCI ${images[0].archive ? 'archive' : 'image layout'}${k === 1 ? '' : 's'} from ${tag} (${n} plugin${n === 1 ? '' : 's'}):`,
+      ...rows.map((r) => `  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`),
+      '', `Push ${k === 1 ? 'it' : 'them'} with:`, ...images.map((i) => '  ' + i.push.map(shellQuote).join(' ')), '',
+      'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
+      imageYaml)
   }
   if (exported) {
     lines.push(`Wrote ${n} plugin folder${n === 1 ? '' : 's'} and index.json to ${displayPath(cwd, exportTo)}:`,

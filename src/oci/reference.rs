@@ -176,6 +176,12 @@ impl ImageReference {
     }
 }
 
+/// Whether `tag` is a registry tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`),
+/// the grammar [`ImageReference::parse`] applies to the `:tag` part.
+pub fn is_valid_tag(tag: &str) -> bool {
+    tag_re().is_match(tag)
+}
+
 /// Checks a layout tag (`org.opencontainers.image.ref.name`) against the
 /// OCI grammar: `component ("/" component)*`, alphanumerics joined by one
 /// of `-._:@+` or `--`.

@@ -1,0 +1,139 @@
+'use strict'
+// `dynpack inspect`: what an OCI plugin image holds and whether RHDH's
+// installer will install it (inspectOciImage), as a table or stable JSON.
+
+const { parse } = require('./args.js')
+const { Reporter, formatBytes, json } = require('./report.js')
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  ref: { type: 'string' },
+  'allow-prefix-dirs': { type: 'boolean' },
+}
+
+const usage = `Usage: dynpack inspect REF [--ref NAME] [--json] [--allow-prefix-dirs]
+
+Lists the plugins of an OCI image (directory, package, version, files, bytes,
+largest file) and checks it against what RHDH's plugin installer needs
+(Python installer up to RHDH 1.10, TypeScript from 1.11). REF is
+  DIR                         an OCI image layout folder (e.g. dist-oci)
+  FILE                        an oci-archive file
+  oci:DIR[:REF]               an image of a layout, as skopeo names it
+  oci-archive:FILE[:REF]      an image of an oci-archive
+  oci://HOST/REPO:TAG[!DIR]   a registry image, as dynamic-plugins.yaml names it
+  HOST/REPO:TAG, HOST/REPO@sha256:…
+
+Checks (stable rule names): reference, platform, annotation, annotation-format,
+root-index, layer-format, plugins-in-first-layer, entry-names, entry-size, links,
+special-files, prefix-directories.
+
+Options:
+      --ref NAME            the image of a layout or archive that holds several
+                            (its tag or digest; default: the only one)
+      --json                print the report as JSON
+      --allow-prefix-dirs   a plugin directory that is a name prefix of another
+                            is a warning (RHDH 1.11 and later), not an error
+  -q, --quiet               print nothing but failures
+      --verbose             print every finding, not only the first ones
+  -h, --help                show this help
+
+Exit status: 0 when every check passes or warns, 1 when one fails (the rules
+are named on stderr) or the image cannot be read, 2 on a usage error.`
+
+/** The report with a fixed key order, every key present. */
+function stableReport (r) {
+  return {
+    ok: r.ok,
+    source: r.source,
+    location: r.location,
+    reference: r.reference,
+    imageName: r.imageName ?? null,
+    mediaType: r.mediaType,
+    digest: r.digest,
+    manifestDigest: r.manifestDigest,
+    platform: r.platform ?? null,
+    layerCount: r.layerCount,
+    layer: r.layer
+      ? {
+          mediaType: r.layer.mediaType,
+          digest: r.layer.digest,
+          size: r.layer.size,
+          compression: r.layer.compression,
+          entries: r.layer.entries,
+          diffId: r.layer.diffId ?? null,
+        }
+      : null,
+    plugins: r.plugins.map((p) => ({
+      directory: p.directory,
+      name: p.name ?? null,
+      version: p.version ?? null,
+      files: p.files,
+      bytes: p.bytes,
+      largestFile: p.largestFile ? { path: p.largestFile.path, size: p.largestFile.size } : null,
+    })),
+    checks: r.checks.map((c) => ({
+      rule: c.rule,
+      status: c.status,
+      description: c.description,
+      findings: c.findings.map((f) => ({ severity: f.severity, message: f.message })),
+      omitted: c.omitted,
+    })),
+  }
+}
+
+/** Columns padded to their widest cell. */
+function table (rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? String(c) : String(c).padEnd(widths[i]))).join('  ').trimEnd())
+}
+
+function textReport (r, verbose) {
+  const lines = []
+  const name = r.imageName ? `${r.imageName} ` : ''
+  lines.push(`${name}(${r.source} ${r.location}, ${r.reference})`)
+  const layer = r.layer
+    ? `${r.layerCount} layer${r.layerCount === 1 ? '' : 's'}, first: ${r.layer.compression === 'none' ? 'uncompressed' : r.layer.compression}, ${formatBytes(r.layer.size)}, ${r.layer.entries} entries`
+    : 'no layers'
+  lines.push(`  manifest ${r.manifestDigest}  ${r.platform ?? 'no platform'}  ${layer}`, '')
+  if (r.plugins.length === 0) {
+    lines.push('No plugins found.')
+  } else {
+    lines.push(...table([
+      ['DIRECTORY', 'PACKAGE', 'VERSION', 'FILES', 'SIZE', 'LARGEST FILE'],
+      ...r.plugins.map((p) => [p.directory, p.name ?? '-', p.version ?? '-', p.files, formatBytes(p.bytes),
+        p.largestFile ? `${p.largestFile.path.slice(p.directory.length + 1)} (${formatBytes(p.largestFile.size)})` : '-']),
+    ]).map((l) => '  ' + l))
+  }
+  lines.push('', 'Checks:')
+  const width = Math.max(...r.checks.map((c) => c.rule.length))
+  for (const c of r.checks) {
+    lines.push(`  ${c.status.padEnd(7)}  ${c.rule.padEnd(width)}  ${c.description}`)
+    const shown = verbose ? c.findings : c.findings.slice(0, 5)
+    for (const f of shown) lines.push(`           ${f.severity === 'error' ? '✗' : '!'} ${f.message}`)
+    const more = c.omitted + c.findings.length - shown.length
+    if (more > 0) lines.push(`           … ${more} more${verbose ? '' : ' (--verbose or --json lists up to 20)'}`)
+  }
+  return lines.join('\n')
+}
+
+async function run (argv, io) {
+  const { values, positionals } = parse('inspect', argv, OPTIONS, { min: 1, max: 1 })
+  const report = new Reporter(io, values)
+  const api = require('../api.js')
+  const result = await api.inspectOciImage(positionals[0], {
+    refName: values.ref,
+    cwd: io.cwd ?? process.cwd(),
+    allowPrefixDirectories: !!values['allow-prefix-dirs'],
+    signal: io.signal,
+  })
+  if (values.json) io.stdout.write(json(stableReport(result)))
+  else if (!values.quiet) report.out(textReport(result, values.verbose))
+  const failed = result.checks.filter((c) => c.status === 'error').map((c) => c.rule)
+  if (failed.length === 0) return 0
+  const first = result.checks.find((c) => c.status === 'error').findings[0]
+  io.stderr.write(`dynpack: E_IMAGE_CHECK: ${positionals[0]} fails ${failed.length === 1 ? 'the rule' : 'the rules'} ${failed.join(', ')}` +
+    (first ? ` (${first.message.replace(/\s*\n\s*/g, ' ')})` : '') + '\n')
+  return 1
+}
+
+module.exports = { name: 'inspect', summary: 'list the plugins of an OCI image and check it against RHDH\'s installer', usage, run, stableReport }
