@@ -45,6 +45,8 @@ export interface BuildOciLayoutOptions {
    * `warnings`); RHDH up to 1.10 would install both for either one.
    */
   allowPrefixDirectories?: boolean
+  /** Attach each plugin's CycloneDX SBOM as an OCI 1.1 referrer of the image. */
+  sbom?: boolean
 }
 
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
@@ -71,6 +73,8 @@ export interface OciLayoutResult {
   layerSize: number
   warnings: Array<string>
   plugins: Array<OciPluginInfo>
+  /** One per plugin with `sbom: true`, else empty. */
+  sboms: Array<OciSbomInfo>
 }
 
 export interface OciPluginInfo {
@@ -83,6 +87,15 @@ export interface OciPluginInfo {
   digestReference: string
 }
 
+/** An SBOM stored in the layout as a referrer of the image. */
+export interface OciSbomInfo {
+  directory: string
+  /** The artifact manifest (`subject` = the image manifest). */
+  manifestDigest: string
+  sbomDigest: string
+  sbomSize: number
+}
+
 /** Packs `dir` as `npm pack --ignore-scripts` does and writes the tgz. */
 export declare function packDynamic(dir: string, options?: PackDynamicOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<PackResult>
 
@@ -93,6 +106,13 @@ export interface PackDynamicOptions {
   dryRun?: boolean
   /** `'npm'` (default): byte-identical to `npm pack`; `'fast'`: all cores. */
   compression?: string
+  /** Also write the CycloneDX 1.6 SBOM of the packed files as `<tgz>.cdx.json`. */
+  sbom?: boolean
+  /**
+   * The SBOM's `metadata.timestamp`, seconds since 1970 (default:
+   * `SOURCE_DATE_EPOCH`, else none).
+   */
+  sourceDateEpoch?: number
 }
 
 export interface PackedFileInfo {
@@ -116,6 +136,16 @@ export interface PackResult {
   bundled: Array<string>
   /** The file written; absent for dry runs. */
   path?: string
+  /** The SBOM written beside it (with `sbom: true`). */
+  sbom?: string
+}
+
+/** The CycloneDX 1.6 SBOM (JSON text) of what packing `dir` ships. */
+export declare function sbomOf(dir: string, options?: SbomOfOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+
+export interface SbomOfOptions {
+  /** `metadata.timestamp`, seconds since 1970 (default: `SOURCE_DATE_EPOCH`, else none). */
+  sourceDateEpoch?: number
 }
 
 /** Resolves true when the data matches `sri` (its strongest algorithm). */

@@ -840,4 +840,5 @@ module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
+module.exports.sbomOf = nativeBinding.sbomOf
 module.exports.verifyIntegrity = nativeBinding.verifyIntegrity

@@ -5,13 +5,14 @@ import type {
   OciLayoutResult,
   OciPluginInfo,
   IntegrityOptions,
+  OciSbomInfo,
   PackDynamicOptions,
   PackResult,
   PackedFileInfo,
 } from '../index'
 
 export type { IntegrityOptions, PackDynamicOptions, PackResult, PackedFileInfo }
-export type { BuildOciLayoutOptions, OciLayoutResult, OciPluginInfo }
+export type { BuildOciLayoutOptions, OciLayoutResult, OciPluginInfo, OciSbomInfo }
 
 /** Every error dynpack rejects with has a stable `code` such as `E_NO_PACKAGE_JSON`. */
 export interface DynpackError extends Error {
@@ -114,3 +115,56 @@ export interface PublishResult {
  * `E_PUBLISH_FAILED`; publish several with `Promise.allSettled`.
  */
 export declare function publishDynamic(dir: string, options?: PublishDynamicOptions): Promise<PublishResult>
+
+/** Options of {@link sbomOf}. */
+export interface SbomOfOptions {
+  /** `metadata.timestamp` in seconds since 1970; default `SOURCE_DATE_EPOCH`, else no timestamp. */
+  sourceDateEpoch?: number
+  signal?: AbortSignal
+}
+
+/** A CycloneDX 1.6 JSON BOM (only the parts dynpack writes are typed). */
+export interface CycloneDxBom {
+  $schema: string
+  bomFormat: 'CycloneDX'
+  specVersion: '1.6'
+  /** `urn:uuid:<v5 uuid of the document's bytes>`: same files, same serial. */
+  serialNumber: string
+  version: 1
+  metadata: {
+    timestamp?: string
+    tools: { components: CycloneDxComponent[] }
+    /** The plugin itself (`type: 'application'`). */
+    component: CycloneDxComponent
+  }
+  /** Every package in the packed node_modules, sorted by its path there. */
+  components: CycloneDxComponent[]
+  dependencies: Array<{ ref: string, dependsOn?: string[] }>
+}
+
+export interface CycloneDxComponent {
+  type: 'application' | 'library'
+  'bom-ref'?: string
+  /** The npm scope, e.g. `@backstage`. */
+  group?: string
+  name: string
+  version?: string
+  description?: string
+  licenses?: Array<{ license: { id: string } | { name: string } } | { expression: string }>
+  /** `pkg:npm/%40scope/name@version`. */
+  purl?: string
+  /** SHA-512 of `sha512sum`'s listing of the package's packed files (README "Supply chain"). */
+  hashes?: Array<{ alg: 'SHA-512', content: string }>
+  /** `cdx:npm:package:bundled` and `cdx:npm:package:path` (e.g. `node_modules/a/node_modules/b`). */
+  properties?: Array<{ name: string, value: string }>
+}
+
+/**
+ * The CycloneDX 1.6 SBOM of what packing `dir` ships: the plugin as
+ * `metadata.component`, each package found in its packed node_modules as a
+ * component, dependency edges resolved as Node resolves inside the packed tree.
+ * Deterministic: `JSON.stringify(bom, null, 2) + '\n'` is byte for byte what
+ * `packDynamic(dir, { sbom: true })` writes to `<tgz>.cdx.json` and what
+ * `buildOciLayout(dir, { sbom: true })` attaches to the image.
+ */
+export declare function sbomOf(dir: string, options?: SbomOfOptions): Promise<CycloneDxBom>

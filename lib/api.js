@@ -112,11 +112,13 @@ async function packDynamic (dir, options = {}) {
   const abs = resolveDir(dir, 'dir')
   const nativeOptions = { ...rest }
   if (rest.destination !== undefined) nativeOptions.destination = resolveDir(rest.destination, 'destination')
+  nativeOptions.sourceDateEpoch = sbomEpoch(rest.sourceDateEpoch)
   if ((rest.compression ?? 'npm') === 'npm') {
     try { checkHostZlib() } catch (e) { throw e }
   }
   const result = await run(signal, (token) => native.packDynamic(abs, nativeOptions, token))
   if (result.path == null) delete result.path
+  if (result.sbom == null) delete result.sbom
   return result
 }
 
@@ -143,6 +145,30 @@ function envSourceDateEpoch () {
       `SOURCE_DATE_EPOCH=${JSON.stringify(raw)} is not a number of seconds since 1970; fix or unset it`)
   }
   return Number(raw)
+}
+
+/** The SBOM timestamp: the option, else SOURCE_DATE_EPOCH, else none. */
+function sbomEpoch (option) {
+  if (option === undefined) return envSourceDateEpoch()
+  if (!Number.isSafeInteger(option) || option < 0) {
+    throw dynpackError('E_INVALID_OPTION', 'sourceDateEpoch must be a whole number of seconds since 1970')
+  }
+  return option
+}
+
+/**
+ * The CycloneDX 1.6 SBOM of what packing `dir` ships (a dist-dynamic folder,
+ * or a plugin folder containing dist-dynamic/), as a parsed object whose
+ * `JSON.stringify(sbom, null, 2) + '\n'` is the exact text `pack --sbom` writes.
+ */
+async function sbomOf (dir, options = {}) {
+  options = options ?? {}
+  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  const { signal, sourceDateEpoch } = options
+  const abs = resolveDir(dir, 'dir')
+  const nativeOptions = { sourceDateEpoch: sbomEpoch(sourceDateEpoch) }
+  const text = await run(signal, (token) => native.sbomOf(abs, nativeOptions, token))
+  return JSON.parse(text)
 }
 
 /**
@@ -188,6 +214,7 @@ module.exports = {
   verifyIntegrity,
   buildOciLayout,
   publishDynamic,
+  sbomOf,
   // internal helpers shared by the CLI
   _toDynpackError: toDynpackError,
   _dynpackError: dynpackError,

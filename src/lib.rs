@@ -20,6 +20,7 @@ pub mod packlist;
 pub mod pipeline;
 pub mod plugin;
 pub mod posix;
+pub mod sbom;
 pub mod tarball;
 
 use std::path::PathBuf;
@@ -66,6 +67,11 @@ pub struct PackDynamicOptions {
     pub dry_run: Option<bool>,
     /// `'npm'` (default): byte-identical to `npm pack`; `'fast'`: all cores.
     pub compression: Option<String>,
+    /// Also write the CycloneDX 1.6 SBOM of the packed files as `<tgz>.cdx.json`.
+    pub sbom: Option<bool>,
+    /// The SBOM's `metadata.timestamp`, seconds since 1970 (default:
+    /// `SOURCE_DATE_EPOCH`, else none).
+    pub source_date_epoch: Option<i64>,
 }
 
 #[napi(object)]
@@ -91,6 +97,8 @@ pub struct PackResult {
     pub bundled: Vec<String>,
     /// The file written; absent for dry runs.
     pub path: Option<String>,
+    /// The SBOM written beside it (with `sbom: true`).
+    pub sbom: Option<String>,
 }
 
 impl From<pack::PackReport> for PackResult {
@@ -116,6 +124,7 @@ impl From<pack::PackReport> for PackResult {
             entry_count: r.entry_count as i64,
             bundled: r.bundled,
             path: r.path.map(|p| p.to_string_lossy().into_owned()),
+            sbom: r.sbom.map(|p| p.to_string_lossy().into_owned()),
         }
     }
 }
@@ -150,7 +159,10 @@ pub fn pack_dynamic(
         destination: None,
         dry_run: None,
         compression: None,
+        sbom: None,
+        source_date_epoch: None,
     });
+    let sbom_timestamp = epoch_option(options.source_date_epoch)?;
     let compression = match options.compression.as_deref() {
         None => pack::Compression::Npm,
         Some(c) => pack::Compression::parse(c).map_err(js_error)?,
@@ -161,6 +173,66 @@ pub fn pack_dynamic(
             destination: options.destination.map(PathBuf::from),
             dry_run: options.dry_run.unwrap_or(false),
             compression,
+            cancel: cancel.map(|c| c.flag.clone()),
+            sbom: options.sbom.unwrap_or(false),
+            sbom_timestamp,
+        },
+    }))
+}
+
+fn epoch_option(epoch: Option<i64>) -> Result<Option<u64>> {
+    epoch
+        .map(|e| {
+            u64::try_from(e).map_err(|_| {
+                js_error(error::Error::InvalidOption {
+                    message: format!("sourceDateEpoch must be seconds since 1970, not {e}"),
+                })
+            })
+        })
+        .transpose()
+}
+
+// ---------------------------------------------------------------------------
+// sbomOf
+
+#[napi(object)]
+pub struct SbomOfOptions {
+    /// `metadata.timestamp`, seconds since 1970 (default: `SOURCE_DATE_EPOCH`, else none).
+    pub source_date_epoch: Option<i64>,
+}
+
+pub struct SbomTask {
+    dir: PathBuf,
+    options: sbom::SbomOptions,
+}
+
+#[napi]
+impl Task for SbomTask {
+    type Output = Vec<u8>;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let dir = plugin::locate(&self.dir).map_err(js_error)?;
+        sbom::sbom_of_dir(&dir, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        String::from_utf8(output).map_err(|e| napi::Error::from_reason(e.to_string()))
+    }
+}
+
+/// The CycloneDX 1.6 SBOM (JSON text) of what packing `dir` ships.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn sbom_of(
+    dir: String,
+    options: Option<SbomOfOptions>,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<SbomTask>> {
+    let timestamp = epoch_option(options.and_then(|o| o.source_date_epoch))?;
+    Ok(AsyncTask::new(SbomTask {
+        dir: PathBuf::from(dir),
+        options: sbom::SbomOptions {
+            timestamp,
             cancel: cancel.map(|c| c.flag.clone()),
         },
     }))
@@ -309,6 +381,8 @@ pub struct BuildOciLayoutOptions {
     /// Accept a plugin directory that is a prefix of another (reported in
     /// `warnings`); RHDH up to 1.10 would install both for either one.
     pub allow_prefix_directories: Option<bool>,
+    /// Attach each plugin's CycloneDX SBOM as an OCI 1.1 referrer of the image.
+    pub sbom: Option<bool>,
 }
 
 #[napi(object)]
@@ -322,6 +396,16 @@ pub struct OciPluginInfo {
     pub digest_reference: String,
 }
 
+/// An SBOM stored in the layout as a referrer of the image.
+#[napi(object)]
+pub struct OciSbomInfo {
+    pub directory: String,
+    /// The artifact manifest (`subject` = the image manifest).
+    pub manifest_digest: String,
+    pub sbom_digest: String,
+    pub sbom_size: i64,
+}
+
 #[napi(object)]
 pub struct OciLayoutResult {
     pub output: String,
@@ -333,6 +417,8 @@ pub struct OciLayoutResult {
     pub layer_size: i64,
     pub warnings: Vec<String>,
     pub plugins: Vec<OciPluginInfo>,
+    /// One per plugin with `sbom: true`, else empty.
+    pub sboms: Vec<OciSbomInfo>,
 }
 
 impl From<oci::OciReport> for OciLayoutResult {
@@ -346,6 +432,16 @@ impl From<oci::OciReport> for OciLayoutResult {
             diff_id: r.diff_id,
             layer_size: r.layer_size as i64,
             warnings: r.warnings,
+            sboms: r
+                .sboms
+                .into_iter()
+                .map(|s| OciSbomInfo {
+                    directory: s.directory,
+                    manifest_digest: s.manifest_digest,
+                    sbom_digest: s.sbom_digest,
+                    sbom_size: s.sbom_size as i64,
+                })
+                .collect(),
             plugins: r
                 .plugins
                 .into_iter()
@@ -415,6 +511,10 @@ pub fn build_oci_layout(
         o.compression_level = level;
     }
     o.cancel = cancel.map(|c| c.flag.clone());
+    o.sbom = options.sbom.unwrap_or(false);
+    // The SBOM carries a timestamp only when an epoch was given (the JS
+    // layer passes SOURCE_DATE_EPOCH here); the image's default 0 is not one.
+    o.sbom_timestamp = epoch_option(options.source_date_epoch)?;
     Ok(AsyncTask::new(OciTask {
         plugins,
         options: o,

@@ -55,6 +55,11 @@ pub struct PackOptions {
     pub compression: Compression,
     /// Set to stop the work; the call then fails with `E_ABORTED`.
     pub cancel: Cancel,
+    /// Also write the CycloneDX SBOM of the packed files beside the tgz,
+    /// as `<tgz>.cdx.json` ([`crate::sbom`]); not for dry runs.
+    pub sbom: bool,
+    /// The SBOM's `metadata.timestamp` (seconds since 1970; none if unset).
+    pub sbom_timestamp: Option<u64>,
 }
 
 /// One file as `npm pack --json` lists it.
@@ -81,6 +86,8 @@ pub struct PackReport {
     pub bundled: Vec<String>,
     /// The tgz written (None for dry runs).
     pub path: Option<PathBuf>,
+    /// The SBOM written beside it (with [`PackOptions::sbom`]).
+    pub sbom: Option<PathBuf>,
 }
 
 /// The name npm writes the tarball under: leading `@` dropped, every `/`
@@ -229,7 +236,31 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
     let shasum = hex(&sink.sha1.finalize_reset());
     let size = sink.len;
     check_cancel(&opts.cancel)?;
+    // The SBOM is written before either file is renamed into place, so a
+    // failure leaves neither.
+    let sbom_file = match &out {
+        Some(tgz) if opts.sbom => {
+            let bytes = crate::sbom::sbom_of(
+                &list,
+                &crate::sbom::SbomOptions {
+                    timestamp: opts.sbom_timestamp,
+                    cancel: opts.cancel.clone(),
+                },
+            )?;
+            let dest = tgz.target().parent().expect("the tgz has a folder");
+            let mut f =
+                AtomicFile::create(dest, &format!("{file_name}{}", crate::sbom::FILE_SUFFIX))?;
+            f.write(&bytes)?;
+            Some(f)
+        }
+        _ => None,
+    };
+    check_cancel(&opts.cancel)?;
     let path = match out {
+        Some(f) => Some(f.commit()?),
+        None => None,
+    };
+    let sbom = match sbom_file {
         Some(f) => Some(f.commit()?),
         None => None,
     };
@@ -247,6 +278,7 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
         shasum,
         integrity,
         path,
+        sbom,
     })
 }
 
