@@ -52,9 +52,33 @@ export interface BuildOciLayoutOptions {
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
 export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null): Promise<string>
 
+/** Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`. */
+export declare function cosignGenerateKeyPair(dir: string, passphrase: string): Promise<KeyPairFiles>
+
+/**
+ * Signs the image `reference` whose manifest is `digest` with a cosign or
+ * PKCS#8 key file: the simple-signing payload and its signature, ready to
+ * be pushed as a `sha256-<hex>.sig` layer.
+ */
+export declare function cosignSign(key: string, passphrase: string | undefined | null, reference: string, digest: string): Promise<CosignSignature>
+
+export interface CosignSignature {
+  /** The simple-signing payload (the signed bytes), as text. */
+  payload: string
+  /** base64 ASN.1 DER ECDSA-P256 signature of `payload`. */
+  signature: string
+  /** `cosign.pub` of the key that signed. */
+  publicKey: string
+}
+
 export interface IntegrityOptions {
   /** Among `sha512` (default), `sha384`, `sha256`, `sha1`. */
   algorithms?: Array<string>
+}
+
+export interface KeyPairFiles {
+  privateKey: string
+  publicKey: string
 }
 
 /**

@@ -168,3 +168,30 @@ export interface CycloneDxComponent {
  * `buildOciLayout(dir, { sbom: true })` attaches to the image.
  */
 export declare function sbomOf(dir: string, options?: SbomOfOptions): Promise<CycloneDxBom>
+
+/**
+ * Writes a cosign key pair into `dir` as `cosign generate-key-pair` does:
+ * `cosign.key` (ECDSA P-256, PKCS#8 sealed with scrypt + nacl/secretbox under
+ * `passphrase`, PEM `ENCRYPTED SIGSTORE PRIVATE KEY`, mode 0600) and `cosign.pub`
+ * (PEM `PUBLIC KEY`). Never overwrites (`E_KEY`). Resolves to the two paths.
+ */
+export declare function cosignGenerateKeyPair(
+  dir: string,
+  options: { passphrase: string }
+): Promise<{ privateKey: string, publicKey: string }>
+
+/**
+ * The cosign signature of the image `reference` whose manifest is `digest`:
+ * the simple-signing payload (`{"critical":{"identity":{"docker-reference":…},
+ * "image":{"docker-manifest-digest":…},"type":"cosign container image signature"},
+ * "optional":null}`) and its base64 ASN.1 DER ECDSA-P256/SHA-256 signature, with
+ * the key file `key` (cosign's encrypted PEM, both labels, with `passphrase`,
+ * default `COSIGN_PASSWORD`; or plain PKCS#8 / SEC1 PEM). A wrong passphrase
+ * rejects with `E_KEY`. Nothing is pushed.
+ */
+export declare function cosignSign(options: {
+  key: string
+  passphrase?: string
+  reference: string
+  digest: string
+}): Promise<{ payload: string, signature: string, publicKey: string }>

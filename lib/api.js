@@ -205,6 +205,32 @@ async function buildOciLayout (plugins, options) {
   return run(signal, (token) => native.buildOciLayout(dirs.length === 1 ? dirs[0] : dirs, nativeOptions, token))
 }
 
+/**
+ * Writes `cosign.key` (ECDSA P-256, encrypted with `passphrase` as cosign does)
+ * and `cosign.pub` into `dir`; never overwrites. Resolves to the two paths.
+ */
+async function cosignGenerateKeyPair (dir, options = {}) {
+  const abs = resolveDir(dir, 'dir')
+  const passphrase = (options ?? {}).passphrase
+  if (typeof passphrase !== 'string') throw dynpackError('E_INVALID_OPTION', 'options.passphrase must be a string (it may be empty)')
+  return run(undefined, () => native.cosignGenerateKeyPair(abs, passphrase))
+}
+
+/**
+ * The cosign signature of an image: the simple-signing payload for
+ * `reference` + `digest` and its base64 ECDSA-P256 signature, made with the key
+ * file `key` (cosign's encrypted PEM with `passphrase`, default
+ * `COSIGN_PASSWORD`; or a plain PKCS#8 PEM). Nothing is pushed.
+ */
+async function cosignSign ({ key, passphrase, reference, digest } = {}) {
+  const keyPath = path.resolve(String(key ?? ''))
+  if (typeof reference !== 'string' || typeof digest !== 'string') {
+    throw dynpackError('E_INVALID_OPTION', 'reference and digest must be strings (the image reference and its sha256:… manifest digest)')
+  }
+  const pass = passphrase ?? process.env.COSIGN_PASSWORD
+  return run(undefined, () => native.cosignSign(keyPath, pass ?? null, reference, digest))
+}
+
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
 function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
 
@@ -215,6 +241,8 @@ module.exports = {
   buildOciLayout,
   publishDynamic,
   sbomOf,
+  cosignGenerateKeyPair,
+  cosignSign,
   // internal helpers shared by the CLI
   _toDynpackError: toDynpackError,
   _dynpackError: dynpackError,

@@ -91,6 +91,12 @@ pub enum Error {
 
     #[error("the operation was aborted")]
     Aborted,
+
+    /// `E_KEY`: a signing or verification key that cannot be used (wrong
+    /// passphrase, not a P-256 key, not PEM) or a signature that does not
+    /// verify. Never carries key material or the passphrase.
+    #[error("{path}: {reason}")]
+    Key { path: PathBuf, reason: String },
 }
 
 impl Error {
@@ -122,6 +128,7 @@ impl Error {
             Error::InvalidTag { .. } => "E_INVALID_TAG",
             Error::PluginConflict { .. } => "E_PLUGIN_CONFLICT",
             Error::Aborted => "E_ABORTED",
+            Error::Key { .. } => "E_KEY",
         }
     }
 

@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod posix;
 pub mod sbom;
+pub mod sign;
 pub mod tarball;
 
 use std::path::PathBuf;
@@ -519,4 +520,120 @@ pub fn build_oci_layout(
         plugins,
         options: o,
     }))
+}
+
+// ---------------------------------------------------------------------------
+// cosign keys and signatures (no pushing here)
+
+#[napi(object)]
+pub struct KeyPairFiles {
+    pub private_key: String,
+    pub public_key: String,
+}
+
+pub struct KeygenTask {
+    dir: PathBuf,
+    passphrase: String,
+}
+
+#[napi]
+impl Task for KeygenTask {
+    type Output = (PathBuf, PathBuf);
+    type JsValue = KeyPairFiles;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        sign::keys::write_key_pair(&self.dir, self.passphrase.as_bytes()).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, (k, p): Self::Output) -> Result<Self::JsValue> {
+        Ok(KeyPairFiles {
+            private_key: k.to_string_lossy().into_owned(),
+            public_key: p.to_string_lossy().into_owned(),
+        })
+    }
+}
+
+/// Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`.
+#[napi(ts_return_type = "Promise<KeyPairFiles>")]
+pub fn cosign_generate_key_pair(dir: String, passphrase: String) -> AsyncTask<KeygenTask> {
+    AsyncTask::new(KeygenTask {
+        dir: PathBuf::from(dir),
+        passphrase,
+    })
+}
+
+#[napi(object)]
+pub struct CosignSignature {
+    /// The simple-signing payload (the signed bytes), as text.
+    pub payload: String,
+    /// base64 ASN.1 DER ECDSA-P256 signature of `payload`.
+    pub signature: String,
+    /// `cosign.pub` of the key that signed.
+    pub public_key: String,
+}
+
+pub struct SignTask {
+    key: PathBuf,
+    passphrase: Option<String>,
+    reference: String,
+    digest: String,
+}
+
+#[napi]
+impl Task for SignTask {
+    type Output = CosignSignature;
+    type JsValue = CosignSignature;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let name = self.key.to_string_lossy().into_owned();
+        let pem = input::read_regular(&self.key, 1 << 20).map_err(|e| {
+            js_error(match e {
+                input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    error::Error::NoSuchFile {
+                        path: self.key.clone(),
+                    }
+                }
+                input::Unreadable::Io(e) => error::Error::io(&self.key, e),
+                _ => error::Error::Key {
+                    path: self.key.clone(),
+                    reason: "not a small regular file; pass the cosign.key file".into(),
+                },
+            })
+        })?;
+        let key = sign::keys::load_private_key(
+            &pem,
+            &name,
+            self.passphrase.as_deref().map(str::as_bytes),
+        )
+        .map_err(js_error)?;
+        let payload =
+            sign::payload::simple_signing(&self.reference, &self.digest).map_err(js_error)?;
+        Ok(CosignSignature {
+            signature: sign::sign(&key, &payload),
+            payload: String::from_utf8(payload).expect("JSON text"),
+            public_key: sign::keys::public_key_pem(key.verifying_key()).map_err(js_error)?,
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// Signs the image `reference` whose manifest is `digest` with a cosign or
+/// PKCS#8 key file: the simple-signing payload and its signature, ready to
+/// be pushed as a `sha256-<hex>.sig` layer.
+#[napi(ts_return_type = "Promise<CosignSignature>")]
+pub fn cosign_sign(
+    key: String,
+    passphrase: Option<String>,
+    reference: String,
+    digest: String,
+) -> AsyncTask<SignTask> {
+    AsyncTask::new(SignTask {
+        key: PathBuf::from(key),
+        passphrase,
+        reference,
+        digest,
+    })
 }
