@@ -1,12 +1,13 @@
 //! cosign-compatible signing as a plain library: key pairs in cosign's
 //! format ([`keys`]), the simple-signing payload of an image ([`payload`])
-//! and its ECDSA-P256 signature. Pushing the signature (the
-//! `sha256-<hex>.sig` manifest) is the registry code's job.
+//! and its ECDSA-P256 signature, and the `sha256-<hex>.sig` signature
+//! image ([`manifest`]). Pushing it is the registry code's job.
 //!
 //! Nothing here prints or logs key material or passphrases; errors say
 //! which file and what to do, never what the secret was.
 
 pub mod keys;
+pub mod manifest;
 pub mod payload;
 
 use base64::Engine;
