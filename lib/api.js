@@ -112,7 +112,9 @@ async function packDynamic (dir, options = {}) {
   const abs = resolveDir(dir, 'dir')
   const nativeOptions = { ...rest }
   if (rest.destination !== undefined) nativeOptions.destination = resolveDir(rest.destination, 'destination')
-  nativeOptions.sourceDateEpoch = sbomEpoch(rest.sourceDateEpoch)
+  // Only the SBOM has a timestamp: SOURCE_DATE_EPOCH matters only with `sbom: true`.
+  if (rest.sbom) nativeOptions.sourceDateEpoch = sbomEpoch(rest.sourceDateEpoch)
+  else delete nativeOptions.sourceDateEpoch
   if ((rest.compression ?? 'npm') === 'npm') {
     try { checkHostZlib() } catch (e) { throw e }
   }
