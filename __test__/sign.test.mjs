@@ -114,3 +114,38 @@ test("cosign.key opens with hashlib.scrypt + PyNaCl, and a key they seal signs w
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+const SIGSTORE_VERIFY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'tools', 'sigstore-verify', 'target', 'release', 'sigstore-verify')
+
+test("sigstore-rs reads dynpack keygen's cosign.key and verifies dynpack's signatures; rejects others", async (t) => {
+  if (!fs.existsSync(SIGSTORE_VERIFY)) {
+    const why = 'the sigstore-rs helper is not built (cargo build --release --manifest-path tools/sigstore-verify/Cargo.toml)'
+    if (process.env.CI === 'true') assert.fail(why)
+    return t.skip(why)
+  }
+  const dir = tempDir('dynpack-sigstore-')
+  try {
+    const { privateKey, publicKey } = await cosignGenerateKeyPair(dir, { passphrase: 'sig store' })
+    const pem = execFileSync(SIGSTORE_VERIFY, ['load-key', privateKey], { env: { ...process.env, COSIGN_PASSWORD: 'sig store' }, encoding: 'utf8' })
+    assert.equal(crypto.createPublicKey(pem).export({ type: 'spki', format: 'pem' }), fs.readFileSync(publicKey, 'utf8'), "sigstore-rs's key loader reads cosign.key")
+    const wrong = spawnSync(SIGSTORE_VERIFY, ['load-key', privateKey], { env: { ...process.env, COSIGN_PASSWORD: 'nope' }, encoding: 'utf8' })
+    assert.notEqual(wrong.status, 0)
+
+    const s = await cosignSign({ key: privateKey, passphrase: 'sig store', reference: 'quay.io/acme/plugins:1.0.0', digest: DIGEST })
+    const payload = path.join(dir, 'payload.json')
+    const sig = path.join(dir, 'sig.b64')
+    fs.writeFileSync(payload, s.payload)
+    fs.writeFileSync(sig, s.signature)
+    const verify = (pub, file) => spawnSync(SIGSTORE_VERIFY, ['verify', pub, file, sig], { encoding: 'utf8' })
+    assert.equal(verify(publicKey, payload).stdout.trim(), 'VERIFIED')
+
+    const tampered = path.join(dir, 'tampered.json')
+    fs.writeFileSync(tampered, s.payload.replace(DIGEST, 'sha256:' + 'cd'.repeat(32)))
+    assert.equal(verify(publicKey, tampered).status, 1, 'a changed manifest digest is rejected')
+    fs.mkdirSync(path.join(dir, 'other'))
+    const other = await cosignGenerateKeyPair(path.join(dir, 'other'), { passphrase: '' })
+    assert.equal(verify(other.publicKey, payload).status, 1, 'another key is rejected')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
