@@ -16,14 +16,24 @@ fn main() {
             let pass = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
             let pair = SigStoreKeyPair::from_encrypted_pem(&read(&args[2]), pass.as_bytes())
                 .unwrap_or_else(|e| fail(&format!("load: {e}")));
-            print!("{}", pair.public_key_to_pem().unwrap_or_else(|e| fail(&format!("pem: {e}"))));
+            print!(
+                "{}",
+                pair.public_key_to_pem()
+                    .unwrap_or_else(|e| fail(&format!("pem: {e}")))
+            );
         }
         Some("verify") if args.len() == 5 => {
-            let key = CosignVerificationKey::from_pem(&read(&args[2]), &SigningScheme::ECDSA_P256_SHA256_ASN1)
-                .unwrap_or_else(|e| fail(&format!("public key: {e}")));
+            let key = CosignVerificationKey::from_pem(
+                &read(&args[2]),
+                &SigningScheme::ECDSA_P256_SHA256_ASN1,
+            )
+            .unwrap_or_else(|e| fail(&format!("public key: {e}")));
             let payload = read(&args[3]);
             let sig = read(&args[4]);
-            match key.verify_signature(Signature::Base64Encoded(String::from_utf8_lossy(&sig).trim().as_bytes()), &payload) {
+            match key.verify_signature(
+                Signature::Base64Encoded(String::from_utf8_lossy(&sig).trim().as_bytes()),
+                &payload,
+            ) {
                 Ok(()) => println!("VERIFIED"),
                 Err(e) => {
                     println!("REJECTED: {e}");
