@@ -217,7 +217,17 @@ fn uuid_v5(name: &[u8]) -> String {
 
 /// The SHA-512 hex of one file.
 fn hash_file(file: &PackFile) -> Result<String> {
-    let mut f = std::fs::File::open(&file.abs).map_err(|e| Error::io(&file.abs, e))?;
+    // Non-blocking open: a file swapped for a FIFO since it was listed
+    // must not hang the hash.
+    let (mut f, _) = crate::input::open_regular(&file.abs).map_err(|e| match e {
+        Unreadable::Io(e) => Error::io(&file.abs, e),
+        Unreadable::NotRegular(kind) => Error::NotAFile {
+            path: file.abs.clone(),
+            kind,
+            fix: "it was a regular file when the package was listed; run again once nothing changes the folder",
+        },
+        Unreadable::TooLarge(_) => unreachable!("open_regular has no size limit"),
+    })?;
     let mut h = Sha512::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
