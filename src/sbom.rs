@@ -681,6 +681,26 @@ mod tests {
         assert_eq!(owner_of("node_modules/z/x.js", &dirs), None);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_fifo_fails_instead_of_hanging() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("package.json"),
+            r#"{"name":"p","version":"1.0.0"}"#,
+        )
+        .unwrap();
+        std::fs::write(t.path().join("index.js"), "x").unwrap();
+        let list = PackList::collect(t.path()).unwrap();
+        assert!(sbom_of(&list, &SbomOptions::default()).is_ok());
+        let file = t.path().join("index.js");
+        std::fs::remove_file(&file).unwrap();
+        let c = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = sbom_of(&list, &SbomOptions::default()).unwrap_err();
+        assert_eq!(e.code(), "E_NOT_A_FILE");
+    }
+
     #[test]
     fn serials_are_v5_uuids() {
         let u = uuid_v5(b"x");
