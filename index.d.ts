@@ -56,10 +56,31 @@ export interface BuildOciLayoutOptions {
    * `warnings`); RHDH up to 1.10 would install both for either one.
    */
   allowPrefixDirectories?: boolean
+  /** Attach each plugin's CycloneDX SBOM as an OCI 1.1 referrer of the image. */
+  sbom?: boolean
 }
 
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
 export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+
+/** Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`. */
+export declare function cosignGenerateKeyPair(dir: string, passphrase: string): Promise<KeyPairFiles>
+
+/**
+ * Signs the image `reference` whose manifest is `digest` with a cosign or
+ * PKCS#8 key file: the simple-signing payload and its signature, ready to
+ * be pushed as a `sha256-<hex>.sig` layer.
+ */
+export declare function cosignSign(key: string, passphrase: string | undefined | null, reference: string, digest: string): Promise<CosignSignature>
+
+export interface CosignSignature {
+  /** The simple-signing payload (the signed bytes), as text. */
+  payload: string
+  /** base64 ASN.1 DER ECDSA-P256 signature of `payload`. */
+  signature: string
+  /** `cosign.pub` of the key that signed. */
+  publicKey: string
+}
 
 export interface InspectCheck {
   /** Stable rule name, e.g. `entry-size`. */
@@ -147,6 +168,11 @@ export interface IntegrityOptions {
   algorithms?: Array<string>
 }
 
+export interface KeyPairFiles {
+  privateKey: string
+  publicKey: string
+}
+
 /**
  * gzips `data` with the host's zlib exactly as `npm pack` does; used by
  * the JavaScript layer to check once that it equals `zlib.gzipSync`.
@@ -163,6 +189,8 @@ export interface OciLayoutResult {
   layerSize: number
   warnings: Array<string>
   plugins: Array<OciPluginInfo>
+  /** One per plugin with `sbom: true`, else empty. */
+  sboms: Array<OciSbomInfo>
 }
 
 export interface OciPluginInfo {
@@ -175,6 +203,15 @@ export interface OciPluginInfo {
   digestReference: string
 }
 
+/** An SBOM stored in the layout as a referrer of the image. */
+export interface OciSbomInfo {
+  directory: string
+  /** The artifact manifest (`subject` = the image manifest). */
+  manifestDigest: string
+  sbomDigest: string
+  sbomSize: number
+}
+
 /** Packs `dir` as `npm pack --ignore-scripts` does and writes the tgz. */
 export declare function packDynamic(dir: string, options?: PackDynamicOptions | undefined | null, cancel?: CancelToken | undefined | null, progress?: ProgressCounter | undefined | null): Promise<PackResult>
 
@@ -185,6 +222,13 @@ export interface PackDynamicOptions {
   dryRun?: boolean
   /** `'npm'` (default): byte-identical to `npm pack`; `'fast'`: all cores. */
   compression?: string
+  /** Also write the CycloneDX 1.6 SBOM of the packed files as `<tgz>.cdx.json`. */
+  sbom?: boolean
+  /**
+   * The SBOM's `metadata.timestamp`, seconds since 1970 (default:
+   * `SOURCE_DATE_EPOCH`, else none).
+   */
+  sourceDateEpoch?: number
 }
 
 export interface PackedFileInfo {
@@ -208,6 +252,8 @@ export interface PackResult {
   bundled: Array<string>
   /** The file written; absent for dry runs. */
   path?: string
+  /** The SBOM written beside it (with `sbom: true`). */
+  sbom?: string
 }
 
 /**
@@ -217,6 +263,14 @@ export interface PackResult {
  * `--export-to` calls this, so images and exports share one rule.
  */
 export declare function pluginDirectory(packageName: string, manifest: string): string
+
+/** The CycloneDX 1.6 SBOM (JSON text) of what packing `dir` ships. */
+export declare function sbomOf(dir: string, options?: SbomOfOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+
+export interface SbomOfOptions {
+  /** `metadata.timestamp`, seconds since 1970 (default: `SOURCE_DATE_EPOCH`, else none). */
+  sourceDateEpoch?: number
+}
 
 /**
  * The name the tgz of `name`@`version` is written under

@@ -6,6 +6,7 @@ import type {
   OciPluginInfo,
   IntegrityOptions as NativeIntegrityOptions,
   PackDynamicOptions as NativePackDynamicOptions,
+  OciSbomInfo,
   PackResult,
   PackedFileInfo,
   InspectOciImageOptions,
@@ -18,7 +19,7 @@ import type {
 } from '../index'
 
 export type { PackResult, PackedFileInfo }
-export type { OciLayoutResult, OciPluginInfo }
+export type { OciLayoutResult, OciPluginInfo, OciSbomInfo }
 export type { InspectOciImageOptions, InspectResult, InspectedPlugin, InspectedLayer, InspectedFile, InspectCheck, InspectFinding }
 
 /** `'npm'`: byte-identical to `npm pack` (one core); `'fast'`: every core, deterministic, not npm's bytes. */
@@ -213,3 +214,83 @@ export declare function inspectOciImage(
   ref: string,
   options?: InspectOciImageOptions & { signal?: AbortSignal }
 ): Promise<InspectResult>
+
+/** Options of {@link sbomOf}. */
+export interface SbomOfOptions {
+  /** `metadata.timestamp` in seconds since 1970; default `SOURCE_DATE_EPOCH`, else no timestamp. */
+  sourceDateEpoch?: number
+  signal?: AbortSignal
+}
+
+/** A CycloneDX 1.6 JSON BOM (only the parts dynpack writes are typed). */
+export interface CycloneDxBom {
+  $schema: string
+  bomFormat: 'CycloneDX'
+  specVersion: '1.6'
+  /** `urn:uuid:<v5 uuid of the document's bytes>`: same files, same serial. */
+  serialNumber: string
+  version: 1
+  metadata: {
+    timestamp?: string
+    tools: { components: CycloneDxComponent[] }
+    /** The plugin itself (`type: 'application'`). */
+    component: CycloneDxComponent
+  }
+  /** Every package in the packed node_modules, sorted by its path there. */
+  components: CycloneDxComponent[]
+  dependencies: Array<{ ref: string, dependsOn?: string[] }>
+}
+
+export interface CycloneDxComponent {
+  type: 'application' | 'library'
+  'bom-ref'?: string
+  /** The npm scope, e.g. `@backstage`. */
+  group?: string
+  name: string
+  version?: string
+  description?: string
+  licenses?: Array<{ license: { id: string } | { name: string } } | { expression: string }>
+  /** `pkg:npm/%40scope/name@version`. */
+  purl?: string
+  /** SHA-512 of `sha512sum`'s listing of the package's packed files (README "Supply chain"). */
+  hashes?: Array<{ alg: 'SHA-512', content: string }>
+  /** `cdx:npm:package:bundled` and `cdx:npm:package:path` (e.g. `node_modules/a/node_modules/b`). */
+  properties?: Array<{ name: string, value: string }>
+}
+
+/**
+ * The CycloneDX 1.6 SBOM of what packing `dir` ships: the plugin as
+ * `metadata.component`, each package found in its packed node_modules as a
+ * component, dependency edges resolved as Node resolves inside the packed tree.
+ * Deterministic: `JSON.stringify(bom, null, 2) + '\n'` is byte for byte what
+ * `packDynamic(dir, { sbom: true })` writes to `<tgz>.cdx.json` and what
+ * `buildOciLayout(dir, { sbom: true })` attaches to the image.
+ */
+export declare function sbomOf(dir: string, options?: SbomOfOptions): Promise<CycloneDxBom>
+
+/**
+ * Writes a cosign key pair into `dir` as `cosign generate-key-pair` does:
+ * `cosign.key` (ECDSA P-256, PKCS#8 sealed with scrypt + nacl/secretbox under
+ * `passphrase`, PEM `ENCRYPTED SIGSTORE PRIVATE KEY`, mode 0600) and `cosign.pub`
+ * (PEM `PUBLIC KEY`). Never overwrites (`E_KEY`). Resolves to the two paths.
+ */
+export declare function cosignGenerateKeyPair(
+  dir: string,
+  options: { passphrase: string }
+): Promise<{ privateKey: string, publicKey: string }>
+
+/**
+ * The cosign signature of the image `reference` whose manifest is `digest`:
+ * the simple-signing payload (`{"critical":{"identity":{"docker-reference":…},
+ * "image":{"docker-manifest-digest":…},"type":"cosign container image signature"},
+ * "optional":null}`) and its base64 ASN.1 DER ECDSA-P256/SHA-256 signature, with
+ * the key file `key` (cosign's encrypted PEM, both labels, with `passphrase`,
+ * default `COSIGN_PASSWORD`; or plain PKCS#8 / SEC1 PEM). A wrong passphrase
+ * rejects with `E_KEY`. Nothing is pushed.
+ */
+export declare function cosignSign(options: {
+  key: string
+  passphrase?: string
+  reference: string
+  digest: string
+}): Promise<{ payload: string, signature: string, publicKey: string }>

@@ -223,11 +223,15 @@ async function packDynamic (dir, options = {}) {
   }
   const nativeOptions = { ...rest }
   if (rest.destination !== undefined) nativeOptions.destination = resolveDir(rest.destination, 'destination')
+  // Only the SBOM has a timestamp: SOURCE_DATE_EPOCH matters only with `sbom: true`.
+  if (rest.sbom) nativeOptions.sourceDateEpoch = sbomEpoch(rest.sourceDateEpoch)
+  else delete nativeOptions.sourceDateEpoch
   if ((rest.compression ?? 'npm') === 'npm') {
     try { checkHostZlib() } catch (e) { throw e }
   }
   const result = await withProgress(onProgress, abs, (counter) => run(signal, (token) => native.packDynamic(abs, nativeOptions, token, counter)))
   if (result.path == null) delete result.path
+  if (result.sbom == null) delete result.sbom
   return result
 }
 
@@ -254,6 +258,30 @@ function envSourceDateEpoch () {
       `SOURCE_DATE_EPOCH=${JSON.stringify(raw)} is not a number of seconds since 1970; fix or unset it`)
   }
   return Number(raw)
+}
+
+/** The SBOM timestamp: the option, else SOURCE_DATE_EPOCH, else none. */
+function sbomEpoch (option) {
+  if (option === undefined) return envSourceDateEpoch()
+  if (!Number.isSafeInteger(option) || option < 0) {
+    throw dynpackError('E_INVALID_OPTION', 'sourceDateEpoch must be a whole number of seconds since 1970')
+  }
+  return option
+}
+
+/**
+ * The CycloneDX 1.6 SBOM of what packing `dir` ships (a dist-dynamic folder,
+ * or a plugin folder containing dist-dynamic/), as a parsed object whose
+ * `JSON.stringify(sbom, null, 2) + '\n'` is the exact text `pack --sbom` writes.
+ */
+async function sbomOf (dir, options = {}) {
+  options = options ?? {}
+  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  const { signal, sourceDateEpoch } = options
+  const abs = resolveDir(dir, 'dir')
+  const nativeOptions = { sourceDateEpoch: sbomEpoch(sourceDateEpoch) }
+  const text = await run(signal, (token) => native.sbomOf(abs, nativeOptions, token))
+  return JSON.parse(text)
 }
 
 /**
@@ -321,6 +349,32 @@ async function inspectOciImage (ref, options = {}) {
   return run(signal, (token) => native.inspectOciImage(ref, nativeOptions, token))
 }
 
+/**
+ * Writes `cosign.key` (ECDSA P-256, encrypted with `passphrase` as cosign does)
+ * and `cosign.pub` into `dir`; never overwrites. Resolves to the two paths.
+ */
+async function cosignGenerateKeyPair (dir, options = {}) {
+  const abs = resolveDir(dir, 'dir')
+  const passphrase = (options ?? {}).passphrase
+  if (typeof passphrase !== 'string') throw dynpackError('E_INVALID_OPTION', 'options.passphrase must be a string (it may be empty)')
+  return run(undefined, () => native.cosignGenerateKeyPair(abs, passphrase))
+}
+
+/**
+ * The cosign signature of an image: the simple-signing payload for
+ * `reference` + `digest` and its base64 ECDSA-P256 signature, made with the key
+ * file `key` (cosign's encrypted PEM with `passphrase`, default
+ * `COSIGN_PASSWORD`; or a plain PKCS#8 PEM). Nothing is pushed.
+ */
+async function cosignSign ({ key, passphrase, reference, digest } = {}) {
+  const keyPath = path.resolve(String(key ?? ''))
+  if (typeof reference !== 'string' || typeof digest !== 'string') {
+    throw dynpackError('E_INVALID_OPTION', 'reference and digest must be strings (the image reference and its sha256:… manifest digest)')
+  }
+  const pass = passphrase ?? process.env.COSIGN_PASSWORD
+  return run(undefined, () => native.cosignSign(keyPath, pass ?? null, reference, digest))
+}
+
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
 function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
 
@@ -331,6 +385,9 @@ module.exports = {
   buildOciLayout,
   publishDynamic,
   inspectOciImage,
+  sbomOf,
+  cosignGenerateKeyPair,
+  cosignSign,
   // internal helpers shared by the CLI
   _singleFolder: singleFolder,
   _checkOptions: checkOptions,

@@ -107,6 +107,11 @@ pub enum Error {
     /// inspecting a remote image before the registry reader is wired in).
     #[error("{message}")]
     NotImplemented { message: String },
+    /// `E_KEY`: a signing or verification key that cannot be used (wrong
+    /// passphrase, not a P-256 key, not PEM) or a signature that does not
+    /// verify. Never carries key material or the passphrase.
+    #[error("{path}: {reason}")]
+    Key { path: PathBuf, reason: String },
 }
 
 impl Error {
@@ -141,6 +146,7 @@ impl Error {
             Error::BadImage { .. } => "E_BAD_IMAGE",
             Error::ImageRefNotFound { .. } => "E_IMAGE_NOT_FOUND",
             Error::NotImplemented { .. } => "E_NOT_IMPLEMENTED",
+            Error::Key { .. } => "E_KEY",
         }
     }
 

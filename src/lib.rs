@@ -22,6 +22,8 @@ pub mod pipeline;
 pub mod plugin;
 pub mod posix;
 pub mod progress;
+pub mod sbom;
+pub mod sign;
 pub mod tarball;
 
 use std::path::PathBuf;
@@ -93,6 +95,11 @@ pub struct PackDynamicOptions {
     pub dry_run: Option<bool>,
     /// `'npm'` (default): byte-identical to `npm pack`; `'fast'`: all cores.
     pub compression: Option<String>,
+    /// Also write the CycloneDX 1.6 SBOM of the packed files as `<tgz>.cdx.json`.
+    pub sbom: Option<bool>,
+    /// The SBOM's `metadata.timestamp`, seconds since 1970 (default:
+    /// `SOURCE_DATE_EPOCH`, else none).
+    pub source_date_epoch: Option<i64>,
 }
 
 #[napi(object)]
@@ -118,6 +125,8 @@ pub struct PackResult {
     pub bundled: Vec<String>,
     /// The file written; absent for dry runs.
     pub path: Option<String>,
+    /// The SBOM written beside it (with `sbom: true`).
+    pub sbom: Option<String>,
 }
 
 impl From<pack::PackReport> for PackResult {
@@ -143,6 +152,7 @@ impl From<pack::PackReport> for PackResult {
             entry_count: r.entry_count as i64,
             bundled: r.bundled,
             path: r.path.map(|p| p.to_string_lossy().into_owned()),
+            sbom: r.sbom.map(|p| p.to_string_lossy().into_owned()),
         }
     }
 }
@@ -178,7 +188,10 @@ pub fn pack_dynamic(
         destination: None,
         dry_run: None,
         compression: None,
+        sbom: None,
+        source_date_epoch: None,
     });
+    let sbom_timestamp = epoch_option(options.source_date_epoch)?;
     let compression = match options.compression.as_deref() {
         None => pack::Compression::Npm,
         Some(c) => pack::Compression::parse(c).map_err(js_error)?,
@@ -191,6 +204,66 @@ pub fn pack_dynamic(
             compression,
             cancel: cancel.map(|c| c.flag.clone()),
             progress: progress.map(|p| p.inner.clone()),
+            sbom: options.sbom.unwrap_or(false),
+            sbom_timestamp,
+        },
+    }))
+}
+
+fn epoch_option(epoch: Option<i64>) -> Result<Option<u64>> {
+    epoch
+        .map(|e| {
+            u64::try_from(e).map_err(|_| {
+                js_error(error::Error::InvalidOption {
+                    message: format!("sourceDateEpoch must be seconds since 1970, not {e}"),
+                })
+            })
+        })
+        .transpose()
+}
+
+// ---------------------------------------------------------------------------
+// sbomOf
+
+#[napi(object)]
+pub struct SbomOfOptions {
+    /// `metadata.timestamp`, seconds since 1970 (default: `SOURCE_DATE_EPOCH`, else none).
+    pub source_date_epoch: Option<i64>,
+}
+
+pub struct SbomTask {
+    dir: PathBuf,
+    options: sbom::SbomOptions,
+}
+
+#[napi]
+impl Task for SbomTask {
+    type Output = Vec<u8>;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let dir = plugin::locate(&self.dir).map_err(js_error)?;
+        sbom::sbom_of_dir(&dir, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        String::from_utf8(output).map_err(|e| napi::Error::from_reason(e.to_string()))
+    }
+}
+
+/// The CycloneDX 1.6 SBOM (JSON text) of what packing `dir` ships.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn sbom_of(
+    dir: String,
+    options: Option<SbomOfOptions>,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<SbomTask>> {
+    let timestamp = epoch_option(options.and_then(|o| o.source_date_epoch))?;
+    Ok(AsyncTask::new(SbomTask {
+        dir: PathBuf::from(dir),
+        options: sbom::SbomOptions {
+            timestamp,
+            cancel: cancel.map(|c| c.flag.clone()),
         },
     }))
 }
@@ -347,6 +420,8 @@ pub struct BuildOciLayoutOptions {
     /// Accept a plugin directory that is a prefix of another (reported in
     /// `warnings`); RHDH up to 1.10 would install both for either one.
     pub allow_prefix_directories: Option<bool>,
+    /// Attach each plugin's CycloneDX SBOM as an OCI 1.1 referrer of the image.
+    pub sbom: Option<bool>,
 }
 
 #[napi(object)]
@@ -360,6 +435,16 @@ pub struct OciPluginInfo {
     pub digest_reference: String,
 }
 
+/// An SBOM stored in the layout as a referrer of the image.
+#[napi(object)]
+pub struct OciSbomInfo {
+    pub directory: String,
+    /// The artifact manifest (`subject` = the image manifest).
+    pub manifest_digest: String,
+    pub sbom_digest: String,
+    pub sbom_size: i64,
+}
+
 #[napi(object)]
 pub struct OciLayoutResult {
     pub output: String,
@@ -371,6 +456,8 @@ pub struct OciLayoutResult {
     pub layer_size: i64,
     pub warnings: Vec<String>,
     pub plugins: Vec<OciPluginInfo>,
+    /// One per plugin with `sbom: true`, else empty.
+    pub sboms: Vec<OciSbomInfo>,
 }
 
 impl From<oci::OciReport> for OciLayoutResult {
@@ -384,6 +471,16 @@ impl From<oci::OciReport> for OciLayoutResult {
             diff_id: r.diff_id,
             layer_size: r.layer_size as i64,
             warnings: r.warnings,
+            sboms: r
+                .sboms
+                .into_iter()
+                .map(|s| OciSbomInfo {
+                    directory: s.directory,
+                    manifest_digest: s.manifest_digest,
+                    sbom_digest: s.sbom_digest,
+                    sbom_size: s.sbom_size as i64,
+                })
+                .collect(),
             plugins: r
                 .plugins
                 .into_iter()
@@ -455,6 +552,10 @@ pub fn build_oci_layout(
     }
     o.cancel = cancel.map(|c| c.flag.clone());
     o.progress = progress.map(|p| p.inner.clone());
+    o.sbom = options.sbom.unwrap_or(false);
+    // The SBOM carries a timestamp only when an epoch was given (the JS
+    // layer passes SOURCE_DATE_EPOCH here); the image's default 0 is not one.
+    o.sbom_timestamp = epoch_option(options.source_date_epoch)?;
     Ok(AsyncTask::new(OciTask {
         plugins,
         options: o,
@@ -663,5 +764,121 @@ pub fn inspect_oci_image(
             allow_prefix_directories: allow.unwrap_or(false),
             cancel: cancel.map(|c| c.flag.clone()),
         },
+    })
+}
+
+// ---------------------------------------------------------------------------
+// cosign keys and signatures (no pushing here)
+
+#[napi(object)]
+pub struct KeyPairFiles {
+    pub private_key: String,
+    pub public_key: String,
+}
+
+pub struct KeygenTask {
+    dir: PathBuf,
+    passphrase: String,
+}
+
+#[napi]
+impl Task for KeygenTask {
+    type Output = (PathBuf, PathBuf);
+    type JsValue = KeyPairFiles;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        sign::keys::write_key_pair(&self.dir, self.passphrase.as_bytes()).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, (k, p): Self::Output) -> Result<Self::JsValue> {
+        Ok(KeyPairFiles {
+            private_key: k.to_string_lossy().into_owned(),
+            public_key: p.to_string_lossy().into_owned(),
+        })
+    }
+}
+
+/// Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`.
+#[napi(ts_return_type = "Promise<KeyPairFiles>")]
+pub fn cosign_generate_key_pair(dir: String, passphrase: String) -> AsyncTask<KeygenTask> {
+    AsyncTask::new(KeygenTask {
+        dir: PathBuf::from(dir),
+        passphrase,
+    })
+}
+
+#[napi(object)]
+pub struct CosignSignature {
+    /// The simple-signing payload (the signed bytes), as text.
+    pub payload: String,
+    /// base64 ASN.1 DER ECDSA-P256 signature of `payload`.
+    pub signature: String,
+    /// `cosign.pub` of the key that signed.
+    pub public_key: String,
+}
+
+pub struct SignTask {
+    key: PathBuf,
+    passphrase: Option<String>,
+    reference: String,
+    digest: String,
+}
+
+#[napi]
+impl Task for SignTask {
+    type Output = CosignSignature;
+    type JsValue = CosignSignature;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let name = self.key.to_string_lossy().into_owned();
+        let pem = input::read_regular(&self.key, 1 << 20).map_err(|e| {
+            js_error(match e {
+                input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    error::Error::NoSuchFile {
+                        path: self.key.clone(),
+                    }
+                }
+                input::Unreadable::Io(e) => error::Error::io(&self.key, e),
+                _ => error::Error::Key {
+                    path: self.key.clone(),
+                    reason: "not a small regular file; pass the cosign.key file".into(),
+                },
+            })
+        })?;
+        let key = sign::keys::load_private_key(
+            &pem,
+            &name,
+            self.passphrase.as_deref().map(str::as_bytes),
+        )
+        .map_err(js_error)?;
+        let payload =
+            sign::payload::simple_signing(&self.reference, &self.digest).map_err(js_error)?;
+        Ok(CosignSignature {
+            signature: sign::sign(&key, &payload),
+            payload: String::from_utf8(payload).expect("JSON text"),
+            public_key: sign::keys::public_key_pem(key.verifying_key()).map_err(js_error)?,
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// Signs the image `reference` whose manifest is `digest` with a cosign or
+/// PKCS#8 key file: the simple-signing payload and its signature, ready to
+/// be pushed as a `sha256-<hex>.sig` layer.
+#[napi(ts_return_type = "Promise<CosignSignature>")]
+pub fn cosign_sign(
+    key: String,
+    passphrase: Option<String>,
+    reference: String,
+    digest: String,
+) -> AsyncTask<SignTask> {
+    AsyncTask::new(SignTask {
+        key: PathBuf::from(key),
+        passphrase,
+        reference,
+        digest,
     })
 }

@@ -57,6 +57,11 @@ pub struct PackOptions {
     pub cancel: Cancel,
     /// Advanced per file read, for live progress.
     pub progress: crate::progress::SharedProgress,
+    /// Also write the CycloneDX SBOM of the packed files beside the tgz,
+    /// as `<tgz>.cdx.json` ([`crate::sbom`]); not for dry runs.
+    pub sbom: bool,
+    /// The SBOM's `metadata.timestamp` (seconds since 1970; none if unset).
+    pub sbom_timestamp: Option<u64>,
 }
 
 /// One file as `npm pack --json` lists it.
@@ -83,6 +88,8 @@ pub struct PackReport {
     pub bundled: Vec<String>,
     /// The tgz written (None for dry runs).
     pub path: Option<PathBuf>,
+    /// The SBOM written beside it (with [`PackOptions::sbom`]).
+    pub sbom: Option<PathBuf>,
 }
 
 /// The name npm writes the tarball under: leading `@` dropped, every `/`
@@ -247,7 +254,31 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
     let shasum = hex(&sink.sha1.finalize_reset());
     let size = sink.len;
     check_cancel(&opts.cancel)?;
+    // The SBOM is written before either file is renamed into place, so a
+    // failure leaves neither.
+    let sbom_file = match &out {
+        Some(tgz) if opts.sbom => {
+            let bytes = crate::sbom::sbom_of(
+                &list,
+                &crate::sbom::SbomOptions {
+                    timestamp: opts.sbom_timestamp,
+                    cancel: opts.cancel.clone(),
+                },
+            )?;
+            let dest = tgz.target().parent().expect("the tgz has a folder");
+            let mut f =
+                AtomicFile::create(dest, &format!("{file_name}{}", crate::sbom::FILE_SUFFIX))?;
+            f.write(&bytes)?;
+            Some(f)
+        }
+        _ => None,
+    };
+    check_cancel(&opts.cancel)?;
     let path = match out {
+        Some(f) => Some(f.commit()?),
+        None => None,
+    };
+    let sbom = match sbom_file {
         Some(f) => Some(f.commit()?),
         None => None,
     };
@@ -265,6 +296,7 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
         shasum,
         integrity,
         path,
+        sbom,
     })
 }
 

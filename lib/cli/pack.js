@@ -16,10 +16,11 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   fast: { type: 'boolean' },
   'base-url': { type: 'string' },
+  sbom: { type: 'boolean' },
 }
 
 const usage = `Usage: dynpack pack [DIR...] [--pack-destination DIR] [--json] [--dry-run] [--fast]
-                    [--base-url URL]
+                    [--base-url URL] [--sbom]
 
 Packs each DIR (default: the current folder) exactly as \`npm pack
 --ignore-scripts\` does: same files, same bytes, same integrity. DIR is a
@@ -39,6 +40,9 @@ Options:
       --base-url URL          also print the dynamic-plugins.yaml entries
                               (package: URL/<file>, integrity) for serving the
                               destination folder over HTTP
+      --sbom                  also write <file>.tgz.cdx.json beside each tarball:
+                              the CycloneDX 1.6 SBOM of the packed files
+                              (SOURCE_DATE_EPOCH sets its timestamp)
   -q, --quiet                 no notes on stderr
       --verbose               list each tarball's contents on stderr, like npm
   -h, --help                  show this help
@@ -106,6 +110,7 @@ async function run (argv, io) {
   })
   const api = require('../api.js')
   const options = { destination, dryRun: Boolean(values['dry-run']), compression: values.fast ? 'fast' : 'npm', signal: io.signal }
+  if (values.sbom) options.sbom = true
   const live = report.liveProgress()
   const results = await Promise.all(folders.map(async ({ dir, source }) => {
     const r = await api.packDynamic(dir, { ...options, onProgress: live.callback(displayPath(cwd, source ?? dir)) })
@@ -124,6 +129,7 @@ async function run (argv, io) {
     return 0
   }
   report.out(results.map((r) => r.filename).join('\n'))
+  for (const r of results) if (r.sbom) report.note(`wrote the SBOM ${displayPath(cwd, r.sbom)}`)
   if (baseUrl) {
     const entries = reports.map((r, i) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs[i] }))
     report.out(`\n# dynamic-plugins.yaml entries, once ${displayPath(cwd, destination)} is served at ${baseUrl}/:\n` + pluginsYaml(entries))

@@ -27,6 +27,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'allow-prefix-dirs': { type: 'boolean' },
   'source-date-epoch': { type: 'string' },
+  sbom: { type: 'boolean' },
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
   'use-docker': { type: 'boolean' },
@@ -82,6 +83,9 @@ Options:
       --allow-prefix-dirs   accept plugin directories where one is a prefix of
                             another (plugin-x + plugin-x-backend), with a warning:
                             RHDH up to 1.10 installs both for either reference
+      --sbom                attach each plugin's CycloneDX 1.6 SBOM to the image
+                            as an OCI 1.1 referrer (artifactType
+                            application/vnd.cyclonedx+json, subject = the image)
       --json                print a JSON report instead of text
   -q, --quiet               print only the dynamic-plugins.yaml snippet, no notes
       --verbose             print progress and details on stderr
@@ -257,6 +261,7 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
   const options = { output, archive, tag: values.tag, annotations: values.annotations, labels: values.labels, allowPrefixDirectories: !!values['allow-prefix-dirs'], signal }
   if (values.platform) options.platform = values.platform // "" (the packagers' "no --platform") gives the default
   if (values.sourceDateEpoch !== undefined) options.sourceDateEpoch = values.sourceDateEpoch
+  if (values.sbom) options.sbom = true
   const started = Date.now()
   const live = report.liveProgress()
   options.onProgress = live.callback(`${count} plugin${count === 1 ? '' : 's'} -> ${displayPath(cwd, output)}`)
@@ -268,6 +273,7 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
   const warnings = result.warnings.map(String)
   for (const w of warnings) report.warn(w)
   report.detail(`built ${result.output} in ${Date.now() - started} ms: manifest ${result.manifestDigest}, layer ${result.layerDigest} (${formatBytes(result.layerSize)})`)
+  for (const s of result.sboms) report.detail(`attached the SBOM of ${s.directory}: referrer ${s.manifestDigest}, SBOM ${s.sbomDigest} (${formatBytes(s.sbomSize)})`)
   const source = `${archive ? 'oci-archive' : 'oci'}:${displayPath(cwd, result.output)}:${result.refName}`
   return {
     output: result.output,
@@ -285,6 +291,7 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
 /** One JSON-ready object per plugin, every key present. */
 function pluginReports (found, images, exported, configs) {
   const built = new Map(images.flatMap((i) => i.result.plugins.map((p) => [p.directory, { ...p, tag: i.tag }])))
+  const sboms = new Map(images.flatMap((i) => i.result.sboms ?? []).map((s) => [s.directory, s]))
   return found.map((p) => {
     const b = built.get(p.directory)
     if (images.length > 0 && !b) throw internal(`buildOciLayout returned no reference for ${p.directory}`)
@@ -298,6 +305,7 @@ function pluginReports (found, images, exported, configs) {
       package: b ? b.reference : null,
       digestPackage: b ? b.digestReference : null,
       localPackage: exported ? `./local-plugins/${p.directory}` : null,
+      sbom: sboms.has(p.directory) ? { referrer: sboms.get(p.directory).manifestDigest, digest: sboms.get(p.directory).sbomDigest } : null,
       pluginConfig: p.appConfig ? { file: p.appConfig.file, yaml: p.appConfig.yaml, config: configs.get(p)?.toJSON() ?? null } : null,
       [CONFIG_NODE]: configs.get(p),
     }

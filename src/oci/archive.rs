@@ -147,6 +147,21 @@ pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
     }))
 }
 
+impl ExistingArchive {
+    /// The bytes of the member `name` when it exists and has at most `max`
+    /// bytes (used to read small manifests back).
+    pub fn read_member(&mut self, name: &str, max: u64) -> Option<Vec<u8>> {
+        let (_, offset, size) = self.members.iter().find(|m| m.0 == name)?.clone();
+        if size > max {
+            return None;
+        }
+        self.file.seek(SeekFrom::Start(offset)).ok()?;
+        let mut buf = vec![0u8; size as usize];
+        self.file.read_exact(&mut buf).ok()?;
+        Some(buf)
+    }
+}
+
 /// Where a member's bytes come from.
 pub enum Content<'a> {
     Bytes(Vec<u8>),

@@ -97,3 +97,12 @@ impl Drop for TempBlob {
 pub fn hex_of(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)
 }
+
+/// Is `digest` a well-formed `sha256:<64 lowercase hex>` (safe as a file name)?
+pub fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}

@@ -131,7 +131,7 @@ impl Descriptor {
         }
     }
 
-    fn to_json(&self) -> Map<String, Value> {
+    pub(crate) fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("mediaType".into(), json!(self.media_type));
         m.insert("digest".into(), json!(self.digest));

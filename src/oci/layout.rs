@@ -17,6 +17,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::input::{file_kind, open_regular, read_regular, Unreadable};
 use crate::oci::blob::{hex_of, TempBlob};
 use crate::oci::image::{ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
+use crate::oci::referrer;
 use crate::output::{AtomicFile, FolderLock};
 use crate::pipeline::Cancel;
 
@@ -368,7 +369,19 @@ impl Layout {
     }
 
     /// Writes `oci-layout` if missing, then the merged `index.json`.
-    pub fn finish(mut self, descriptor: Value, ref_name: &str) -> Result<()> {
+    pub fn finish(self, descriptor: Value, ref_name: &str) -> Result<()> {
+        self.finish_with_referrers(descriptor, ref_name, &[])
+    }
+
+    /// [`Layout::finish`], also listing the untagged referrer manifests
+    /// `referrers` (index descriptors) and dropping SBOM referrers whose
+    /// image is no longer in the index ([`referrer::add_to_index`]).
+    pub fn finish_with_referrers(
+        mut self,
+        descriptor: Value,
+        ref_name: &str,
+        referrers: &[Value],
+    ) -> Result<()> {
         let header = self.root.join(OCI_LAYOUT_FILE);
         if !header.exists() {
             let mut f = AtomicFile::create(&self.root, OCI_LAYOUT_FILE)?;
@@ -377,6 +390,13 @@ impl Layout {
             self.created.push(header);
         }
         let index = merge_index(self.existing.take(), descriptor, ref_name);
+        let index = referrer::add_to_index(index, referrers, |digest| {
+            if !crate::oci::blob::is_sha256_digest(digest) {
+                return None;
+            }
+            let bytes = read_regular(&self.blob_path(digest), MAX_INDEX_BYTES).ok()?;
+            referrer::subject_digest(&bytes)
+        });
         let mut f = AtomicFile::create(&self.root, INDEX_FILE)?;
         f.write(&serde_json::to_vec(&index).expect("JSON"))?;
         f.commit()?;

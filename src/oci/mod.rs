@@ -18,6 +18,7 @@ pub mod image;
 pub mod layer;
 pub mod layout;
 pub mod reference;
+pub mod referrer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,11 @@ pub struct OciOptions {
     pub cancel: Cancel,
     /// Advanced per plugin file read into the layer, for live progress.
     pub progress: crate::progress::SharedProgress,
+    /// Attach each plugin's CycloneDX SBOM to the image as an OCI 1.1
+    /// referrer ([`referrer`]).
+    pub sbom: bool,
+    /// The SBOMs' `metadata.timestamp` (seconds since 1970; none if unset).
+    pub sbom_timestamp: Option<u64>,
 }
 
 impl OciOptions {
@@ -92,6 +98,8 @@ impl OciOptions {
             allow_prefix_directories: false,
             cancel: None,
             progress: None,
+            sbom: false,
+            sbom_timestamp: None,
         }
     }
 }
@@ -108,6 +116,18 @@ pub struct PluginImageRef {
     pub digest_reference: String,
 }
 
+/// An SBOM attached to the image (with [`OciOptions::sbom`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SbomReferrer {
+    /// The plugin's image directory.
+    pub directory: String,
+    /// The artifact manifest (its `subject` is the image manifest).
+    pub manifest_digest: String,
+    /// The SBOM blob (`application/vnd.cyclonedx+json`).
+    pub sbom_digest: String,
+    pub sbom_size: u64,
+}
+
 /// What [`build_oci_layout`] wrote.
 #[derive(Debug, Clone)]
 pub struct OciReport {
@@ -121,6 +141,8 @@ pub struct OciReport {
     pub layer_size: u64,
     pub warnings: Vec<String>,
     pub plugins: Vec<PluginImageRef>,
+    /// One per plugin with [`OciOptions::sbom`], else empty.
+    pub sboms: Vec<SbomReferrer>,
 }
 
 /// A plugin folder resolved and listed.
@@ -335,18 +357,95 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
     let descriptor =
         image::index_descriptor(&manifest_desc, &ref_name, &reference.raw, &opts.platform);
 
+    let artifacts: Vec<referrer::Artifact> = if opts.sbom {
+        let sbom_options = crate::sbom::SbomOptions {
+            timestamp: opts.sbom_timestamp,
+            cancel: opts.cancel.clone(),
+        };
+        loaded
+            .par_iter()
+            .map(|l| {
+                let bytes = crate::sbom::sbom_of(&l.list, &sbom_options)?;
+                let title = format!("{}{}", l.directory, crate::sbom::FILE_SUFFIX);
+                Ok(referrer::sbom_artifact(
+                    bytes,
+                    &title,
+                    &manifest_desc,
+                    &created,
+                ))
+            })
+            .collect::<Vec<Result<_>>>()
+            .into_iter()
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let referrer_descriptors: Vec<Value> = artifacts
+        .iter()
+        .map(|a| a.index_descriptor.clone())
+        .collect();
+
     check_cancel(&opts.cancel)?;
     match layout {
         Some(mut l) => {
             l.put_temp(&layer_digest, layer_blob)?;
             l.put_bytes(&config_desc.digest, &config)?;
             l.put_bytes(&manifest_desc.digest, &manifest)?;
-            l.finish(descriptor, &ref_name)?;
+            for a in &artifacts {
+                l.put_bytes(&a.sbom_descriptor.digest, &a.sbom)?;
+                l.put_bytes(
+                    &image::sha256_digest(referrer::EMPTY_CONFIG),
+                    referrer::EMPTY_CONFIG,
+                )?;
+                l.put_bytes(&a.manifest_descriptor.digest, &a.manifest)?;
+            }
+            l.finish_with_referrers(descriptor, &ref_name, &referrer_descriptors)?;
         }
         None => {
+            let mut existing_archive = existing_archive;
             let old_index = existing_archive.as_ref().map(|a| a.index.clone());
             let index = layout::merge_index(old_index, descriptor, &ref_name);
             let name = |d: &str| format!("blobs/sha256/{}", blob::hex_of(d));
+            // Subjects of the SBOM referrers already in the archive, read
+            // before the archive is rewritten.
+            let mut old_subjects = std::collections::HashMap::new();
+            if let (Some(old), Some(list)) =
+                (existing_archive.as_mut(), index["manifests"].as_array())
+            {
+                for d in list {
+                    let Some(digest) = d["digest"].as_str() else {
+                        continue;
+                    };
+                    if d["artifactType"].as_str() != Some(crate::sbom::MEDIA_TYPE)
+                        || !blob::is_sha256_digest(digest)
+                    {
+                        continue;
+                    }
+                    if let Some(bytes) = old.read_member(&name(digest), 4 << 20) {
+                        if let Some(subject) = referrer::subject_digest(&bytes) {
+                            old_subjects.insert(digest.to_string(), subject);
+                        }
+                    }
+                }
+            }
+            let index = referrer::add_to_index(index, &referrer_descriptors, |d| {
+                old_subjects.get(d).cloned()
+            });
+            let mut blobs = Vec::new();
+            for a in &artifacts {
+                blobs.push((
+                    name(&a.sbom_descriptor.digest),
+                    archive::Content::Bytes(a.sbom.clone()),
+                ));
+                blobs.push((
+                    name(&image::sha256_digest(referrer::EMPTY_CONFIG)),
+                    archive::Content::Bytes(referrer::EMPTY_CONFIG.to_vec()),
+                ));
+                blobs.push((
+                    name(&a.manifest_descriptor.digest),
+                    archive::Content::Bytes(a.manifest.clone()),
+                ));
+            }
             archive::write_archive(
                 &opts.output,
                 existing_archive,
@@ -360,7 +459,10 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
                         name(&manifest_desc.digest),
                         archive::Content::Bytes(manifest),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(blobs)
+                .collect(),
                 &index,
                 opts.source_date_epoch,
                 &opts.cancel,
@@ -378,7 +480,18 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
             version: l.version,
         })
         .collect();
+    let sboms = artifacts
+        .iter()
+        .zip(&directories)
+        .map(|(a, directory)| SbomReferrer {
+            directory: directory.clone(),
+            manifest_digest: a.manifest_descriptor.digest.clone(),
+            sbom_digest: a.sbom_descriptor.digest.clone(),
+            sbom_size: a.sbom_descriptor.size,
+        })
+        .collect();
     Ok(OciReport {
+        sboms,
         output: opts.output.clone(),
         ref_name,
         manifest_digest: manifest_desc.digest,

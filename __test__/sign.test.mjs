@@ -1,0 +1,151 @@
+// cosign keys and signatures as a library: dynpack keygen writes a pair that
+// node:crypto (OpenSSL, an implementation that is not dynpack's) reads once
+// decrypted, signatures verify with node:crypto, and a wrong passphrase is E_KEY.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { tempDir } from './helpers/tree.mjs'
+
+const require = createRequire(import.meta.url)
+const { cosignGenerateKeyPair, cosignSign } = require('../lib/api.js')
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dynpack.js')
+const DIGEST = 'sha256:' + 'ab'.repeat(32)
+
+/** Opens cosign's envelope with node:crypto's scrypt; XSalsa20-Poly1305 is not in OpenSSL, so only the KDF is checked here. */
+function envelopeOf (pem) {
+  const m = /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n([\s\S]+)\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n$/.exec(pem)
+  assert.ok(m, 'cosign PEM label')
+  for (const line of m[1].split('\n')) assert.ok(line.length <= 64)
+  return JSON.parse(Buffer.from(m[1].replace(/\n/g, ''), 'base64'))
+}
+
+test('dynpack keygen writes cosign.key (0600, cosign envelope) and cosign.pub; never prints keys; never overwrites', () => {
+  const dir = tempDir('dynpack-keygen-')
+  try {
+    const out = execFileSync(process.execPath, [BIN, 'keygen'], { cwd: dir, env: { ...process.env, COSIGN_PASSWORD: 'pw' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    const key = fs.readFileSync(path.join(dir, 'cosign.key'), 'utf8')
+    const pub = fs.readFileSync(path.join(dir, 'cosign.pub'), 'utf8')
+    assert.ok(!out.includes('PRIVATE') && !out.includes('PUBLIC KEY-----') && !out.includes('pw'), out)
+    assert.equal(fs.statSync(path.join(dir, 'cosign.key')).mode & 0o777, 0o600)
+    const env = envelopeOf(key)
+    assert.deepEqual(env.kdf.params, { N: 32768, r: 8, p: 1 })
+    assert.equal(env.kdf.name, 'scrypt')
+    assert.equal(env.cipher.name, 'nacl/secretbox')
+    assert.equal(Buffer.from(env.kdf.salt, 'base64').length, 32)
+    assert.equal(Buffer.from(env.cipher.nonce, 'base64').length, 24)
+    const publicKey = crypto.createPublicKey(pub)
+    assert.equal(publicKey.asymmetricKeyDetails.namedCurve, 'prime256v1')
+
+    const again = spawnSync(process.execPath, [BIN, 'keygen'], { cwd: dir, env: { ...process.env, COSIGN_PASSWORD: 'pw' }, encoding: 'utf8' })
+    assert.equal(again.status, 1)
+    assert.match(again.stderr, /E_KEY/)
+    assert.equal(fs.readFileSync(path.join(dir, 'cosign.key'), 'utf8'), key)
+
+    const noPass = spawnSync(process.execPath, [BIN, 'keygen', 'sub'], { cwd: dir, env: { ...process.env, COSIGN_PASSWORD: undefined }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    assert.notEqual(noPass.status, 0)
+    assert.match(noPass.stderr, /COSIGN_PASSWORD/)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('cosignSign: simple-signing payload, ECDSA-P256 signature node:crypto verifies; wrong passphrase is E_KEY', async () => {
+  const dir = tempDir('dynpack-sign-')
+  try {
+    const { privateKey, publicKey } = await cosignGenerateKeyPair(dir, { passphrase: 'secret' })
+    const s = await cosignSign({ key: privateKey, passphrase: 'secret', reference: 'quay.io/acme/plugins:1.0.0', digest: DIGEST })
+    assert.equal(s.payload, `{"critical":{"identity":{"docker-reference":"quay.io/acme/plugins:1.0.0"},"image":{"docker-manifest-digest":"${DIGEST}"},"type":"cosign container image signature"},"optional":null}`)
+    const pub = crypto.createPublicKey(fs.readFileSync(publicKey))
+    assert.equal(s.publicKey, fs.readFileSync(publicKey, 'utf8'))
+    assert.ok(crypto.verify('sha256', Buffer.from(s.payload), pub, Buffer.from(s.signature, 'base64')), 'node:crypto verifies the DER signature')
+    assert.ok(!crypto.verify('sha256', Buffer.from(s.payload.replace('1.0.0', '1.0.1')), pub, Buffer.from(s.signature, 'base64')))
+
+    await assert.rejects(cosignSign({ key: privateKey, passphrase: 'bad-pass-123', reference: 'quay.io/a/b:1', digest: DIGEST }),
+      (e) => e.code === 'E_KEY' && /passphrase/.test(e.message) && !e.message.includes('bad-pass-123') && !e.message.includes('secret'))
+
+    // a plain PKCS#8 key made by OpenSSL (node:crypto) signs too
+    const { privateKey: k } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const pemFile = path.join(dir, 'plain.pem')
+    fs.writeFileSync(pemFile, k.export({ type: 'pkcs8', format: 'pem' }))
+    const p = await cosignSign({ key: pemFile, reference: 'quay.io/a/b:1', digest: DIGEST })
+    assert.ok(crypto.verify('sha256', Buffer.from(p.payload), crypto.createPublicKey(k), Buffer.from(p.signature, 'base64')))
+    await assert.rejects(cosignSign({ key: path.join(dir, 'missing.key'), reference: 'quay.io/a/b:1', digest: DIGEST }), (e) => e.code === 'E_NOT_FOUND')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+/** A python3 with PyNaCl (Debian's python3-nacl), or null. */
+function pythonWithNacl () {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(py, ['-c', 'import nacl.secret'], { stdio: 'ignore' })
+    if (r.status === 0) return py
+  }
+  return null
+}
+const ENVELOPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'cosign-envelope.py')
+
+test("cosign.key opens with hashlib.scrypt + PyNaCl, and a key they seal signs with dynpack", async (t) => {
+  const py = pythonWithNacl()
+  if (!py) {
+    if (process.env.CI === 'true') assert.fail('python3 with PyNaCl is required on CI (apt-get install python3-nacl)')
+    return t.skip('python3 with PyNaCl is not installed (apt-get install python3-nacl)')
+  }
+  const dir = tempDir('dynpack-nacl-')
+  try {
+    const { privateKey, publicKey } = await cosignGenerateKeyPair(dir, { passphrase: 'p w' })
+    const derHex = execFileSync(py, [ENVELOPE, 'open', 'p w'], { input: fs.readFileSync(privateKey), encoding: 'utf8' })
+    const opened = crypto.createPrivateKey({ key: Buffer.from(derHex.trim(), 'hex'), format: 'der', type: 'pkcs8' })
+    assert.equal(crypto.createPublicKey(opened).export({ type: 'spki', format: 'pem' }), fs.readFileSync(publicKey, 'utf8'))
+
+    const { privateKey: k } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const sealed = execFileSync(py, [ENVELOPE, 'seal', 'other'], { input: k.export({ type: 'pkcs8', format: 'der' }).toString('hex'), encoding: 'utf8' })
+    const sealedFile = path.join(dir, 'python.key')
+    fs.writeFileSync(sealedFile, sealed)
+    const s = await cosignSign({ key: sealedFile, passphrase: 'other', reference: 'quay.io/a/b:1', digest: DIGEST })
+    assert.ok(crypto.verify('sha256', Buffer.from(s.payload), crypto.createPublicKey(k), Buffer.from(s.signature, 'base64')))
+    await assert.rejects(cosignSign({ key: sealedFile, passphrase: 'p w', reference: 'quay.io/a/b:1', digest: DIGEST }), (e) => e.code === 'E_KEY')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+const SIGSTORE_VERIFY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'tools', 'sigstore-verify', 'target', 'release', 'sigstore-verify')
+
+test("sigstore-rs reads dynpack keygen's cosign.key and verifies dynpack's signatures; rejects others", async (t) => {
+  if (!fs.existsSync(SIGSTORE_VERIFY)) {
+    const why = 'the sigstore-rs helper is not built (cargo build --release --manifest-path tools/sigstore-verify/Cargo.toml)'
+    if (process.env.CI === 'true') assert.fail(why)
+    return t.skip(why)
+  }
+  const dir = tempDir('dynpack-sigstore-')
+  try {
+    const { privateKey, publicKey } = await cosignGenerateKeyPair(dir, { passphrase: 'sig store' })
+    const pem = execFileSync(SIGSTORE_VERIFY, ['load-key', privateKey], { env: { ...process.env, COSIGN_PASSWORD: 'sig store' }, encoding: 'utf8' })
+    assert.equal(crypto.createPublicKey(pem).export({ type: 'spki', format: 'pem' }), fs.readFileSync(publicKey, 'utf8'), "sigstore-rs's key loader reads cosign.key")
+    const wrong = spawnSync(SIGSTORE_VERIFY, ['load-key', privateKey], { env: { ...process.env, COSIGN_PASSWORD: 'nope' }, encoding: 'utf8' })
+    assert.notEqual(wrong.status, 0)
+
+    const s = await cosignSign({ key: privateKey, passphrase: 'sig store', reference: 'quay.io/acme/plugins:1.0.0', digest: DIGEST })
+    const payload = path.join(dir, 'payload.json')
+    const sig = path.join(dir, 'sig.b64')
+    fs.writeFileSync(payload, s.payload)
+    fs.writeFileSync(sig, s.signature)
+    const verify = (pub, file) => spawnSync(SIGSTORE_VERIFY, ['verify', pub, file, sig], { encoding: 'utf8' })
+    assert.equal(verify(publicKey, payload).stdout.trim(), 'VERIFIED')
+
+    const tampered = path.join(dir, 'tampered.json')
+    fs.writeFileSync(tampered, s.payload.replace(DIGEST, 'sha256:' + 'cd'.repeat(32)))
+    assert.equal(verify(publicKey, tampered).status, 1, 'a changed manifest digest is rejected')
+    fs.mkdirSync(path.join(dir, 'other'))
+    const other = await cosignGenerateKeyPair(path.join(dir, 'other'), { passphrase: '' })
+    assert.equal(verify(other.publicKey, payload).status, 1, 'another key is rejected')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
