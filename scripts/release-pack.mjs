@@ -80,11 +80,15 @@ function npmPack (dir) {
   return JSON.parse(out)[0].filename
 }
 
-/** Stages npm/<platform> with its addon: from npm/<platform>/ (napi artifacts) with --all, else the checkout's build. */
-function stagePlatform (p, root, all) {
+/** The addon file of platform `p`: from npm/<platform>/ (napi artifacts) with --all, else the checkout's build. */
+function addonFile (p, all) {
   const places = [path.join(ROOT, 'npm', p.dir, p.addon), path.join(ROOT, p.addon)]
   const addon = (all ? places : places.reverse()).find((f) => fs.existsSync(f))
   if (!addon) fail(`npm/${p.dir}/${p.addon} is missing; download every build artifact and run \`npx napi artifacts\``)
+  return addon
+}
+
+function stagePlatform (p, root, addon) {
   const dir = path.join(STAGE, p.dir)
   fs.mkdirSync(dir, { recursive: true })
   const pkg = { ...p.pkg }
@@ -120,10 +124,12 @@ function main (argv) {
   const platforms = platformPackages(root)
   const wanted = all ? platforms : [hostPlatform(platforms)]
 
+  const addons = wanted.map((p) => addonFile(p, all)) // all present, or nothing is touched
+
   fs.rmSync(STAGE, { recursive: true, force: true })
   fs.mkdirSync(OUT, { recursive: true })
   for (const f of fs.readdirSync(OUT)) if (f.endsWith('.tgz')) fs.rmSync(path.join(OUT, f))
-  const dirs = [...wanted.map((p) => stagePlatform(p, root, all)), stageRoot(root, platforms)]
+  const dirs = [...wanted.map((p, i) => stagePlatform(p, root, addons[i])), stageRoot(root, platforms)]
   const written = dirs.map(npmPack)
   fs.rmSync(STAGE, { recursive: true, force: true })
   for (const f of written) process.stdout.write(`release/${f}\n`)
