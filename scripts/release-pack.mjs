@@ -41,7 +41,7 @@ function repositoryField (pkg) {
   return repo ? { type: 'git', url: `git+${server}/${repo}.git` } : undefined
 }
 
-/** Every platform package of npm/: `{ dir, pkg, addon }`, in `napi.targets` order. */
+/** Every platform package of npm/: `{ dir, pkg, addon }`, sorted by folder name. */
 function platformPackages (root) {
   const dirs = fs.readdirSync(path.join(ROOT, 'npm')).sort()
   const found = dirs.map((dir) => {
@@ -53,6 +53,8 @@ function platformPackages (root) {
   }
   for (const p of found) {
     if (p.pkg.version !== root.version) fail(`npm/${p.dir}/package.json has version ${p.pkg.version}, not ${root.version}; run \`npx napi version\``)
+    // npm silently skips a platform package whose engines the running Node does not meet
+    if (JSON.stringify(p.pkg.engines) !== JSON.stringify(root.engines)) fail(`npm/${p.dir}/package.json engines differ from package.json's; run \`npx napi create-npm-dirs\``)
   }
   return found
 }
@@ -78,9 +80,15 @@ function npmPack (dir) {
   return JSON.parse(out)[0].filename
 }
 
-function stagePlatform (p, root) {
-  const addon = [path.join(ROOT, 'npm', p.dir, p.addon), path.join(ROOT, p.addon)].find((f) => fs.existsSync(f))
+/** The addon file of platform `p`: from npm/<platform>/ (napi artifacts) with --all, else the checkout's build. */
+function addonFile (p, all) {
+  const places = [path.join(ROOT, 'npm', p.dir, p.addon), path.join(ROOT, p.addon)]
+  const addon = (all ? places : places.reverse()).find((f) => fs.existsSync(f))
   if (!addon) fail(`npm/${p.dir}/${p.addon} is missing; download every build artifact and run \`npx napi artifacts\``)
+  return addon
+}
+
+function stagePlatform (p, root, addon) {
   const dir = path.join(STAGE, p.dir)
   fs.mkdirSync(dir, { recursive: true })
   const pkg = { ...p.pkg }
@@ -116,10 +124,12 @@ function main (argv) {
   const platforms = platformPackages(root)
   const wanted = all ? platforms : [hostPlatform(platforms)]
 
+  const addons = wanted.map((p) => addonFile(p, all)) // all present, or nothing is touched
+
   fs.rmSync(STAGE, { recursive: true, force: true })
   fs.mkdirSync(OUT, { recursive: true })
   for (const f of fs.readdirSync(OUT)) if (f.endsWith('.tgz')) fs.rmSync(path.join(OUT, f))
-  const dirs = [...wanted.map((p) => stagePlatform(p, root)), stageRoot(root, platforms)]
+  const dirs = [...wanted.map((p, i) => stagePlatform(p, root, addons[i])), stageRoot(root, platforms)]
   const written = dirs.map(npmPack)
   fs.rmSync(STAGE, { recursive: true, force: true })
   for (const f of written) process.stdout.write(`release/${f}\n`)
