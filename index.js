@@ -836,8 +836,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
+module.exports.PushProgress = nativeBinding.PushProgress
 module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
+module.exports.pushOciImage = nativeBinding.pushOciImage
+module.exports.registryLogin = nativeBinding.registryLogin
+module.exports.registryLogout = nativeBinding.registryLogout
 module.exports.verifyIntegrity = nativeBinding.verifyIntegrity

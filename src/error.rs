@@ -91,6 +91,36 @@ pub enum Error {
 
     #[error("the operation was aborted")]
     Aborted,
+
+    /// `E_REGISTRY_AUTH`: the registry wants credentials dynpack does not
+    /// have, or refused the ones it sent.
+    #[error("{host}: {reason}")]
+    RegistryAuth { host: String, reason: String },
+
+    /// `E_REGISTRY_DENIED`: the credentials were accepted but do not allow
+    /// the operation (no push permission on the repository).
+    #[error("{host}: {reason}")]
+    RegistryDenied { host: String, reason: String },
+
+    /// `E_REGISTRY_UNREACHABLE`: no answer (DNS, refused, timeout, reset)
+    /// after the bounded retries.
+    #[error("{host}: {reason}")]
+    RegistryUnreachable { host: String, reason: String },
+
+    /// `E_REGISTRY_TLS`: the TLS handshake failed (unknown CA, wrong name,
+    /// a plain-HTTP registry).
+    #[error("{host}: {reason}")]
+    RegistryTls { host: String, reason: String },
+
+    /// `E_REGISTRY_PROTOCOL`: an answer the distribution API does not allow
+    /// (or an error code dynpack cannot act on).
+    #[error("{host}: {reason}")]
+    RegistryProtocol { host: String, reason: String },
+
+    /// `E_IMAGE_NOT_FOUND`: no such image (tag, digest or refName) in the
+    /// registry or the local layout.
+    #[error("{what}: {reason}")]
+    ImageNotFound { what: String, reason: String },
 }
 
 impl Error {
@@ -122,6 +152,12 @@ impl Error {
             Error::InvalidTag { .. } => "E_INVALID_TAG",
             Error::PluginConflict { .. } => "E_PLUGIN_CONFLICT",
             Error::Aborted => "E_ABORTED",
+            Error::RegistryAuth { .. } => "E_REGISTRY_AUTH",
+            Error::RegistryDenied { .. } => "E_REGISTRY_DENIED",
+            Error::RegistryUnreachable { .. } => "E_REGISTRY_UNREACHABLE",
+            Error::RegistryTls { .. } => "E_REGISTRY_TLS",
+            Error::RegistryProtocol { .. } => "E_REGISTRY_PROTOCOL",
+            Error::ImageNotFound { .. } => "E_IMAGE_NOT_FOUND",
         }
     }
 

@@ -11,6 +11,7 @@ const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./repo
 const { discoverPlugins } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
 const { pluginsYaml } = require('./yaml.js')
+const { REGISTRY_OPTIONS, pushBuilt } = require('./push.js')
 
 const OPTIONS = {
   tag: { type: 'string', short: 't' },
@@ -22,6 +23,8 @@ const OPTIONS = {
   label: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   'allow-prefix-dirs': { type: 'boolean' },
+  push: { type: 'boolean' },
+  ...REGISTRY_OPTIONS,
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
   'use-docker': { type: 'boolean' },
@@ -69,6 +72,13 @@ Options:
       --allow-prefix-dirs   accept plugin directories where one is a prefix of
                             another (plugin-x + plugin-x-backend), with a warning:
                             RHDH up to 1.10 installs both for either reference
+      --push                push the image(s) to the registry after building (all
+                            in parallel; a failure does not stop the others) and
+                            print dynamic-plugins.yaml pinned by digest
+      --authfile FILE       with --push: the auth.json read first
+      --creds U:P           with --push: credentials instead of any auth file
+      --cert-dir DIR        with --push: CA and client certificates for the registry
+      --tls-verify=false    with --push: accept any certificate, fall back to HTTP
       --json                print a JSON report instead of text
   -q, --quiet               print only the dynamic-plugins.yaml snippet, no notes
       --verbose             print progress and details on stderr
@@ -111,6 +121,7 @@ async function run (argv, io) {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
+  const pushFailures = values.push ? await pushBuilt([image], values, { cwd, report, signal: io.signal }) : []
   const plugins = pluginReports(found.plugins, image, exported)
 
   if (values.json) {
@@ -128,6 +139,7 @@ async function run (argv, io) {
         diffId: image.result.diffId,
         layerSize: image.result.layerSize,
         push: image.push,
+        pushed: image.pushed ?? null,
       },
       exportTo,
       plugins,
@@ -137,7 +149,8 @@ async function run (argv, io) {
   } else {
     report.out(textReport({ cwd, tag: values.tag, quiet: values.quiet, image, exported, exportTo, plugins }))
   }
-  return 0
+  for (const f of pushFailures) io.stderr.write(`dynpack: ${f.error.code ?? 'E_INTERNAL'}: ${f.label}: ${String(f.error.message).replace(/\s*\n\s*/g, ' ')}\n`)
+  return pushFailures.length > 0 ? 1 : 0
 }
 
 function checkUsage (values) {
@@ -148,6 +161,7 @@ function checkUsage (values) {
     if (values.output !== undefined || values.archive !== undefined) {
       throw usageError(`--${values.output !== undefined ? 'output' : 'archive'} needs --tag IMAGE:TAG`, 'package')
     }
+    if (values.push) throw usageError('--push needs --tag IMAGE:TAG', 'package')
     if (values['export-to'] === undefined) {
       throw usageError('pass --tag IMAGE:TAG to build an image, or --export-to DIR to write the plugin folders', 'package')
     }
@@ -199,9 +213,10 @@ function pluginReports (found, image, exported) {
 
 /** What a person reads: what was written, how to push it, the snippet(s). `--quiet`: the snippet(s) only. */
 function textReport ({ cwd, tag, quiet, image, exported, exportTo, plugins }) {
+  // Pushed: the digest is known to exist remotely, so pin it.
   const imageYaml = image && pluginsYaml(plugins.map((p) => ({
-    package: p.package,
-    comments: [`package: ${p.digestPackage}`],
+    package: image.pushed ? p.digestPackage : p.package,
+    comments: [`package: ${image.pushed ? p.package : p.digestPackage}`],
     pluginConfig: p.pluginConfig?.yaml,
   })))
   const localYaml = exported && pluginsYaml(plugins.map((p) => ({ package: p.localPackage, pluginConfig: p.pluginConfig?.yaml })))
@@ -213,10 +228,16 @@ function textReport ({ cwd, tag, quiet, image, exported, exportTo, plugins }) {
   if (image) {
     lines.push(`Built ${image.archive ? 'OCI archive' : 'OCI image layout'} ${displayPath(cwd, image.output)} for ${tag} ` +
       `(${n} plugin${n === 1 ? '' : 's'}, layer ${formatBytes(image.result.layerSize)}, manifest ${image.result.manifestDigest}):`,
-    ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`),
-    '', 'Push it with:', '  ' + image.push.map(shellQuote).join(' '), '',
-    'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
-    imageYaml)
+    ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`), '')
+    if (image.pushed) {
+      lines.push(`Pushed ${image.pushed.reference}.`, '',
+        'Here is an example dynamic-plugins.yaml for these plugins, pinned by digest (the tag form is commented):',
+        imageYaml)
+    } else {
+      lines.push('Push it with:', '  ' + image.push.map(shellQuote).join(' '), '',
+        'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
+        imageYaml)
+    }
   }
   if (exported) {
     lines.push(`Wrote ${n} plugin folder${n === 1 ? '' : 's'} and index.json to ${displayPath(cwd, exportTo)}:`,
