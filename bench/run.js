@@ -25,7 +25,7 @@ const tools = require('./lib/tools')
 
 const BENCH = __dirname
 const CACHE = path.join(BENCH, '.cache')
-const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling']
+const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling', 'push']
 
 function log (msg) { process.stderr.write(msg + '\n') }
 
@@ -181,6 +181,20 @@ async function runGroup (g, { fx, env }) {
     for (const r of g.rows) if (!r.skipped) r.error = `fixture: ${err.message}`
     return
   }
+  try {
+    if (g.setup && live.length) await g.setup()
+    await runReps(g, live, { fx, env, outRoot })
+  } catch (err) {
+    for (const r of g.rows) if (!r.skipped && !r.error) r.error = `setup: ${err.message}`
+  } finally {
+    if (g.teardown) g.teardown()
+  }
+  for (const r of g.rows) report.summarize(r)
+  checkOutputs(g)
+}
+
+/** The repetitions of a group's live contenders, in turn. */
+async function runReps (g, live, { fx, env, outRoot }) {
   for (let rep = 1; rep <= g.reps; rep++) {
     for (const c of live) {
       const row = g.rows.find((r) => r.id === c.id)
@@ -210,8 +224,6 @@ async function runGroup (g, { fx, env }) {
       }
     }
   }
-  for (const r of g.rows) report.summarize(r)
-  checkOutputs(g)
 }
 
 /** Notes, per group, whether the contenders wrote the same bytes as their baseline. */

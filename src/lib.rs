@@ -18,9 +18,9 @@ pub mod output;
 pub mod pack;
 pub mod packlist;
 pub mod pipeline;
-pub mod registry;
 pub mod plugin;
 pub mod posix;
+pub mod registry;
 pub mod tarball;
 
 use std::path::PathBuf;

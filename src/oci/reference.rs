@@ -268,8 +268,16 @@ mod tests {
     #[test]
     fn docker_host_rule() {
         let e = ImageReference::parse("acme/plugins:1.0.0").unwrap_err();
-        assert!(e.to_string().contains("docker.io/acme/plugins:1.0.0"), "{e}");
-        for ok in ["localhost/a:v1", "localhost:5000/a:v1", "reg.example/a:v1", "127.0.0.1/a:v1"] {
+        assert!(
+            e.to_string().contains("docker.io/acme/plugins:1.0.0"),
+            "{e}"
+        );
+        for ok in [
+            "localhost/a:v1",
+            "localhost:5000/a:v1",
+            "reg.example/a:v1",
+            "127.0.0.1/a:v1",
+        ] {
             assert!(ImageReference::parse(ok).is_ok(), "{ok}");
         }
     }

@@ -301,10 +301,7 @@ fn read_doc(file: &Path) -> Result<Map<String, Value>> {
         Ok(text) => match serde_json::from_str(&text) {
             Ok(Value::Object(m)) => Ok(m),
             _ => Err(Error::InvalidOption {
-                message: format!(
-                    "{}: not a JSON object; repair or remove it",
-                    file.display()
-                ),
+                message: format!("{}: not a JSON object; repair or remove it", file.display()),
             }),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
@@ -326,8 +323,7 @@ pub fn store(host: &str, username: &str, password: &str, opts: &AuthOptions) -> 
     if !auths.is_object() {
         *auths = Value::Object(Map::new());
     }
-    let token =
-        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     auths
         .as_object_mut()
         .expect("object")

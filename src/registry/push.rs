@@ -90,12 +90,18 @@ fn collect(
         .unwrap_or(media_type)
         .to_string();
     let mut add_blob = |d: &Value| -> Result<()> {
-        let digest = d.get("digest").and_then(Value::as_str).unwrap_or("").to_string();
+        let digest = d
+            .get("digest")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let size = source.blob_size(&digest)?;
         if d.get("size").and_then(Value::as_u64) != Some(size) {
             return Err(Error::Oci {
                 path: source.path.clone(),
-                reason: format!("the blob {digest} has {size} bytes, not the size its descriptor says"),
+                reason: format!(
+                    "the blob {digest} has {size} bytes, not the size its descriptor says"
+                ),
             });
         }
         if !blobs.iter().any(|(b, _)| *b == digest) {
@@ -112,7 +118,10 @@ fn collect(
         }
         for child in children {
             let d = child.get("digest").and_then(Value::as_str).unwrap_or("");
-            let m = child.get("mediaType").and_then(Value::as_str).unwrap_or(MEDIA_TYPE_MANIFEST);
+            let m = child
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .unwrap_or(MEDIA_TYPE_MANIFEST);
             collect(source, d, m, blobs, nodes, depth + 1)?;
         }
     } else {
@@ -121,7 +130,12 @@ fn collect(
             reason: format!("the manifest {digest} has no config"),
         })?;
         add_blob(config)?;
-        for layer in doc.get("layers").and_then(Value::as_array).into_iter().flatten() {
+        for layer in doc
+            .get("layers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             add_blob(layer)?;
         }
     }
@@ -141,13 +155,22 @@ fn collect(
 
 /// The `Accept` header that lets a registry answer with any manifest kind.
 pub fn accept_all() -> String {
-    [MEDIA_TYPE_MANIFEST, MEDIA_TYPE_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(", ")
+    [
+        MEDIA_TYPE_MANIFEST,
+        MEDIA_TYPE_INDEX,
+        DOCKER_MANIFEST,
+        DOCKER_LIST,
+    ]
+    .join(", ")
 }
 
 fn location(session: &Session, resp: &ureq::Response, what: &str) -> Result<String> {
-    let loc = resp
-        .header("location")
-        .ok_or_else(|| session.protocol(format!("{what}: answer {} without a Location", resp.status())))?;
+    let loc = resp.header("location").ok_or_else(|| {
+        session.protocol(format!(
+            "{what}: answer {} without a Location",
+            resp.status()
+        ))
+    })?;
     session.resolve(loc)
 }
 
@@ -173,7 +196,8 @@ struct Pusher<'a> {
 
 impl Pusher<'_> {
     fn blob_url(&self, digest: &str) -> String {
-        self.session.url(&format!("/v2/{}/blobs/{digest}", self.repo.path))
+        self.session
+            .url(&format!("/v2/{}/blobs/{digest}", self.repo.path))
     }
 
     fn exists(&self, digest: &str) -> Result<bool> {
@@ -190,12 +214,20 @@ impl Pusher<'_> {
     /// Starts an upload session, mounting from `from` when given: `Ok(None)`
     /// when the mount succeeded, else the upload Location.
     fn start(&self, digest: &str, from: Option<&str>) -> Result<Option<String>> {
-        let mut url = self.session.url(&format!("/v2/{}/blobs/uploads/", self.repo.path));
+        let mut url = self
+            .session
+            .url(&format!("/v2/{}/blobs/uploads/", self.repo.path));
         if let Some(f) = from {
             url = format!("{url}?mount={}&from={f}", digest.replace(':', "%3A"));
         }
         let what = format!("push to {}", self.repo.path);
-        let resp = self.session.send("POST", &url, &[("Content-Length", "0")], &Body::Empty, &what)?;
+        let resp = self.session.send(
+            "POST",
+            &url,
+            &[("Content-Length", "0")],
+            &Body::Empty,
+            &what,
+        )?;
         match resp.status() {
             201 if from.is_some() => Ok(None),
             202 => location(&self.session, &resp, "POST blobs/uploads/").map(Some),
@@ -209,7 +241,9 @@ impl Pusher<'_> {
         }
         if let Some(d) = resp.header("docker-content-digest") {
             if d != digest {
-                return Err(self.session.protocol(format!("the registry stored the blob {digest} as {d}")));
+                return Err(self
+                    .session
+                    .protocol(format!("the registry stored the blob {digest} as {d}")));
             }
         }
         Ok(())
@@ -219,9 +253,15 @@ impl Pusher<'_> {
         let what = format!("upload {digest} to {}", self.repo.path);
         let octet = ("Content-Type", "application/octet-stream");
         if size <= MONOLITHIC_LIMIT {
-            let open = || self.source.open_blob(digest, 0).map(|r| Box::new(std::io::Read::take(r, size)) as Box<dyn std::io::Read + Send>);
+            let open = || {
+                self.source.open_blob(digest, 0).map(|r| {
+                    Box::new(std::io::Read::take(r, size)) as Box<dyn std::io::Read + Send>
+                })
+            };
             let url = with_digest(&location, digest);
-            let resp = self.session.send("PUT", &url, &[octet], &Body::Stream(&open, size), &what)?;
+            let resp =
+                self.session
+                    .send("PUT", &url, &[octet], &Body::Stream(&open, size), &what)?;
             self.finish_put(&url, resp, digest, &what)?;
             return Ok(size);
         }
@@ -251,7 +291,13 @@ impl Pusher<'_> {
             offset += len;
         }
         let url = with_digest(&location, digest);
-        let resp = self.session.send("PUT", &url, &[octet, ("Content-Length", "0")], &Body::Empty, &what)?;
+        let resp = self.session.send(
+            "PUT",
+            &url,
+            &[octet, ("Content-Length", "0")],
+            &Body::Empty,
+            &what,
+        )?;
         self.finish_put(&url, resp, digest, &what)?;
         Ok(size)
     }
@@ -286,7 +332,9 @@ impl Pusher<'_> {
     }
 
     fn put_manifest(&self, reference: &str, node: &Node) -> Result<String> {
-        let url = self.session.url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
+        let url = self
+            .session
+            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
         let what = format!("push the manifest to {}:{reference}", self.repo.path);
         let resp = self.session.send(
             "PUT",
@@ -309,10 +357,14 @@ impl Pusher<'_> {
 
     /// The digest the tag points at now, if any.
     fn remote_digest(&self, reference: &str, media_type: &str) -> Result<Option<String>> {
-        let url = self.session.url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
+        let url = self
+            .session
+            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
         let what = format!("read {}:{reference}", self.repo.path);
         let accept = format!("{media_type}, {}", accept_all());
-        let resp = self.session.send("HEAD", &url, &[("Accept", &accept)], &Body::Empty, &what)?;
+        let resp = self
+            .session
+            .send("HEAD", &url, &[("Accept", &accept)], &Body::Empty, &what)?;
         match resp.status() {
             200 => Ok(resp.header("docker-content-digest").map(str::to_string)),
             404 => Ok(None),
@@ -347,7 +399,14 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
 
     let mut blobs = Vec::new();
     let mut nodes = Vec::new();
-    collect(&source, &selected.digest, &selected.media_type, &mut blobs, &mut nodes, 0)?;
+    collect(
+        &source,
+        &selected.digest,
+        &selected.media_type,
+        &mut blobs,
+        &mut nodes,
+        0,
+    )?;
     let top = nodes.pop().expect("the top manifest");
     if let Some(pinned) = &target.digest {
         if *pinned != top.digest {
@@ -363,18 +422,29 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
     let mut mount_from: Vec<String> = Vec::new();
     let candidates = opts.mount_from.iter().cloned().chain(source.image_names());
     for name in candidates {
-        let Ok(r) = ImageReference::parse(&name).or_else(|_| ImageReference::parse(&format!("{name}:latest"))) else {
+        let Ok(r) = ImageReference::parse(&name)
+            .or_else(|_| ImageReference::parse(&format!("{name}:latest")))
+        else {
             continue;
         };
         let other = Repository::of(&r);
-        if other.registry == repo.registry && other.path != repo.path && !mount_from.contains(&other.path) {
+        if other.registry == repo.registry
+            && other.path != repo.path
+            && !mount_from.contains(&other.path)
+        {
             mount_from.push(other.path);
         }
     }
     let mut scopes = vec![format!("repository:{}:pull,push", repo.path)];
     scopes.extend(mount_from.iter().map(|p| format!("repository:{p}:pull")));
 
-    let session = Session::connect(&repo.registry, &repo.path, scopes, &opts.auth, &opts.transport)?;
+    let session = Session::connect(
+        &repo.registry,
+        &repo.path,
+        scopes,
+        &opts.auth,
+        &opts.transport,
+    )?;
     let reference_part = target
         .tag
         .clone()
@@ -398,7 +468,11 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
         existing: 0,
         bytes_uploaded: 0,
     };
-    if pusher.remote_digest(&reference_part, &top.media_type)?.as_deref() == Some(top.digest.as_str()) {
+    if pusher
+        .remote_digest(&reference_part, &top.media_type)?
+        .as_deref()
+        == Some(top.digest.as_str())
+    {
         report.up_to_date = true;
         report.existing = blobs.len() as u32;
         return Ok(report);
@@ -414,7 +488,10 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
         }
     }
     for child in &nodes {
-        if pusher.remote_digest(&child.digest, &child.media_type)?.is_none() {
+        if pusher
+            .remote_digest(&child.digest, &child.media_type)?
+            .is_none()
+        {
             pusher.put_manifest(&child.digest, child)?;
         }
     }

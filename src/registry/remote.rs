@@ -82,9 +82,17 @@ pub fn pull_manifest(
     resp.into_reader()
         .take(crate::registry::source::MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| s.protocol(format!("reading the manifest of {} failed ({e})", reference.raw)))?;
+        .map_err(|e| {
+            s.protocol(format!(
+                "reading the manifest of {} failed ({e})",
+                reference.raw
+            ))
+        })?;
     if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
-        return Err(s.protocol(format!("the manifest of {} is larger than 4 MiB", reference.raw)));
+        return Err(s.protocol(format!(
+            "the manifest of {} is larger than 4 MiB",
+            reference.raw
+        )));
     }
     let digest = crate::oci::image::sha256_digest(&bytes);
     if let Some(pinned) = &reference.digest {

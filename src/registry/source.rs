@@ -84,7 +84,9 @@ impl ImageSource {
         }
         let file = File::open(path).at(path)?;
         let mut archive = tar::Archive::new(&file);
-        let not_archive = || bad(path, "not an oci-archive (an uncompressed tar with oci-layout and index.json at its root)");
+        let not_archive = || {
+            bad(path, "not an oci-archive (an uncompressed tar with oci-layout and index.json at its root)")
+        };
         let mut members = HashMap::new();
         let (mut layout, mut index) = (None, None);
         for entry in archive.entries().map_err(|_| not_archive())? {
@@ -92,7 +94,11 @@ impl ImageSource {
             if entry.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }
-            let name = entry.path().map_err(|_| not_archive())?.to_string_lossy().into_owned();
+            let name = entry
+                .path()
+                .map_err(|_| not_archive())?
+                .to_string_lossy()
+                .into_owned();
             let name = name.trim_start_matches("./").to_string();
             if name == OCI_LAYOUT_FILE || name == INDEX_FILE {
                 if entry.size() > 64 << 20 {
@@ -214,14 +220,22 @@ impl ImageSource {
                     bad(&self.path, format!("the blob {digest} is missing from blobs/sha256/; the layout is incomplete"))
                 })?;
                 if !m.is_file() {
-                    return Err(bad(&self.path, format!("the blob {digest} is not a regular file")));
+                    return Err(bad(
+                        &self.path,
+                        format!("the blob {digest} is not a regular file"),
+                    ));
                 }
                 Ok(m.len())
             }
             Kind::Archive(members) => members
                 .get(&format!("blobs/sha256/{h}"))
                 .map(|m| m.1)
-                .ok_or_else(|| bad(&self.path, format!("the blob {digest} is missing from the archive"))),
+                .ok_or_else(|| {
+                    bad(
+                        &self.path,
+                        format!("the blob {digest} is missing from the archive"),
+                    )
+                }),
         }
     }
 
@@ -249,14 +263,22 @@ impl ImageSource {
     pub fn read_manifest(&self, digest: &str) -> Result<Vec<u8>> {
         let size = self.blob_size(digest)?;
         if size > MAX_MANIFEST_BYTES {
-            return Err(bad(&self.path, format!("the manifest {digest} is {size} bytes, more than registries accept")));
+            return Err(bad(
+                &self.path,
+                format!("the manifest {digest} is {size} bytes, more than registries accept"),
+            ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
         self.open_blob(digest, 0)
             .and_then(|r| r.take(size).read_to_end(&mut bytes))
             .at(&self.path)?;
         if crate::oci::image::sha256_digest(&bytes) != digest {
-            return Err(bad(&self.path, format!("the manifest blob {digest} does not match its digest; the layout is corrupt")));
+            return Err(bad(
+                &self.path,
+                format!(
+                    "the manifest blob {digest} does not match its digest; the layout is corrupt"
+                ),
+            ));
         }
         Ok(bytes)
     }

@@ -62,7 +62,10 @@ pub enum Body<'a> {
     Empty,
     Bytes(&'a [u8]),
     /// Opens a fresh reader of `len` bytes for each attempt.
-    Stream(&'a (dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Sync), u64),
+    Stream(
+        &'a (dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Sync),
+        u64,
+    ),
 }
 
 enum AuthState {
@@ -176,9 +179,7 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -213,15 +214,27 @@ fn tls_error(registry: &str, reason: String) -> Error {
     }
 }
 
-fn read_pem_certs(path: &Path, registry: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+fn read_pem_certs(
+    path: &Path,
+    registry: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     rustls_pemfile::certs(&mut bytes.as_slice())
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| tls_error(registry, format!("{}: not a PEM certificate ({e})", path.display())))
+        .map_err(|e| {
+            tls_error(
+                registry,
+                format!("{}: not a PEM certificate ({e})", path.display()),
+            )
+        })
 }
 
 /// The rustls configuration for `registry`.
-fn tls_config(registry: &str, opts: &TransportOptions, verify: bool) -> Result<Arc<rustls::ClientConfig>> {
+fn tls_config(
+    registry: &str,
+    opts: &TransportOptions,
+    verify: bool,
+) -> Result<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -243,7 +256,10 @@ fn tls_config(registry: &str, opts: &TransportOptions, verify: bool) -> Result<A
         for f in files.iter().filter(|f| ext(f, "crt")) {
             for cert in read_pem_certs(f, registry)? {
                 roots.add(cert).map_err(|e| {
-                    tls_error(registry, format!("{}: unusable CA certificate ({e})", f.display()))
+                    tls_error(
+                        registry,
+                        format!("{}: unusable CA certificate ({e})", f.display()),
+                    )
                 })?;
             }
         }
@@ -259,7 +275,11 @@ fn tls_config(registry: &str, opts: &TransportOptions, verify: bool) -> Result<A
         if !key_path.is_file() {
             return Err(tls_error(
                 registry,
-                format!("{}: a client certificate without its {} key", cert.display(), key_path.display()),
+                format!(
+                    "{}: a client certificate without its {} key",
+                    cert.display(),
+                    key_path.display()
+                ),
             ));
         }
         let chain = read_pem_certs(cert, registry)?;
@@ -267,7 +287,12 @@ fn tls_config(registry: &str, opts: &TransportOptions, verify: bool) -> Result<A
         let key = rustls_pemfile::private_key(&mut key_bytes.as_slice())
             .ok()
             .flatten()
-            .ok_or_else(|| tls_error(registry, format!("{}: no PEM private key", key_path.display())))?;
+            .ok_or_else(|| {
+                tls_error(
+                    registry,
+                    format!("{}: no PEM private key", key_path.display()),
+                )
+            })?;
         return builder
             .with_client_auth_cert(chain, key)
             .map(Arc::new)
@@ -393,7 +418,11 @@ struct Counting {
 
 impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
             return Err(std::io::Error::other("aborted"));
         }
         let n = self.inner.read(buf)?;
@@ -418,7 +447,10 @@ pub fn error_code(body: &str) -> Option<(String, String)> {
     let e = v.get("errors")?.get(0)?;
     Some((
         e.get("code")?.as_str()?.to_string(),
-        e.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+        e.get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
     ))
 }
 
@@ -446,9 +478,10 @@ impl Session {
         check_cancel(&opts.cancel)?;
         let host = api_host(registry);
         let insecure = !opts.tls_verify || insecure_in_registries_conf(registry);
-        let https = url::Url::parse(&format!("https://{host}/")).map_err(|e| Error::InvalidOption {
-            message: format!("{registry:?} is not a registry host ({e})"),
-        })?;
+        let https =
+            url::Url::parse(&format!("https://{host}/")).map_err(|e| Error::InvalidOption {
+                message: format!("{registry:?} is not a registry host ({e})"),
+            })?;
         let mut session = Session {
             registry: registry.to_string(),
             base: https.clone(),
@@ -583,7 +616,8 @@ impl Session {
     fn basic_header(c: &Credential) -> String {
         format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password))
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", c.username, c.password))
         )
     }
 
@@ -681,7 +715,10 @@ impl Session {
                     }
                     return Err(Error::RegistryUnreachable {
                         host: self.registry.clone(),
-                        reason: format!("the token server {realm} does not answer ({})", describe(&t)),
+                        reason: format!(
+                            "the token server {realm} does not answer ({})",
+                            describe(&t)
+                        ),
                     });
                 }
             };
@@ -692,14 +729,21 @@ impl Session {
                         .take(1 << 20)
                         .read_to_string(&mut body)
                         .map_err(|e| self.protocol(format!("token answer unreadable ({e})")))?;
-                    let v: Value = serde_json::from_str(&body)
-                        .map_err(|_| self.protocol(format!("the token server {realm} answered something that is not JSON")))?;
+                    let v: Value = serde_json::from_str(&body).map_err(|_| {
+                        self.protocol(format!(
+                            "the token server {realm} answered something that is not JSON"
+                        ))
+                    })?;
                     let token = v
                         .get("token")
                         .or_else(|| v.get("access_token"))
                         .and_then(Value::as_str)
                         .filter(|t| !t.is_empty())
-                        .ok_or_else(|| self.protocol(format!("the token server {realm} answered without a token")))?;
+                        .ok_or_else(|| {
+                            self.protocol(format!(
+                                "the token server {realm} answered without a token"
+                            ))
+                        })?;
                     return Ok(token.to_string());
                 }
                 401 | 403 => {
@@ -741,8 +785,8 @@ impl Session {
     fn unauthorized(&self, header: &str, body: &str, what: &str) -> Error {
         let ch = Challenge::parse(header);
         let code = error_code(body).map(|c| c.0);
-        let insufficient = ch.get("error") == Some("insufficient_scope")
-            || code.as_deref() == Some("DENIED");
+        let insufficient =
+            ch.get("error") == Some("insufficient_scope") || code.as_deref() == Some("DENIED");
         match &self.credential {
             None => self.no_credentials(what),
             Some(c) if insufficient || matches!(*self.state.lock().expect("lock"), AuthState::Bearer(_)) => {
@@ -813,7 +857,10 @@ impl Session {
                     undo_progress();
                     check_cancel(&self.options.cancel)?;
                     if let Some(reason) = tls_cause(&t) {
-                        return Err(tls_error(&self.registry, format!("TLS failed ({reason}); {}", certs_hint(&self.registry))));
+                        return Err(tls_error(
+                            &self.registry,
+                            format!("TLS failed ({reason}); {}", certs_hint(&self.registry)),
+                        ));
                     }
                     if attempt < MAX_RETRIES {
                         sleep_backoff(attempt, None, &self.options.cancel)?;
@@ -868,9 +915,16 @@ impl Session {
         }
         let detail = match code {
             Some((c, m)) => format!("{c}: {m}"),
-            None => body.chars().take(200).collect::<String>().trim().to_string(),
+            None => body
+                .chars()
+                .take(200)
+                .collect::<String>()
+                .trim()
+                .to_string(),
         };
-        self.protocol(format!("{method} {path} answered {status} ({detail}) while trying to {what}"))
+        self.protocol(format!(
+            "{method} {path} answered {status} ({detail}) while trying to {what}"
+        ))
     }
 
     /// The credential in use (for messages).
@@ -894,7 +948,9 @@ mod tests {
 
     #[test]
     fn challenges() {
-        let c = Challenge::parse(r#"Bearer realm="http://127.0.0.1:5106/token",service="test-registry",scope="repository:t/app:pull,push",error="insufficient_scope""#);
+        let c = Challenge::parse(
+            r#"Bearer realm="http://127.0.0.1:5106/token",service="test-registry",scope="repository:t/app:pull,push",error="insufficient_scope""#,
+        );
         assert_eq!(c.scheme, "bearer");
         assert_eq!(c.get("realm"), Some("http://127.0.0.1:5106/token"));
         assert_eq!(c.get("scope"), Some("repository:t/app:pull,push"));
