@@ -8,7 +8,7 @@
 //
 //   npm run bench                 full run (~10-20 min on 2 cores)
 //   npm run bench -- --quick      small fixtures, 1 repetition (BENCH_QUICK=1)
-//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling
+//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling,push
 //            --no-podman  --no-install (do not install @janus-idp/cli)
 
 const crypto = require('node:crypto')

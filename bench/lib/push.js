@@ -9,6 +9,10 @@ const net = require('node:net')
 const path = require('node:path')
 const { spawn, execFileSync } = require('node:child_process')
 
+const BLOB_INFO_CACHES = [
+  '/var/lib/containers/cache/blob-info-cache-v1.boltdb',
+  path.join(process.env.XDG_DATA_HOME || path.join(require('node:os').homedir(), '.local', 'share'), 'containers', 'cache', 'blob-info-cache-v1.boltdb'),
+]
 const REGISTRY_BIN = ['/usr/bin/docker-registry'].find((p) => fs.existsSync(p))
 
 function which (name) {
@@ -74,6 +78,9 @@ function pushGroup ({ opt, fx, cache, dyn, node }) {
         baseline: true,
         skip: missing || (skopeo ? null : 'skopeo is not installed'),
         fixture: 'backend',
+        // skopeo remembers where it pushed a blob (blob-info cache) and would mount it from the
+        // previous run's repository: start each run without that memory, as dynpack has none.
+        before: () => { for (const f of BLOB_INFO_CACHES) fs.rmSync(f, { force: true }) },
         spec: () => ({ cmd: 'skopeo', args: ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${state.layout}:v1`, `docker://${repo('skopeo')}`] }),
       },
       {
@@ -82,6 +89,13 @@ function pushGroup ({ opt, fx, cache, dyn, node }) {
         skip: missing || dyn.skip || (dyn.cli && dyn.cli.skip),
         fixture: 'backend',
         spec: () => ({ cmd: process.execPath, args: [dyn.cli.bin, 'push', state.layout, repo('dynpack'), '--tls-verify=false', '--quiet'] }),
+      },
+      {
+        id: 'push-api',
+        label: 'pushOciImage (API; in-process = the push without node startup)',
+        skip: missing || dyn.skip,
+        fixture: 'backend',
+        spec: () => node('push.js', state.layout, repo('api')),
       },
     ],
   }

@@ -307,13 +307,10 @@ impl Pusher<'_> {
             return Ok(Outcome::Existing);
         }
         let mut pending = None;
-        for from in &self.mount_from {
-            match self.start(digest, Some(from))? {
+        if let Some(from) = self.mount_source(digest)? {
+            match self.start(digest, Some(&from))? {
                 None => return Ok(Outcome::Mounted),
-                Some(loc) => {
-                    pending = Some(loc);
-                    break; // a 202 is an ordinary upload session: use it
-                }
+                Some(loc) => pending = Some(loc), // 202: an ordinary upload session
             }
         }
         let loc = match pending {
@@ -329,6 +326,23 @@ impl Pusher<'_> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The first mount source that has the blob (a `HEAD` there; a source
+    /// the credentials cannot read counts as not having it).
+    fn mount_source(&self, digest: &str) -> Result<Option<String>> {
+        for from in &self.mount_from {
+            let url = self.session.url(&format!("/v2/{from}/blobs/{digest}"));
+            match self
+                .session
+                .send("HEAD", &url, &[], &Body::Empty, &format!("read {from}"))
+            {
+                Ok(resp) if resp.status() == 200 => return Ok(Some(from.clone())),
+                Err(Error::Aborted) => return Err(Error::Aborted),
+                _ => {}
+            }
+        }
+        Ok(None)
     }
 
     fn put_manifest(&self, reference: &str, node: &Node) -> Result<String> {

@@ -246,7 +246,7 @@ impl ImageSource {
             Kind::Layout => {
                 let mut f = File::open(self.path.join("blobs/sha256").join(h))?;
                 f.seek(SeekFrom::Start(offset))?;
-                Ok(Box::new(f))
+                Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
             }
             Kind::Archive(members) => {
                 let (start, size) = *members
@@ -254,7 +254,10 @@ impl ImageSource {
                     .ok_or_else(|| std::io::Error::other(format!("{digest} missing")))?;
                 let mut f = File::open(&self.path)?;
                 f.seek(SeekFrom::Start(start + offset))?;
-                Ok(Box::new(f.take(size.saturating_sub(offset))))
+                Ok(Box::new(std::io::BufReader::with_capacity(
+                    1 << 20,
+                    f.take(size.saturating_sub(offset)),
+                )))
             }
         }
     }

@@ -270,7 +270,7 @@ fn tls_config(
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
     };
     // A client certificate: x.cert with x.key.
-    for cert in files.iter().filter(|f| ext(f, "cert")) {
+    if let Some(cert) = files.iter().find(|f| ext(f, "cert")) {
         let key_path = cert.with_extension("key");
         if !key_path.is_file() {
             return Err(tls_error(
