@@ -54,19 +54,19 @@ fn start_registry(dir: &Path) -> Option<Registry> {
         ),
     )
     .unwrap();
-    let child = Command::new(REGISTRY)
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let registry = Registry {
+        child: Command::new(REGISTRY)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        host: format!("127.0.0.1:{port}"),
+    };
     for _ in 0..150 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Registry {
-                child,
-                host: format!("127.0.0.1:{port}"),
-            });
+            return Some(registry);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
