@@ -199,6 +199,39 @@ describe('plain HTTP registry', () => {
     }
   })
 
+  test('429 and 503 answers are retried (Retry-After honoured); an absolute Location on another port is followed', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    // Every first try of each request gets 503 or 429; the rest reach the registry, whose
+    // absolute Locations then point past the proxy, straight at the registry's port.
+    const seen = new Set()
+    const proxy = http.createServer((req, res) => {
+      const key = `${req.method} ${req.url.split('?')[0]}`
+      if (!seen.has(key)) {
+        seen.add(key)
+        req.resume()
+        res.writeHead(seen.size % 2 ? 503 : 429, { 'retry-after': '0' }).end()
+        return
+      }
+      const up = http.request({ host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: { ...req.headers, host: registry.host } }, (ur) => {
+        res.writeHead(ur.statusCode, ur.headers)
+        ur.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    try {
+      const r = await pushOciImage(image.output, { ...insecure, tag: `127.0.0.1:${proxy.address().port}/acme/retried:1` })
+      assert.equal(r.digest, image.result.manifestDigest)
+      assert.ok(seen.size >= 4, `retried ${[...seen].join(', ')}`)
+      const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/retried:1`], { encoding: 'buffer' })
+      assert.equal(sha256(raw), r.digest)
+    } finally {
+      proxy.closeAllConnections?.()
+      proxy.close()
+    }
+  })
+
   test('an aborted push rejects with AbortError and leaves no tag', async (t) => {
     if (!needTools(t, 'skopeo', 'docker-registry')) return
     const controller = new AbortController()
