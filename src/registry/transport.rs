@@ -434,6 +434,29 @@ impl Read for Counting {
     }
 }
 
+/// Refuses (`E_REGISTRY_AUTH`) to send credentials to `url` over plain HTTP
+/// unless its host is loopback.
+pub fn credentials_allowed(registry: &str, url: &str) -> Result<()> {
+    let u = url::Url::parse(url).map_err(|e| Error::RegistryProtocol {
+        host: registry.to_string(),
+        reason: format!("bad URL ({e})"),
+    })?;
+    let host = match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
+    };
+    if u.scheme() == "http" && !is_loopback(&host) {
+        return Err(Error::RegistryAuth {
+            host: registry.to_string(),
+            reason: format!(
+                "refusing to send credentials over plain HTTP to {host}; serve the registry over TLS (dynpack sends credentials over plain HTTP only to loopback)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Reads at most 64 KiB of an error answer.
 pub fn read_error_body(resp: ureq::Response) -> String {
     let mut s = String::new();
@@ -596,21 +619,7 @@ impl Session {
     }
 
     fn refuse_plain_http_credentials(&self, url: &str) -> Result<()> {
-        let u = url::Url::parse(url).map_err(|e| self.protocol(format!("bad URL ({e})")))?;
-        let host = match (u.host_str(), u.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            _ => String::new(),
-        };
-        if u.scheme() == "http" && !is_loopback(&host) {
-            return Err(Error::RegistryAuth {
-                host: self.registry.clone(),
-                reason: format!(
-                    "refusing to send credentials over plain HTTP to {host}; serve the registry over TLS (dynpack sends credentials over plain HTTP only to loopback)"
-                ),
-            });
-        }
-        Ok(())
+        credentials_allowed(&self.registry, url)
     }
 
     fn basic_header(c: &Credential) -> String {
@@ -959,6 +968,16 @@ mod tests {
         assert_eq!(b.scheme, "basic");
         assert_eq!(b.get("realm"), Some("test-realm"));
         assert_eq!(Challenge::parse("").scheme, "");
+    }
+
+    #[test]
+    fn no_credentials_over_plain_http_except_loopback() {
+        assert!(credentials_allowed("r", "https://reg.example/v2/").is_ok());
+        assert!(credentials_allowed("r", "http://127.0.0.1:5000/v2/").is_ok());
+        assert!(credentials_allowed("r", "http://localhost/token").is_ok());
+        let e = credentials_allowed("r", "http://reg.example:5000/v2/").unwrap_err();
+        assert_eq!(e.code(), "E_REGISTRY_AUTH");
+        assert!(credentials_allowed("r", "http://10.1.2.3/token").is_err());
     }
 
     #[test]
