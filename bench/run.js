@@ -109,7 +109,7 @@ async function main () {
   const env = { npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', BENCH_DYNPACK_API: dyn.api || '' }
   let podman = { skip: 'disabled with --no-podman' }
   let janus = { skip: 'disabled with --no-podman' }
-  if (opt.podman && opt.only.includes('oci')) {
+  if (opt.podman && (opt.only.includes('oci') || opt.only.includes('push'))) {
     podman = tools.probePodman()
     janus = podman.skip ? { skip: 'podman does not work here' } : tools.ensureJanusCli(CACHE, { install: opt.install, log })
   }

@@ -120,7 +120,7 @@ function defineGroups ({ opt, fx, cache: CACHE, env, dyn, npmPack, podman, janus
         ...packRows(`backend-${x}`, x).map((c) => ({ ...c, label: `${c.label}, backend ${x}`, input: true, vs: `${x}-npm-pack` })),
       ]),
     },
-    pushGroup({ opt, fx, cache: CACHE, dyn, node }),
+    pushGroup({ opt, fx, cache: CACHE, dyn, node, podman, janus, ociTag: OCI_TAG, avail }),
   ].filter((g) => opt.only.includes(g.id))
 }
 

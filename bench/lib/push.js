@@ -19,6 +19,10 @@ function which (name) {
   try { return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null } catch { return null }
 }
 
+function rmiQuietly (tag) {
+  try { execFileSync('podman', ['rmi', '-f', tag], { stdio: 'ignore' }) } catch {}
+}
+
 function freePort () {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
@@ -41,7 +45,7 @@ async function waitForPort (port, child) {
 }
 
 /** The group definition; `ctx` as in groups.js. */
-function pushGroup ({ opt, fx, cache, dyn, node }) {
+function pushGroup ({ opt, fx, cache, dyn, node, podman, janus, ociTag, avail }) {
   const state = { host: null, child: null, layout: null, dir: null, n: 0 }
   const skopeo = which('skopeo')
   const missing = !REGISTRY_BIN ? 'docker-registry is not installed' : null
@@ -89,6 +93,24 @@ function pushGroup ({ opt, fx, cache, dyn, node }) {
         skip: missing || dyn.skip || (dyn.cli && dyn.cli.skip),
         fixture: 'backend',
         spec: () => ({ cmd: process.execPath, args: [dyn.cli.bin, 'push', state.layout, repo('dynpack'), '--tls-verify=false', '--quiet'] }),
+      },
+      {
+        id: 'podman-package-push',
+        label: 'janus-idp `package-dynamic-plugins` (podman build) + `podman push` (fresh repository)',
+        skip: missing || avail(podman, janus),
+        fixture: 'backend',
+        note: () => `@janus-idp/cli ${janus.version}, podman ${podman.version}`,
+        before: () => rmiQuietly(ociTag),
+        after: () => rmiQuietly(ociTag),
+        spec: () => node('podman-package.js', janus.bin, fx('backend').dir, ociTag, `docker://${repo('podman')}`),
+      },
+      {
+        id: 'dynpack-package-push',
+        label: '`dynpack package --push` (build + push, fresh repository)',
+        vs: 'podman-package-push',
+        skip: missing || dyn.skip || (dyn.cli && dyn.cli.skip),
+        fixture: 'backend',
+        spec: (out) => ({ cmd: process.execPath, args: [dyn.cli.bin, 'package', fx('backend').dir, '--tag', repo('package'), '--push', '--tls-verify=false', '--output', path.join(out, 'layout'), '--quiet'] }),
       },
       {
         id: 'push-api',
