@@ -26,6 +26,12 @@ export declare class ProgressCounter {
   snapshot(): Array<number>
 }
 
+/** Bytes sent so far by the pushes it is passed to (polled for progress). */
+export declare class PushProgress {
+  constructor()
+  get bytes(): number
+}
+
 /** Writes a reproducible OCI image of dynamic plugins, no container engine needed. */
 export declare function buildOciLayout(plugins: string | Array<string>, options: BuildOciLayoutOptions, cancel?: CancelToken | undefined | null, progress?: ProgressCounter | undefined | null): Promise<OciLayoutResult>
 
@@ -140,6 +146,14 @@ export interface InspectOciImageOptions {
    * warning (RHDH ≥ 1.11) instead of an error.
    */
   allowPrefixDirectories?: boolean
+  /** For a registry reference: the auth.json read first (as pushOciImage). */
+  authfile?: string
+  /** For a registry reference: `USER:PASSWORD`, instead of any auth file. */
+  creds?: string
+  /** For a registry reference: CAs and client certificates, instead of certs.d. */
+  certDir?: string
+  /** For a registry reference: `false` accepts any certificate and falls back to HTTP. */
+  tlsVerify?: boolean
 }
 
 export interface InspectResult {
@@ -263,6 +277,65 @@ export interface PackResult {
  * `--export-to` calls this, so images and exports share one rule.
  */
 export declare function pluginDirectory(packageName: string, manifest: string): string
+
+export interface PushBlobCounts {
+  uploaded: number
+  mounted: number
+  existing: number
+}
+
+/** Pushes an image of an OCI layout folder or oci-archive to its registry. */
+export declare function pushOciImage(source: string, options?: PushOciImageOptions | undefined | null, cancel?: CancelToken | undefined | null, progress?: PushProgress | undefined | null): Promise<PushOciImageResult>
+
+export interface PushOciImageOptions {
+  /** The image in the layout (`org.opencontainers.image.ref.name`); default: the only one. */
+  refName?: string
+  /** Where to push (`host/repo:tag`); default: the reference the image was built for. */
+  tag?: string
+  /** The auth.json to read first (else `REGISTRY_AUTH_FILE`, then the containers/docker files). */
+  authfile?: string
+  /** `USER:PASSWORD`, instead of any auth file. */
+  creds?: string
+  /** CAs (`*.crt`) and client certificates for the registry, instead of certs.d. */
+  certDir?: string
+  /** `false`: accept any certificate and fall back to plain HTTP. */
+  tlsVerify?: boolean
+  /** Repositories (`host/path`) of the same registry to mount blobs from. */
+  mountFrom?: Array<string>
+}
+
+export interface PushOciImageResult {
+  tag: string
+  repository: string
+  digest: string
+  /** `<repository>@<digest>`. */
+  reference: string
+  upToDate: boolean
+  blobs: PushBlobCounts
+  bytesUploaded: number
+}
+
+/**
+ * Checks credentials against `host` and stores them in auth.json (as
+ * `podman login` does); resolves to the file written.
+ */
+export declare function registryLogin(host: string, username: string, password: string, options?: RegistryLoginOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+
+export interface RegistryLoginOptions {
+  /** The auth.json to write (default: `REGISTRY_AUTH_FILE`, else podman's). */
+  authfile?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
+/** Removes `host`'s credentials from auth.json (as `podman logout` does). */
+export declare function registryLogout(host: string, authfile?: string | undefined | null): RegistryLogoutResult
+
+export interface RegistryLogoutResult {
+  /** Whether the file held credentials for the host. */
+  removed: boolean
+  file: string
+}
 
 /** The CycloneDX 1.6 SBOM (JSON text) of what packing `dir` ships. */
 export declare function sbomOf(dir: string, options?: SbomOfOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>

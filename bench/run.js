@@ -8,7 +8,7 @@
 //
 //   npm run bench                 full run (~10-20 min on 2 cores)
 //   npm run bench -- --quick      small fixtures, 1 repetition (BENCH_QUICK=1)
-//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling
+//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling,push
 //            --no-podman  --no-install (do not install @janus-idp/cli)
 
 const crypto = require('node:crypto')
@@ -25,7 +25,7 @@ const tools = require('./lib/tools')
 
 const BENCH = __dirname
 const CACHE = path.join(BENCH, '.cache')
-const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling']
+const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling', 'push']
 
 function log (msg) { process.stderr.write(msg + '\n') }
 
@@ -109,7 +109,7 @@ async function main () {
   const env = { npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', BENCH_DYNPACK_API: dyn.api || '' }
   let podman = { skip: 'disabled with --no-podman' }
   let janus = { skip: 'disabled with --no-podman' }
-  if (opt.podman && opt.only.includes('oci')) {
+  if (opt.podman && (opt.only.includes('oci') || opt.only.includes('push'))) {
     podman = tools.probePodman()
     janus = podman.skip ? { skip: 'podman does not work here' } : tools.ensureJanusCli(CACHE, { install: opt.install, log })
   }
@@ -181,6 +181,20 @@ async function runGroup (g, { fx, env }) {
     for (const r of g.rows) if (!r.skipped) r.error = `fixture: ${err.message}`
     return
   }
+  try {
+    if (g.setup && live.length) await g.setup()
+    await runReps(g, live, { fx, env, outRoot })
+  } catch (err) {
+    for (const r of g.rows) if (!r.skipped && !r.error) r.error = `setup: ${err.message}`
+  } finally {
+    if (g.teardown) g.teardown()
+  }
+  for (const r of g.rows) report.summarize(r)
+  checkOutputs(g)
+}
+
+/** The repetitions of a group's live contenders, in turn. */
+async function runReps (g, live, { fx, env, outRoot }) {
   for (let rep = 1; rep <= g.reps; rep++) {
     for (const c of live) {
       const row = g.rows.find((r) => r.id === c.id)
@@ -210,8 +224,6 @@ async function runGroup (g, { fx, env }) {
       }
     }
   }
-  for (const r of g.rows) report.summarize(r)
-  checkOutputs(g)
 }
 
 /** Notes, per group, whether the contenders wrote the same bytes as their baseline. */

@@ -294,3 +294,60 @@ export declare function cosignSign(options: {
   reference: string
   digest: string
 }): Promise<{ payload: string, signature: string, publicKey: string }>
+export interface PushOciImageOptions {
+  /** The image in the layout (`org.opencontainers.image.ref.name`); default: the only one. */
+  refName?: string
+  /** Where to push, `host/repo:tag`; default: the reference the image was built for. */
+  tag?: string
+  /** The auth.json read first (else `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`, `~/.config/containers/auth.json`, `~/.docker/config.json`). */
+  authfile?: string
+  /** `USER:PASSWORD`, instead of any auth file. */
+  creds?: string
+  /** CAs (`*.crt`) and client certificates (`*.cert` + `*.key`), instead of certs.d. */
+  certDir?: string
+  /** `false`: accept any certificate and fall back to plain HTTP (as skopeo's `--tls-verify=false`). */
+  tlsVerify?: boolean
+  /** Repositories (`host/path`) of the same registry to mount blobs from. */
+  mountFrom?: string[]
+  /** Called about every 200 ms with the bytes sent so far. */
+  onProgress?: (bytesSent: number) => void
+  signal?: AbortSignal
+}
+
+export interface PushOciImageResult {
+  /** The reference pushed, e.g. `quay.io/acme/x:1.0.0`. */
+  tag: string
+  /** `quay.io/acme/x`. */
+  repository: string
+  /** The manifest digest (the registry reported the same). */
+  digest: string
+  /** `<repository>@<digest>`. */
+  reference: string
+  /** The tag already pointed at this digest; nothing was sent. */
+  upToDate: boolean
+  blobs: { uploaded: number; mounted: number; existing: number }
+  bytesUploaded: number
+}
+
+/**
+ * Pushes an image of an OCI layout folder (default `dist-oci`) or an
+ * oci-archive to a registry, the manifest last with its exact bytes.
+ * Rejects with `E_REGISTRY_AUTH`, `E_REGISTRY_DENIED`,
+ * `E_REGISTRY_UNREACHABLE`, `E_REGISTRY_TLS`, `E_REGISTRY_PROTOCOL`,
+ * `E_IMAGE_NOT_FOUND`; a failed push leaves the remote tag as it was.
+ */
+export declare function pushOciImage(source?: string, options?: PushOciImageOptions): Promise<PushOciImageResult>
+
+export interface RegistryLoginOptions {
+  /** The auth.json to write (default: `REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`). */
+  authfile?: string
+  certDir?: string
+  tlsVerify?: boolean
+  signal?: AbortSignal
+}
+
+/** Checks the credentials against `host` and stores them as `podman login` does; resolves to the file. */
+export declare function registryLogin(host: string, username: string, password: string, options?: RegistryLoginOptions): Promise<string>
+
+/** Removes `host` from that auth.json. */
+export declare function registryLogout(host: string, options?: { authfile?: string }): Promise<{ removed: boolean; file: string }>

@@ -375,6 +375,75 @@ async function cosignSign ({ key, passphrase, reference, digest } = {}) {
   return run(undefined, () => native.cosignSign(keyPath, pass ?? null, reference, digest))
 }
 
+const PUSH_OPTIONS = new Set(['refName', 'tag', 'authfile', 'creds', 'certDir', 'tlsVerify', 'mountFrom', 'signal', 'onProgress'])
+
+/**
+ * Pushes an image of an OCI layout folder (default `dist-oci`) or an
+ * oci-archive file to a registry: blobs first (only those missing), the
+ * manifest last with its exact bytes. Resolves to
+ * `{ tag, repository, digest, reference, upToDate, blobs, bytesUploaded }`.
+ * `onProgress(bytesSent)` is called about every 200 ms while blobs upload.
+ */
+async function pushOciImage (source = 'dist-oci', options = {}) {
+  options = options ?? {}
+  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!PUSH_OPTIONS.has(key)) throw dynpackError('E_INVALID_OPTION', `unknown option ${key} (known: ${[...PUSH_OPTIONS].join(', ')})`)
+  }
+  const { signal, onProgress, ...rest } = options
+  for (const key of ['refName', 'tag', 'authfile', 'creds', 'certDir']) {
+    if (rest[key] !== undefined && (typeof rest[key] !== 'string' || rest[key] === '')) {
+      throw dynpackError('E_INVALID_OPTION', `options.${key} must be a non-empty string`)
+    }
+  }
+  if (rest.tlsVerify !== undefined && typeof rest.tlsVerify !== 'boolean') {
+    throw dynpackError('E_INVALID_OPTION', 'options.tlsVerify must be a boolean')
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw dynpackError('E_INVALID_OPTION', 'options.onProgress must be a function')
+  }
+  const abs = resolveDir(source, 'source')
+  const nativeOptions = { ...rest }
+  for (const key of ['authfile', 'certDir']) {
+    if (rest[key] !== undefined) nativeOptions[key] = path.resolve(rest[key])
+  }
+  const progress = onProgress ? new native.PushProgress() : undefined
+  let last = -1
+  const report = () => {
+    const bytes = progress.bytes
+    if (bytes !== last) { last = bytes; onProgress(bytes) }
+  }
+  const timer = progress ? setInterval(report, 200) : undefined
+  try {
+    return await run(signal, (token) => native.pushOciImage(abs, nativeOptions, token, progress))
+  } finally {
+    if (timer) { clearInterval(timer); report() }
+  }
+}
+
+/**
+ * Checks `username`/`password` against the registry `host` and stores them
+ * in the auth.json podman and skopeo read (mode 0600). Resolves to its path.
+ */
+async function registryLogin (host, username, password, options = {}) {
+  const { signal, ...rest } = options ?? {}
+  for (const [name, v] of [['host', host], ['username', username], ['password', password]]) {
+    if (typeof v !== 'string' || v === '') throw dynpackError('E_INVALID_OPTION', `${name} must be a non-empty string`)
+  }
+  const nativeOptions = { ...rest }
+  for (const key of ['authfile', 'certDir']) {
+    if (rest[key] !== undefined) nativeOptions[key] = path.resolve(rest[key])
+  }
+  return run(signal, (token) => native.registryLogin(host, username, password, nativeOptions, token))
+}
+
+/** Removes `host` from the auth.json `registryLogin` writes. Resolves to `{ removed, file }`. */
+async function registryLogout (host, options = {}) {
+  if (typeof host !== 'string' || host === '') throw dynpackError('E_INVALID_OPTION', 'host must be a non-empty string')
+  const authfile = options?.authfile === undefined ? undefined : path.resolve(options.authfile)
+  return run(undefined, async () => native.registryLogout(host, authfile))
+}
+
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
 function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
 
@@ -388,6 +457,9 @@ module.exports = {
   sbomOf,
   cosignGenerateKeyPair,
   cosignSign,
+  pushOciImage,
+  registryLogin,
+  registryLogout,
   // internal helpers shared by the CLI
   _singleFolder: singleFolder,
   _checkOptions: checkOptions,

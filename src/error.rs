@@ -98,20 +98,40 @@ pub enum Error {
     #[error("{location}: {reason}")]
     BadImage { location: String, reason: String },
 
-    /// `E_IMAGE_NOT_FOUND`: the layout, archive or registry has no image
-    /// under the reference asked for.
-    #[error("{location}: {reason}")]
-    ImageRefNotFound { location: String, reason: String },
-
-    /// `E_NOT_IMPLEMENTED`: a feature this build does not have yet (e.g.
-    /// inspecting a remote image before the registry reader is wired in).
-    #[error("{message}")]
-    NotImplemented { message: String },
     /// `E_KEY`: a signing or verification key that cannot be used (wrong
     /// passphrase, not a P-256 key, not PEM) or a signature that does not
     /// verify. Never carries key material or the passphrase.
     #[error("{path}: {reason}")]
     Key { path: PathBuf, reason: String },
+    /// `E_REGISTRY_AUTH`: the registry wants credentials dynpack does not
+    /// have, or refused the ones it sent.
+    #[error("{host}: {reason}")]
+    RegistryAuth { host: String, reason: String },
+
+    /// `E_REGISTRY_DENIED`: the credentials were accepted but do not allow
+    /// the operation (no push permission on the repository).
+    #[error("{host}: {reason}")]
+    RegistryDenied { host: String, reason: String },
+
+    /// `E_REGISTRY_UNREACHABLE`: no answer (DNS, refused, timeout, reset)
+    /// after the bounded retries.
+    #[error("{host}: {reason}")]
+    RegistryUnreachable { host: String, reason: String },
+
+    /// `E_REGISTRY_TLS`: the TLS handshake failed (unknown CA, wrong name,
+    /// a plain-HTTP registry).
+    #[error("{host}: {reason}")]
+    RegistryTls { host: String, reason: String },
+
+    /// `E_REGISTRY_PROTOCOL`: an answer the distribution API does not allow
+    /// (or an error code dynpack cannot act on).
+    #[error("{host}: {reason}")]
+    RegistryProtocol { host: String, reason: String },
+
+    /// `E_IMAGE_NOT_FOUND`: no such image (tag, digest or refName) in the
+    /// registry or the local layout.
+    #[error("{what}: {reason}")]
+    ImageNotFound { what: String, reason: String },
 }
 
 impl Error {
@@ -144,9 +164,13 @@ impl Error {
             Error::PluginConflict { .. } => "E_PLUGIN_CONFLICT",
             Error::Aborted => "E_ABORTED",
             Error::BadImage { .. } => "E_BAD_IMAGE",
-            Error::ImageRefNotFound { .. } => "E_IMAGE_NOT_FOUND",
-            Error::NotImplemented { .. } => "E_NOT_IMPLEMENTED",
             Error::Key { .. } => "E_KEY",
+            Error::RegistryAuth { .. } => "E_REGISTRY_AUTH",
+            Error::RegistryDenied { .. } => "E_REGISTRY_DENIED",
+            Error::RegistryUnreachable { .. } => "E_REGISTRY_UNREACHABLE",
+            Error::RegistryTls { .. } => "E_REGISTRY_TLS",
+            Error::RegistryProtocol { .. } => "E_REGISTRY_PROTOCOL",
+            Error::ImageNotFound { .. } => "E_IMAGE_NOT_FOUND",
         }
     }
 

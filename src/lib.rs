@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod posix;
 pub mod progress;
+pub mod registry;
 pub mod sbom;
 pub mod sign;
 pub mod tarball;
@@ -596,6 +597,14 @@ pub struct InspectOciImageOptions {
     /// Report a plugin directory that is a name prefix of another as a
     /// warning (RHDH ≥ 1.11) instead of an error.
     pub allow_prefix_directories: Option<bool>,
+    /// For a registry reference: the auth.json read first (as pushOciImage).
+    pub authfile: Option<String>,
+    /// For a registry reference: `USER:PASSWORD`, instead of any auth file.
+    pub creds: Option<String>,
+    /// For a registry reference: CAs and client certificates, instead of certs.d.
+    pub cert_dir: Option<String>,
+    /// For a registry reference: `false` accepts any certificate and falls back to HTTP.
+    pub tls_verify: Option<bool>,
 }
 
 #[napi(object)]
@@ -752,17 +761,27 @@ pub fn inspect_oci_image(
     options: Option<InspectOciImageOptions>,
     cancel: Option<&CancelToken>,
 ) -> AsyncTask<InspectTask> {
-    let (ref_name, cwd, allow) = match options {
-        Some(o) => (o.ref_name, o.cwd, o.allow_prefix_directories),
-        None => (None, None, None),
-    };
+    let o = options.unwrap_or(InspectOciImageOptions {
+        ref_name: None,
+        cwd: None,
+        allow_prefix_directories: None,
+        authfile: None,
+        creds: None,
+        cert_dir: None,
+        tls_verify: None,
+    });
     AsyncTask::new(InspectTask {
         target,
         options: inspect::InspectOptions {
-            reference: ref_name,
-            cwd: cwd.map(PathBuf::from),
-            allow_prefix_directories: allow.unwrap_or(false),
+            reference: o.ref_name,
+            cwd: o.cwd.map(PathBuf::from),
+            allow_prefix_directories: o.allow_prefix_directories.unwrap_or(false),
             cancel: cancel.map(|c| c.flag.clone()),
+            auth: registry::auth::AuthOptions {
+                authfile: o.authfile.map(PathBuf::from),
+                creds: o.creds,
+            },
+            transport: transport_options(o.cert_dir, o.tls_verify, cancel),
         },
     })
 }
@@ -880,5 +899,232 @@ pub fn cosign_sign(
         passphrase,
         reference,
         digest,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// pushOciImage / registryLogin / registryLogout
+
+#[napi(object)]
+pub struct PushOciImageOptions {
+    /// The image in the layout (`org.opencontainers.image.ref.name`); default: the only one.
+    pub ref_name: Option<String>,
+    /// Where to push (`host/repo:tag`); default: the reference the image was built for.
+    pub tag: Option<String>,
+    /// The auth.json to read first (else `REGISTRY_AUTH_FILE`, then the containers/docker files).
+    pub authfile: Option<String>,
+    /// `USER:PASSWORD`, instead of any auth file.
+    pub creds: Option<String>,
+    /// CAs (`*.crt`) and client certificates for the registry, instead of certs.d.
+    pub cert_dir: Option<String>,
+    /// `false`: accept any certificate and fall back to plain HTTP.
+    pub tls_verify: Option<bool>,
+    /// Repositories (`host/path`) of the same registry to mount blobs from.
+    pub mount_from: Option<Vec<String>>,
+}
+
+#[napi(object)]
+pub struct PushBlobCounts {
+    pub uploaded: u32,
+    pub mounted: u32,
+    pub existing: u32,
+}
+
+#[napi(object)]
+pub struct PushOciImageResult {
+    pub tag: String,
+    pub repository: String,
+    pub digest: String,
+    /// `<repository>@<digest>`.
+    pub reference: String,
+    pub up_to_date: bool,
+    pub blobs: PushBlobCounts,
+    pub bytes_uploaded: i64,
+}
+
+/// Bytes sent so far by the pushes it is passed to (polled for progress).
+#[napi]
+pub struct PushProgress {
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[napi]
+impl PushProgress {
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        PushProgress {
+            bytes: registry::push::progress_counter(),
+        }
+    }
+
+    #[napi(getter)]
+    pub fn bytes(&self) -> i64 {
+        self.bytes.load(Ordering::Relaxed) as i64
+    }
+}
+
+pub struct PushTask {
+    options: registry::PushOptions,
+}
+
+#[napi]
+impl Task for PushTask {
+    type Output = registry::PushReport;
+    type JsValue = PushOciImageResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        registry::push_image(&self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, r: Self::Output) -> Result<Self::JsValue> {
+        Ok(PushOciImageResult {
+            tag: r.tag,
+            repository: r.repository,
+            digest: r.digest,
+            reference: r.reference,
+            up_to_date: r.up_to_date,
+            blobs: PushBlobCounts {
+                uploaded: r.uploaded,
+                mounted: r.mounted,
+                existing: r.existing,
+            },
+            bytes_uploaded: r.bytes_uploaded as i64,
+        })
+    }
+}
+
+fn transport_options(
+    cert_dir: Option<String>,
+    tls_verify: Option<bool>,
+    cancel: Option<&CancelToken>,
+) -> registry::transport::TransportOptions {
+    registry::transport::TransportOptions {
+        tls_verify: tls_verify.unwrap_or(true),
+        cert_dir: cert_dir.map(PathBuf::from),
+        progress: None,
+        cancel: cancel.map(|c| c.flag.clone()),
+    }
+}
+
+/// Pushes an image of an OCI layout folder or oci-archive to its registry.
+#[napi(ts_return_type = "Promise<PushOciImageResult>")]
+pub fn push_oci_image(
+    source: String,
+    options: Option<PushOciImageOptions>,
+    cancel: Option<&CancelToken>,
+    progress: Option<&PushProgress>,
+) -> AsyncTask<PushTask> {
+    let o = options.unwrap_or(PushOciImageOptions {
+        ref_name: None,
+        tag: None,
+        authfile: None,
+        creds: None,
+        cert_dir: None,
+        tls_verify: None,
+        mount_from: None,
+    });
+    let mut transport = transport_options(o.cert_dir, o.tls_verify, cancel);
+    transport.progress = progress.map(|p| p.bytes.clone());
+    AsyncTask::new(PushTask {
+        options: registry::PushOptions {
+            source: PathBuf::from(source),
+            ref_name: o.ref_name,
+            tag: o.tag,
+            mount_from: o.mount_from.unwrap_or_default(),
+            auth: registry::auth::AuthOptions {
+                authfile: o.authfile.map(PathBuf::from),
+                creds: o.creds,
+            },
+            transport,
+        },
+    })
+}
+
+#[napi(object)]
+pub struct RegistryLoginOptions {
+    /// The auth.json to write (default: `REGISTRY_AUTH_FILE`, else podman's).
+    pub authfile: Option<String>,
+    pub cert_dir: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+pub struct LoginTask {
+    host: String,
+    username: String,
+    password: String,
+    auth: registry::auth::AuthOptions,
+    transport: registry::transport::TransportOptions,
+}
+
+#[napi]
+impl Task for LoginTask {
+    type Output = PathBuf;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let credential = registry::auth::Credential {
+            username: self.username.clone(),
+            password: self.password.clone(),
+            source: "the login".into(),
+        };
+        registry::remote::check_login(&self.host, credential, &self.transport).map_err(js_error)?;
+        registry::auth::store(&self.host, &self.username, &self.password, &self.auth)
+            .map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, path: Self::Output) -> Result<Self::JsValue> {
+        Ok(path.to_string_lossy().into_owned())
+    }
+}
+
+/// Checks credentials against `host` and stores them in auth.json (as
+/// `podman login` does); resolves to the file written.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn registry_login(
+    host: String,
+    username: String,
+    password: String,
+    options: Option<RegistryLoginOptions>,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<LoginTask> {
+    let o = options.unwrap_or(RegistryLoginOptions {
+        authfile: None,
+        cert_dir: None,
+        tls_verify: None,
+    });
+    AsyncTask::new(LoginTask {
+        host,
+        username,
+        password,
+        auth: registry::auth::AuthOptions {
+            authfile: o.authfile.map(PathBuf::from),
+            creds: None,
+        },
+        transport: transport_options(o.cert_dir, o.tls_verify, cancel),
+    })
+}
+
+#[napi(object)]
+pub struct RegistryLogoutResult {
+    /// Whether the file held credentials for the host.
+    pub removed: bool,
+    pub file: String,
+}
+
+/// Removes `host`'s credentials from auth.json (as `podman logout` does).
+#[napi]
+pub fn registry_logout(host: String, authfile: Option<String>) -> Result<RegistryLogoutResult> {
+    let (removed, file) = registry::auth::erase(
+        &host,
+        &registry::auth::AuthOptions {
+            authfile: authfile.map(PathBuf::from),
+            creds: None,
+        },
+    )
+    .map_err(js_error)?;
+    Ok(RegistryLogoutResult {
+        removed,
+        file: file.to_string_lossy().into_owned(),
     })
 }

@@ -12,6 +12,7 @@ const { execFileSync } = require('node:child_process')
 
 const { monorepoPackages } = require('./fixtures')
 const tools = require('./tools')
+const { pushGroup } = require('./push')
 
 const OPS = path.join(__dirname, '..', 'ops')
 const OCI_TAG = 'localhost/dynpack-bench/backend:v1'
@@ -119,6 +120,7 @@ function defineGroups ({ opt, fx, cache: CACHE, env, dyn, npmPack, podman, janus
         ...packRows(`backend-${x}`, x).map((c) => ({ ...c, label: `${c.label}, backend ${x}`, input: true, vs: `${x}-npm-pack` })),
       ]),
     },
+    pushGroup({ opt, fx, cache: CACHE, dyn, node, podman, janus, ociTag: OCI_TAG, avail }),
   ].filter((g) => opt.only.includes(g.id))
 }
 

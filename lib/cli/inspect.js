@@ -4,14 +4,16 @@
 
 const { parse } = require('./args.js')
 const { Reporter, formatBytes, json } = require('./report.js')
+const { REGISTRY_OPTIONS, REGISTRY_HELP, registryOptions } = require('./push.js')
 
 const OPTIONS = {
   json: { type: 'boolean' },
   ref: { type: 'string' },
   'allow-prefix-dirs': { type: 'boolean' },
+  ...REGISTRY_OPTIONS,
 }
 
-const usage = `Usage: dynpack inspect REF [--ref NAME] [--json] [--allow-prefix-dirs]
+const usage = `Usage: dynpack inspect REF [--ref NAME] [--json] [--allow-prefix-dirs] [registry options]
 
 Lists the plugins of an OCI image (directory, package, version, files, bytes,
 largest file) and checks it against what RHDH's plugin installer needs
@@ -33,6 +35,8 @@ Options:
       --json                print the report as JSON
       --allow-prefix-dirs   a plugin directory that is a name prefix of another
                             is a warning (RHDH 1.11 and later), not an error
+Registry options (for a registry REF; credentials and TLS as dynpack push finds them):
+${REGISTRY_HELP}
   -q, --quiet               print nothing but failures
       --verbose             print every finding, not only the first ones
   -h, --help                show this help
@@ -121,6 +125,7 @@ async function run (argv, io) {
   const report = new Reporter(io, values)
   const api = require('../api.js')
   const result = await api.inspectOciImage(positionals[0], {
+    ...registryOptions(values, io.cwd ?? process.cwd(), 'inspect'),
     refName: values.ref,
     cwd: io.cwd ?? process.cwd(),
     allowPrefixDirectories: !!values['allow-prefix-dirs'],

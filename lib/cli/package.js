@@ -12,6 +12,7 @@ const { discoverPlugins, describeResolution } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
 const { pluginsYaml, parseAppConfig, yamlLine } = require('./yaml.js')
 const { isTemplate, expandTemplate } = require('../tag-template.js')
+const { REGISTRY_OPTIONS, pushBuilt } = require('./push.js')
 
 /** Where a plugin report keeps its parsed app-config for the text report (a symbol: JSON leaves it out). */
 const CONFIG_NODE = Symbol('pluginConfig node')
@@ -28,6 +29,8 @@ const OPTIONS = {
   'allow-prefix-dirs': { type: 'boolean' },
   'source-date-epoch': { type: 'string' },
   sbom: { type: 'boolean' },
+  push: { type: 'boolean' },
+  ...REGISTRY_OPTIONS,
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
   'use-docker': { type: 'boolean' },
@@ -86,6 +89,13 @@ Options:
       --sbom                attach each plugin's CycloneDX 1.6 SBOM to the image
                             as an OCI 1.1 referrer (artifactType
                             application/vnd.cyclonedx+json, subject = the image)
+      --push                push the image(s) to the registry after building (all
+                            in parallel; a failure does not stop the others) and
+                            print dynamic-plugins.yaml pinned by digest
+      --authfile FILE       with --push: the auth.json read first
+      --creds U:P           with --push: credentials instead of any auth file
+      --cert-dir DIR        with --push: CA and client certificates for the registry
+      --tls-verify=false    with --push: accept any certificate, fall back to HTTP
       --json                print a JSON report instead of text
   -q, --quiet               print only the dynamic-plugins.yaml snippet, no notes
       --verbose             print progress and details on stderr
@@ -137,6 +147,7 @@ async function run (argv, io) {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
+  const pushFailures = values.push ? await pushBuilt(images, values, { cwd, report, signal: io.signal }) : []
   const plugins = pluginReports(found.plugins, images, exported, configs)
 
   if (values.json) {
@@ -154,6 +165,7 @@ async function run (argv, io) {
         diffId: image.result.diffId,
         layerSize: image.result.layerSize,
         push: image.push,
+        pushed: image.pushed ?? null,
       },
       images: images.map((i) => ({
         output: i.output,
@@ -166,6 +178,7 @@ async function run (argv, io) {
         layerSize: i.result.layerSize,
         plugins: i.plugins,
         push: i.push,
+        pushed: i.pushed ?? null,
       })),
       exportTo,
       plugins,
@@ -175,7 +188,8 @@ async function run (argv, io) {
   } else {
     report.out(textReport({ cwd, tag: values.tag, quiet: values.quiet, images, exported, exportTo, plugins }))
   }
-  return 0
+  for (const f of pushFailures) io.stderr.write(`dynpack: ${f.error.code ?? 'E_INTERNAL'}: ${f.label}: ${String(f.error.message).replace(/\s*\n\s*/g, ' ')}\n`)
+  return pushFailures.length > 0 ? 1 : 0
 }
 
 function checkUsage (values) {
@@ -186,6 +200,7 @@ function checkUsage (values) {
     if (values.output !== undefined || values.archive !== undefined) {
       throw usageError(`--${values.output !== undefined ? 'output' : 'archive'} needs --tag IMAGE:TAG`, 'package')
     }
+    if (values.push) throw usageError('--push needs --tag IMAGE:TAG', 'package')
     if (values['export-to'] === undefined) {
       throw usageError('pass --tag IMAGE:TAG to build an image, or --export-to DIR to write the plugin folders', 'package')
     }
@@ -315,11 +330,16 @@ function pluginReports (found, images, exported, configs) {
 /** What a person reads: what was written, how to push it, the snippet(s). `--quiet`: the snippet(s) only. */
 function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
   const image = images.length === 1 && !images[0].fromTemplate ? images[0] : null
-  const imageYaml = images.length > 0 && pluginsYaml(plugins.map((p) => ({
-    package: p.package,
-    comments: [yamlLine('package', p.digestPackage)],
-    pluginConfig: p[CONFIG_NODE],
-  })))
+  // A pushed image's digest is known to exist remotely, so its plugins are pinned by digest.
+  const pushedTags = new Set(images.filter((i) => i.pushed).map((i) => i.tag))
+  const imageYaml = images.length > 0 && pluginsYaml(plugins.map((p) => {
+    const pinned = pushedTags.has(p.image)
+    return {
+      package: pinned ? p.digestPackage : p.package,
+      comments: [yamlLine('package', pinned ? p.package : p.digestPackage)],
+      pluginConfig: p[CONFIG_NODE],
+    }
+  }))
   const localYaml = exported && pluginsYaml(plugins.map((p) => ({ package: p.localPackage, pluginConfig: p[CONFIG_NODE] })))
   if (quiet) return [imageYaml, localYaml].filter(Boolean).join('---\n')
 
@@ -329,19 +349,25 @@ function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
   if (image) {
     lines.push(`Built ${image.archive ? 'OCI archive' : 'OCI image layout'} ${displayPath(cwd, image.output)} for ${tag} ` +
       `(${n} plugin${n === 1 ? '' : 's'}, layer ${formatBytes(image.result.layerSize)}, manifest ${image.result.manifestDigest}):`,
-    ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`),
-    '', 'Push it with:', '  ' + image.push.map(shellQuote).join(' '), '',
-    'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
-    imageYaml)
+    ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`), '')
   } else if (images.length > 0) {
     const k = images.length
     const rows = images.map((i) => [i.plugins.join(' '), i.tag, displayPath(cwd, i.output)])
     const w = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length)))
     lines.push(`Built ${k} OCI ${images[0].archive ? 'archive' : 'image layout'}${k === 1 ? '' : 's'} from ${tag} (${n} plugin${n === 1 ? '' : 's'}):`,
-      ...rows.map((r) => `  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`),
-      '', `Push ${k === 1 ? 'it' : 'them'} with:`, ...images.map((i) => '  ' + i.push.map(shellQuote).join(' ')), '',
-      'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
-      imageYaml)
+      ...rows.map((r) => `  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`), '')
+  }
+  if (images.length > 0) {
+    const pushed = images.filter((i) => i.pushed)
+    const unpushed = images.filter((i) => !i.pushed)
+    if (pushed.length > 0) lines.push(...pushed.map((i) => `Pushed ${i.pushed.reference}.`), '')
+    if (unpushed.length > 0) {
+      lines.push(`Push ${unpushed.length === 1 ? 'it' : 'them'} with:`, ...unpushed.map((i) => '  ' + i.push.map(shellQuote).join(' ')), '')
+    }
+    lines.push(unpushed.length === 0
+      ? 'Here is an example dynamic-plugins.yaml for these plugins, pinned by digest (the tag form is commented):'
+      : 'Here is an example dynamic-plugins.yaml for these plugins (swap the commented line in to pin the digest):',
+    imageYaml)
   }
   if (exported) {
     lines.push(`Wrote ${n} plugin folder${n === 1 ? '' : 's'} and index.json to ${displayPath(cwd, exportTo)}:`,

@@ -43,6 +43,10 @@ pub struct InspectOptions {
     /// (RHDH ≥ 1.11 extracts up to a `/`) instead of an error.
     pub allow_prefix_directories: bool,
     pub cancel: Cancel,
+    /// Credentials for a registry reference (as `dynpack push` finds them).
+    pub auth: crate::registry::auth::AuthOptions,
+    /// TLS and timeouts for a registry reference.
+    pub transport: crate::registry::transport::TransportOptions,
 }
 
 /// How the image was named, for the `reference` rule and the report.
@@ -760,16 +764,15 @@ pub fn inspect(
     })
 }
 
-/// Where a remote image is read from. The registry reader plugs in here:
-/// it returns an [`ImageSource`] over `host/repository` (auth, TLS and
-/// transport are its business); [`inspect`] does the rest.
-fn remote_source(reference: &ImageReference) -> Result<Box<dyn ImageSource>> {
-    Err(Error::NotImplemented {
-        message: format!(
-            "inspecting a registry image ({}) is not available in this build yet; copy it to a layout and inspect that: skopeo copy docker://{} oci:image:tag && dynpack inspect oci:image:tag",
-            reference.raw, reference.raw
-        ),
-    })
+/// Where a remote image is read from: the registry reader over
+/// `host/repository` (auth, TLS and transport are its business);
+/// [`inspect`] does the rest.
+fn remote_source(reference: &ImageReference, opts: &InspectOptions) -> Box<dyn ImageSource> {
+    Box::new(crate::registry::remote::RemoteSource::new(
+        &reference.repository,
+        opts.auth.clone(),
+        opts.transport.clone(),
+    ))
 }
 
 /// Inspects what `raw` names (see [`Target`]).
@@ -817,7 +820,7 @@ pub fn inspect_target(raw: &str, opts: &InspectOptions) -> Result<InspectReport>
         }
         Target::Remote { reference, plugin } => {
             let parsed = ImageReference::parse(&reference)?;
-            let source = remote_source(&parsed)?;
+            let source = remote_source(&parsed, opts);
             let tag_or_digest = parsed
                 .digest
                 .clone()

@@ -70,8 +70,8 @@ fn bad(location: &str, reason: impl Into<String>) -> Error {
 }
 
 fn not_found(location: &str, reason: impl Into<String>) -> Error {
-    Error::ImageRefNotFound {
-        location: location.to_string(),
+    Error::ImageNotFound {
+        what: location.to_string(),
         reason: reason.into(),
     }
 }

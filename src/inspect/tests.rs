@@ -443,8 +443,8 @@ fn images_built_by_dynpack_pass_as_layouts_and_archives() {
     )
     .unwrap_err();
     assert_eq!(e.code(), "E_IMAGE_NOT_FOUND");
-    let e = inspect_target("quay.io/s/p:2.0.0", &InspectOptions::default()).unwrap_err();
-    assert_eq!(e.code(), "E_NOT_IMPLEMENTED");
+    let e = inspect_target("127.0.0.1:1/s/p:2.0.0", &InspectOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "E_REGISTRY_UNREACHABLE");
 }
 
 #[test]

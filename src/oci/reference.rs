@@ -127,6 +127,13 @@ impl ImageReference {
                 "name the registry and the repository, e.g. quay.io/<org>/{repository}: RHDH's oci:// references need a registry host"
             )));
         }
+        if !is_registry_host(parts[0]) {
+            let normalised = format!("docker.io/{raw}");
+            return Err(fail(format!(
+                "{:?} is not a registry host: a first component is a host only with a `.` or a `:`, or when it is `localhost` (docker rule), so container tools read this as {normalised}; write that, or name your registry (e.g. quay.io/{raw})",
+                parts[0]
+            )));
+        }
         if !domain_re().is_match(parts[0]) {
             return Err(fail(format!(
                 "{:?} is not a valid registry host[:port]",
@@ -180,6 +187,14 @@ impl ImageReference {
 /// the grammar [`ImageReference::parse`] applies to the `:tag` part.
 pub fn is_valid_tag(tag: &str) -> bool {
     tag_re().is_match(tag)
+}
+
+/// The docker rule for where a reference's registry host ends: its first
+/// `/`-component is a host only when it has a `.` or a `:`, or is
+/// `localhost`; otherwise docker, podman and skopeo read the whole name as
+/// a Docker Hub repository (`acme/x` = `docker.io/acme/x`).
+pub fn is_registry_host(component: &str) -> bool {
+    component.contains('.') || component.contains(':') || component == "localhost"
 }
 
 /// Checks a layout tag (`org.opencontainers.image.ref.name`) against the
@@ -248,9 +263,28 @@ mod tests {
             "quay.io/x/y@sha512:abc",
             "-bad.io/x:v1",
             "quay.io//x:v1",
+            "acme/plugins:1.0.0",
+            "a/b/c:v1",
         ] {
             let e = ImageReference::parse(bad).unwrap_err();
             assert_eq!(e.code(), "E_INVALID_TAG", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn docker_host_rule() {
+        let e = ImageReference::parse("acme/plugins:1.0.0").unwrap_err();
+        assert!(
+            e.to_string().contains("docker.io/acme/plugins:1.0.0"),
+            "{e}"
+        );
+        for ok in [
+            "localhost/a:v1",
+            "localhost:5000/a:v1",
+            "reg.example/a:v1",
+            "127.0.0.1/a:v1",
+        ] {
+            assert!(ImageReference::parse(ok).is_ok(), "{ok}");
         }
     }
 

@@ -1,0 +1,175 @@
+// Real registries on 127.0.0.1 for the push tests: docker-registry over plain
+// HTTP, over TLS with a CA made here (openssl) and bcrypt htpasswd, and with
+// token auth from a small token server that signs ES256 JWTs with an x5c
+// chain to a CA made here (as quay, ghcr and Docker Hub work). A TCP proxy
+// stands in for a registry that stops in the middle of a push.
+import fs from 'node:fs'
+import net from 'node:net'
+import http from 'node:http'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { tempDir } from './tree.mjs'
+import { run, REGISTRY_BIN } from './oci.mjs'
+
+export function freePort () {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** A CA and a server certificate for 127.0.0.1/localhost, P-256, in `dir`. */
+export function makeCa (dir, name = 'ca') {
+  const key = path.join(dir, `${name}.key`)
+  const crt = path.join(dir, `${name}.crt`)
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key,
+    '-out', crt, '-days', '2', '-subj', `/CN=dynpack test ${name}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+  return { key, crt }
+}
+
+/** A leaf certificate signed by `ca`. */
+export function makeLeaf (dir, ca, name, { san = 'IP:127.0.0.1,DNS:localhost', serverAuth = true } = {}) {
+  const key = path.join(dir, `${name}.key`)
+  const csr = path.join(dir, `${name}.csr`)
+  const crt = path.join(dir, `${name}.crt`)
+  const ext = path.join(dir, `${name}.ext`)
+  run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`])
+  fs.writeFileSync(ext, [`subjectAltName=${san}`, 'basicConstraints=CA:FALSE',
+    serverAuth ? 'extendedKeyUsage=serverAuth' : 'keyUsage=digitalSignature'].join('\n') + '\n')
+  run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.crt, '-CAkey', ca.key, '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext])
+  return { key, crt }
+}
+
+/**
+ * Starts docker-registry with `auth` (a YAML block under `auth:`) and
+ * optional TLS. `dir` keeps the storage so that a restart sees the same data.
+ */
+export async function startDockerRegistry ({ dir = tempDir('dynpack-reg-'), port, tls, authYaml, keepDir = false } = {}) {
+  port = port ?? await freePort()
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true })
+  const config = path.join(dir, 'config.yml')
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${path.join(dir, 'data')}`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+  ]
+  if (tls) lines.push('  tls:', `    certificate: ${tls.crt}`, `    key: ${tls.key}`)
+  if (authYaml) lines.push('auth:', ...authYaml.map((l) => `  ${l}`))
+  fs.writeFileSync(config, lines.join('\n') + '\n')
+  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += d })
+  let exited = false
+  const exit = new Promise((resolve) => child.once('exit', () => { exited = true; resolve() }))
+  const stop = async ({ removeDir = !keepDir } = {}) => {
+    if (!exited) {
+      child.kill('SIGKILL')
+      await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 5000))])
+    }
+    if (removeDir) fs.rmSync(dir, { recursive: true, force: true })
+  }
+  const host = `127.0.0.1:${port}`
+  for (let i = 0; i < 150; i++) {
+    if (exited) break
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })
+    if (up) return { host, port, dir, stop }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await stop()
+  throw new Error(`docker-registry did not start on ${host}: ${stderr}`)
+}
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url')
+
+/**
+ * A token server: GET /token?service&scope with Basic credentials from
+ * `users` ({ name: { password, actions: ['pull','push'] } }); anonymous
+ * callers get pull only. Returns { realm, stop }.
+ */
+export async function startTokenServer ({ signer, issuer, users }) {
+  const leafDer = new crypto.X509Certificate(fs.readFileSync(signer.crt)).raw
+  const key = crypto.createPrivateKey(fs.readFileSync(signer.key))
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x')
+    if (url.pathname !== '/token') { res.writeHead(404).end(); return }
+    let user = null
+    let actions = ['pull']
+    const auth = req.headers.authorization
+    if (auth) {
+      const [name, ...rest] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString('utf8').split(':')
+      const u = users[name]
+      if (!u || u.password !== rest.join(':')) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}')
+        return
+      }
+      user = name
+      actions = u.actions
+    }
+    const access = url.searchParams.getAll('scope').map((s) => {
+      const [type, name, wanted] = s.split(':')
+      return { type, name, actions: wanted.split(',').filter((a) => actions.includes(a)) }
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const header = { alg: 'ES256', typ: 'JWT', x5c: [leafDer.toString('base64')] }
+    const claims = { iss: issuer, sub: user ?? '', aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access }
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
+    const sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    const token = `${input}.${b64url(sig)}`
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }))
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const realm = `http://127.0.0.1:${server.address().port}/token`
+  return { realm, stop: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve) }) }
+}
+
+/**
+ * A TCP proxy to `target` port that dies (closes every connection and stops
+ * listening) once `killAfter` bytes went from clients to the target.
+ */
+export async function startProxy (targetPort, { port, killAfter = Infinity } = {}) {
+  const sockets = new Set()
+  let forwarded = 0
+  let killed = false
+  let resolveKilled
+  const whenKilled = new Promise((resolve) => { resolveKilled = resolve })
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    sockets.add(client); sockets.add(upstream)
+    client.on('data', (d) => {
+      forwarded += d.length
+      if (forwarded > killAfter && !killed) { kill(); return }
+      upstream.write(d)
+    })
+    upstream.on('data', (d) => client.write(d))
+    for (const s of [client, upstream]) {
+      s.on('error', () => {})
+      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy() })
+    }
+  })
+  function kill () {
+    killed = true
+    server.close()
+    for (const s of sockets) s.destroy()
+    resolveKilled()
+  }
+  await new Promise((resolve) => server.listen(port ?? 0, '127.0.0.1', resolve))
+  return { port: server.address().port, whenKilled, stop: () => { if (!killed) kill() } }
+}

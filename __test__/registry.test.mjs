@@ -1,0 +1,545 @@
+// pushOciImage / dynpack push, login and logout against real registries on
+// 127.0.0.1 (docker-registry over HTTP, over TLS with htpasswd, with token
+// auth), checked with skopeo as the independent reader.
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { spawnSync, execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { createRequire } from 'node:module'
+import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { needTools, which, run, REGISTRY_BIN } from './helpers/oci.mjs'
+import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startProxy, freePort } from './helpers/registries.mjs'
+
+const require = createRequire(import.meta.url)
+const { buildOciLayout, pushOciImage, registryLogin, registryLogout, inspectOciImage } = require('../lib/api.js')
+const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'dynpack.js')
+
+let root
+const savedEnv = {}
+before(() => {
+  root = tempDir('dynpack-push-')
+  // A clean keychain: no auth file or certs.d of the machine may leak in.
+  for (const k of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) savedEnv[k] = process.env[k]
+  setHome(path.join(root, 'home'))
+  for (const k of ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) delete process.env[k]
+})
+after(() => {
+  for (const [k, v] of Object.entries(savedEnv)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
+  fs.rmSync(root, { recursive: true, force: true })
+})
+
+let counter = 0
+const fresh = (name) => path.join(root, `${name}-${++counter}`)
+const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
+const blobPath = (layout, digest) => path.join(layout, 'blobs', 'sha256', digest.slice(7))
+const readJson = (f) => JSON.parse(fs.readFileSync(f, 'utf8'))
+
+function setHome (home) {
+  fs.mkdirSync(home, { recursive: true })
+  process.env.HOME = home
+}
+
+/** A small dynamic plugin folder. */
+function plugin (name, bytes = 60_000) {
+  const dir = fresh(name)
+  writeTree(dir, {
+    'package.json': { json: { name: `@acme/${name}-dynamic`, version: '1.0.0' } },
+    'dist/index.js': codeLike(name.length, bytes),
+  })
+  return dir
+}
+
+async function layout (tag, extra = {}) {
+  const output = fresh('layout')
+  const result = await buildOciLayout(plugin('p'), { output, tag, ...extra })
+  return { output, result }
+}
+
+/** Runs bin/dynpack.js; resolves to { status, stdout, stderr }. */
+function cli (args, { input, env } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env } })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+async function rejectsWith (promise, code, pattern) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.code, code, `${e.code}: ${e.message}`)
+    if (pattern) assert.match(e.message, pattern)
+    return true
+  })
+}
+
+/** Runs a tool without blocking the event loop (the token server lives in this process). */
+async function runAsync (cmd, args, opts = {}) {
+  try {
+    return (await promisify(execFile)(cmd, args, { maxBuffer: 256 << 20, ...opts })).stdout
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (${e.code}):\n${e.stderr}${e.stdout}`)
+  }
+}
+
+/** skopeo reads the tag back byte for byte and copies it with the same digests. */
+async function checkWithSkopeo (ref, layoutDir, manifestDigest, flags) {
+  const raw = await runAsync('skopeo', ['inspect', '--raw', ...flags, `docker://${ref}`], { encoding: 'buffer' })
+  assert.ok(raw.equals(fs.readFileSync(blobPath(layoutDir, manifestDigest))), 'skopeo inspect --raw = the layout manifest bytes')
+  const back = fresh('back')
+  const srcFlags = flags.map((f) => f.replace(/^--(tls-verify|cert-dir|creds|authfile)/, '--src-$1'))
+  await runAsync('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', ...srcFlags, `docker://${ref}`, `oci:${back}:x`])
+  const idx = readJson(path.join(back, 'index.json'))
+  assert.equal(idx.manifests[0].digest, manifestDigest)
+  const manifest = readJson(blobPath(back, manifestDigest))
+  for (const d of [manifest.config, ...manifest.layers]) {
+    assert.equal(sha256(fs.readFileSync(blobPath(back, d.digest))), d.digest)
+    assert.ok(fs.existsSync(blobPath(layoutDir, d.digest)))
+  }
+}
+
+describe('plain HTTP registry', () => {
+  let registry
+  let image
+  const insecure = { tlsVerify: false }
+  before(async () => {
+    if (!REGISTRY_BIN) return
+    registry = await startDockerRegistry()
+    image = await layout(`${registry.host}/acme/plugins:1.0.0`)
+  })
+  after(async () => { if (registry) await registry.stop() })
+
+  test('pushes the layout: skopeo reads the same bytes and digests; a re-push sends nothing', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const r = await pushOciImage(image.output, insecure)
+    assert.deepEqual(r, {
+      tag: `${registry.host}/acme/plugins:1.0.0`,
+      repository: `${registry.host}/acme/plugins`,
+      digest: image.result.manifestDigest,
+      reference: `${registry.host}/acme/plugins@${image.result.manifestDigest}`,
+      upToDate: false,
+      blobs: { uploaded: 2, mounted: 0, existing: 0 },
+      bytesUploaded: r.bytesUploaded,
+    })
+    assert.ok(r.bytesUploaded > image.result.layerSize)
+    await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false'])
+    const again = await pushOciImage(image.output, insecure)
+    assert.equal(again.upToDate, true)
+    assert.equal(again.bytesUploaded, 0)
+    assert.deepEqual(again.blobs, { uploaded: 0, mounted: 0, existing: 2 })
+  })
+
+  test('mounts blobs from another repository of the registry; pushes an oci-archive', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    await pushOciImage(image.output, insecure)
+    const r = await pushOciImage(image.output, { ...insecure, tag: `${registry.host}/acme/copy:1.0.0`, mountFrom: [`${registry.host}/acme/plugins`] })
+    assert.deepEqual(r.blobs, { uploaded: 0, mounted: 2, existing: 0 })
+    await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false'])
+
+    const archive = path.join(fresh('a'), 'image.tar')
+    fs.mkdirSync(path.dirname(archive))
+    const built = await buildOciLayout(plugin('arch'), { output: archive, archive: true, tag: `${registry.host}/acme/archived:2.0.0` })
+    const a = await pushOciImage(archive, insecure)
+    assert.equal(a.digest, built.manifestDigest)
+    assert.equal(a.blobs.uploaded, 2)
+    const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${a.tag}`], { encoding: 'buffer' })
+    assert.equal(sha256(raw), built.manifestDigest)
+  })
+
+  test('a large layer goes in PATCH chunks; a layout from another tool needs the tag', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    // Hand-made layout: a 70 MB layer, no io.containerd.image.name.
+    const dir = fresh('big')
+    fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true })
+    const put = (bytes) => { const d = sha256(bytes); fs.writeFileSync(blobPath(dir, d), bytes); return { digest: d, size: bytes.length } }
+    const layer = put(crypto.randomBytes(70 << 20))
+    const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } })))
+    // Pretty-printed with 3 spaces: the registry must keep these exact bytes.
+    const manifestBytes = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+    }, null, 3))
+    const manifest = put(manifestBytes)
+    fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+    fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'big' } }],
+    }))
+    await rejectsWith(pushOciImage(dir, insecure), 'E_INVALID_OPTION', /pass the tag/)
+    const r = await pushOciImage(dir, { ...insecure, tag: `${registry.host}/acme/big:1` })
+    assert.equal(r.digest, manifest.digest)
+    assert.equal(r.bytesUploaded, layer.size + config.size)
+    await checkWithSkopeo(r.tag, dir, r.digest, ['--tls-verify=false'])
+  })
+
+  test('a registry that stops mid-push leaves the tag as it was; the rerun sends only what is missing', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const dir = plugin('killed')
+    fs.writeFileSync(path.join(dir, 'dist', 'random.bin'), crypto.randomBytes(400_000))
+    const output = fresh('layout')
+    await buildOciLayout(dir, { output, tag: 'quay.io/acme/unused:1' })
+    const proxy = await startProxy(registry.port, { killAfter: 30_000 })
+    const tag = `127.0.0.1:${proxy.port}/acme/killed:1.0.0`
+    // The config blob (small) arrives, the layer does not.
+    await rejectsWith(pushOciImage(output, { ...insecure, tag }), 'E_REGISTRY_UNREACHABLE', /no answer/)
+    await proxy.whenKilled
+    const direct = `${registry.host}/acme/killed:1.0.0`
+    assert.throws(() => run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${direct}`]), /manifest unknown|not found/i)
+    const again = await startProxy(registry.port, { port: proxy.port })
+    try {
+      const r = await pushOciImage(output, { ...insecure, tag })
+      assert.equal(r.blobs.uploaded + r.blobs.existing, 2)
+      assert.ok(r.blobs.existing >= 1, 'the config blob that arrived is not sent again')
+      const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${direct}`], { encoding: 'buffer' })
+      assert.equal(sha256(raw), r.digest)
+    } finally {
+      again.stop()
+    }
+  })
+
+  test('429 and 503 answers are retried (Retry-After honoured); an absolute Location on another port is followed', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    // Every first try of each request gets 503 or 429; the rest reach the registry, whose
+    // absolute Locations then point past the proxy, straight at the registry's port.
+    const seen = new Set()
+    const proxy = http.createServer((req, res) => {
+      const key = `${req.method} ${req.url.split('?')[0]}`
+      if (!seen.has(key)) {
+        seen.add(key)
+        req.resume()
+        res.writeHead(seen.size % 2 ? 503 : 429, { 'retry-after': '0' }).end()
+        return
+      }
+      const up = http.request({ host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: { ...req.headers, host: registry.host } }, (ur) => {
+        res.writeHead(ur.statusCode, ur.headers)
+        ur.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    try {
+      const r = await pushOciImage(image.output, { ...insecure, tag: `127.0.0.1:${proxy.address().port}/acme/retried:1` })
+      assert.equal(r.digest, image.result.manifestDigest)
+      assert.ok(seen.size >= 4, `retried ${[...seen].join(', ')}`)
+      const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/retried:1`], { encoding: 'buffer' })
+      assert.equal(sha256(raw), r.digest)
+    } finally {
+      proxy.closeAllConnections?.()
+      proxy.close()
+    }
+  })
+
+  test('an aborted push rejects with AbortError and leaves no tag', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const controller = new AbortController()
+    controller.abort()
+    await assert.rejects(pushOciImage(image.output, { ...insecure, tag: `${registry.host}/acme/aborted:1`, signal: controller.signal }), { name: 'AbortError', code: 'E_ABORTED' })
+  })
+
+  test('failure codes: TLS to a plain registry, nothing listening, not a registry, unknown refName, a Docker Hub name', async (t) => {
+    if (!needTools(t, 'docker-registry')) return
+    await rejectsWith(pushOciImage(image.output), 'E_REGISTRY_TLS', /certs\.d\/127\.0\.0\.1:\d+\/ca\.crt/)
+    const closed = await freePort()
+    await rejectsWith(pushOciImage(image.output, { ...insecure, tag: `127.0.0.1:${closed}/a/b:1` }), 'E_REGISTRY_UNREACHABLE', /127\.0\.0\.1:\d+/)
+    const server = http.createServer((req, res) => res.writeHead(404).end('404 page not found'))
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      await rejectsWith(pushOciImage(image.output, { ...insecure, tag: `127.0.0.1:${server.address().port}/a/b:1` }), 'E_REGISTRY_PROTOCOL', /GET \/v2\/ answered 404/)
+    } finally {
+      server.close()
+    }
+    await rejectsWith(pushOciImage(image.output, { ...insecure, refName: 'nope' }), 'E_IMAGE_NOT_FOUND', /1\.0\.0/)
+    await rejectsWith(pushOciImage(image.output, { ...insecure, tag: 'acme/plugins:1.0.0' }), 'E_INVALID_TAG', /docker\.io\/acme\/plugins:1\.0\.0/)
+    await rejectsWith(buildOciLayout(plugin('q'), { output: fresh('l'), tag: 'acme/plugins:1.0.0' }), 'E_INVALID_TAG', /docker\.io\/acme\/plugins:1\.0\.0/)
+  })
+
+  test('dynpack push [SOURCE] [TAG] --json', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const tag = `${registry.host}/acme/cli:3.0.0`
+    const r = cli(['push', image.output, tag, '--tls-verify=false', '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    assert.equal(out.tag, tag)
+    assert.equal(out.digest, image.result.manifestDigest)
+    const plain = cli(['push', image.output, tag, '--tls-verify=false'])
+    assert.equal(plain.status, 0, plain.stderr)
+    assert.equal(plain.stdout, `${registry.host}/acme/cli@${image.result.manifestDigest}\n`)
+    assert.match(plain.stderr, /up to date/)
+    const bad = cli(['push', image.output, `127.0.0.1:${await freePort()}/a/b:1`, '--tls-verify=false'])
+    assert.equal(bad.status, 1)
+    assert.match(bad.stderr, /^dynpack: E_REGISTRY_UNREACHABLE: /)
+  })
+})
+
+describe('inspect of a registry image', () => {
+  let registry
+  before(async () => { if (REGISTRY_BIN) registry = await startDockerRegistry() })
+  after(async () => { if (registry) await registry.stop() })
+
+  test('inspectOciImage and dynpack inspect read a pushed image as they read its layout', async (t) => {
+    if (!needTools(t, 'docker-registry')) return
+    const { output, result } = await layout(`${registry.host}/acme/inspected:1.0.0`)
+    const pushed = await pushOciImage(output, { tlsVerify: false })
+    const local = await inspectOciImage(output)
+    for (const ref of [`oci://${pushed.tag}!acme-p`, pushed.tag, pushed.reference]) {
+      const r = await inspectOciImage(ref, { tlsVerify: false })
+      assert.equal(r.source, 'registry', ref)
+      assert.equal(r.ok, true, JSON.stringify(r.checks))
+      assert.equal(r.manifestDigest, result.manifestDigest)
+      assert.deepEqual(r.plugins, local.plugins)
+      assert.deepEqual(r.checks.map((c) => [c.rule, c.status]), local.checks.map((c) => [c.rule, c.status]))
+    }
+    const cliRun = cli(['inspect', pushed.tag, '--tls-verify=false', '--json'])
+    assert.equal(cliRun.status, 0, cliRun.stderr)
+    const report = JSON.parse(cliRun.stdout)
+    assert.equal(report.source, 'registry')
+    assert.equal(report.manifestDigest, result.manifestDigest)
+    await rejectsWith(inspectOciImage(`${registry.host}/acme/inspected:9.9.9`, { tlsVerify: false }), 'E_IMAGE_NOT_FOUND')
+    const other = await inspectOciImage(`oci://${pushed.tag}!acme-other`, { tlsVerify: false })
+    assert.equal(other.ok, false)
+    assert.match(other.checks.find((c) => c.rule === 'plugins-in-first-layer').findings[0].message, /!acme-other, which is not a plugin/)
+    await rejectsWith(inspectOciImage(pushed.tag), 'E_REGISTRY_TLS', /certs\.d/)
+  })
+
+  test('a registry image without the annotation fails the annotation rule (exit 1, rule named)', async (t) => {
+    if (!needTools(t, 'docker-registry')) return
+    const { output } = await layout(`${registry.host}/acme/bare:1.0.0`)
+    // drop the annotation from the manifest, as a hand-made image would lack it
+    const index = readJson(path.join(output, 'index.json'))
+    const desc = index.manifests[0]
+    const manifest = readJson(blobPath(output, desc.digest))
+    delete manifest.annotations
+    const bytes = Buffer.from(JSON.stringify(manifest))
+    const digest = sha256(bytes)
+    fs.writeFileSync(blobPath(output, digest), bytes)
+    index.manifests[0] = { ...desc, digest, size: bytes.length }
+    fs.writeFileSync(path.join(output, 'index.json'), JSON.stringify(index))
+    const pushed = await pushOciImage(output, { tlsVerify: false })
+    assert.equal(pushed.digest, digest)
+    const r = cli(['inspect', pushed.tag, '--tls-verify=false'])
+    assert.equal(r.status, 1, r.stdout + r.stderr)
+    assert.match(r.stderr, /E_IMAGE_CHECK: .* annotation/)
+  })
+})
+
+describe('dynpack package --push with a tag template', () => {
+  let registry
+  before(async () => { if (REGISTRY_BIN) registry = await startDockerRegistry() })
+  after(async () => { if (registry) await registry.stop() })
+
+  test('one image per plugin, pushed in parallel; every entry pinned by its own digest', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const mono = fresh('mono')
+    writeTree(mono, { 'package.json': { json: { name: 'root', private: true, workspaces: ['plugins/*'] } } })
+    for (const [dir, role] of [['todo', 'frontend-plugin'], ['todo-backend', 'backend-plugin']]) {
+      writeTree(path.join(mono, 'plugins', dir), {
+        'package.json': { json: { name: `@acme/plugin-${dir}`, version: '1.0.0', backstage: { role } } },
+        'dist-dynamic/package.json': { json: { name: `@acme/plugin-${dir}-dynamic`, version: '1.2.0' } },
+        'dist-dynamic/dist/index.js': codeLike(dir.length, 5000),
+      })
+    }
+    const r = cli(['package', mono, '--tag', `${registry.host}/acme/{dir}:{version}`, '--push', '--tls-verify=false', '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    const report = JSON.parse(r.stdout)
+    assert.equal(report.images.length, 2)
+    for (const img of report.images) {
+      assert.ok(img.pushed, JSON.stringify(img))
+      const remote = sha256(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${img.tag}`], { encoding: 'buffer' }))
+      assert.equal(remote, img.manifestDigest)
+      assert.equal(img.pushed.digest, img.manifestDigest)
+    }
+    const text = cli(['package', mono, '--tag', `${registry.host}/acme/{dir}:{version}`, '--push', '--tls-verify=false', '--quiet'])
+    assert.equal(text.status, 0, text.stderr)
+    for (const img of report.images) {
+      const dir = img.plugins[0]
+      assert.match(text.stdout, new RegExp(`- package: oci://${img.tag.replace(/:[^:]*$/, '')}@${img.manifestDigest}!${dir}$`, 'm'))
+    }
+  })
+})
+
+describe('dynpack package --push', () => {
+  let registry
+  before(async () => { if (REGISTRY_BIN) registry = await startDockerRegistry() })
+  after(async () => { if (registry) await registry.stop() })
+
+  test('builds, pushes and prints the entries pinned by digest, the tag form as a comment', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const tag = `${registry.host}/acme/pk:1.0.0`
+    const r = cli(['package', plugin('pk'), '--tag', tag, '--push', '--tls-verify=false', '--output', fresh('o')])
+    assert.equal(r.status, 0, r.stderr)
+    const digest = sha256(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${tag}`], { encoding: 'buffer' }))
+    assert.match(r.stdout, new RegExp(`^\\s*- package: oci://${registry.host}/acme/pk@${digest}!acme-pk$`, 'm'))
+    assert.match(r.stdout, new RegExp(`# package: oci://${registry.host}/acme/pk:1\\.0\\.0!acme-pk$`, 'm'))
+    assert.match(r.stderr, /pushed .*acme\/pk:1\.0\.0 \(2 uploaded/)
+
+    const closed = await freePort()
+    const bad = cli(['package', plugin('pk2'), '--tag', `127.0.0.1:${closed}/acme/pk2:1`, '--push', '--tls-verify=false', '--output', fresh('o')])
+    assert.equal(bad.status, 1)
+    assert.match(bad.stderr, /dynpack: E_REGISTRY_UNREACHABLE: /)
+    assert.match(bad.stdout, /Push it with:/, 'the build is still reported')
+    assert.equal(cli(['package', plugin('pk3'), '--push']).status, 2)
+  })
+})
+
+describe('TLS registry with htpasswd (Basic)', () => {
+  let registry
+  let image
+  let certs
+  before(async () => {
+    if (!REGISTRY_BIN || !which('openssl') || !which('htpasswd')) return
+    certs = fresh('certs')
+    fs.mkdirSync(certs)
+    const ca = makeCa(certs)
+    const server = makeLeaf(certs, ca, 'server')
+    const htpasswd = path.join(certs, 'htpasswd')
+    fs.writeFileSync(htpasswd, run('htpasswd', ['-Bbn', 'alice', 's3cret']))
+    registry = await startDockerRegistry({ tls: server, authYaml: ['htpasswd:', '  realm: test-realm', `  path: ${htpasswd}`] })
+    fs.mkdirSync(path.join(certs, 'cadir'))
+    fs.copyFileSync(ca.crt, path.join(certs, 'cadir', 'ca.crt'))
+    image = await layout(`${registry.host}/acme/secure:1.0.0`)
+  })
+  after(async () => { if (registry) await registry.stop() })
+  const need = (t) => needTools(t, 'skopeo', 'docker-registry', 'openssl', 'htpasswd')
+
+  test('--creds and --cert-dir: pushed, and skopeo reads the same bytes', async (t) => {
+    if (!need(t)) return
+    const certDir = path.join(certs, 'cadir')
+    const r = await pushOciImage(image.output, { creds: 'alice:s3cret', certDir })
+    assert.equal(r.blobs.uploaded, 2)
+    await checkWithSkopeo(r.tag, image.output, r.digest, [`--cert-dir=${certDir}`, '--creds=alice:s3cret'])
+  })
+
+  test('E_REGISTRY_TLS without the CA, E_REGISTRY_AUTH without or with wrong credentials', async (t) => {
+    if (!need(t)) return
+    await rejectsWith(pushOciImage(image.output, { creds: 'alice:s3cret' }), 'E_REGISTRY_TLS', /certs\.d\/127\.0\.0\.1:\d+\/ca\.crt/)
+    const certDir = path.join(certs, 'cadir')
+    await rejectsWith(pushOciImage(image.output, { certDir }), 'E_REGISTRY_AUTH', /dynpack login/)
+    await rejectsWith(pushOciImage(image.output, { certDir, creds: 'alice:wrong' }), 'E_REGISTRY_AUTH', /refused the credentials/)
+    // --tls-verify=false skips verification (no CA needed).
+    const r = await pushOciImage(image.output, { creds: 'alice:s3cret', tlsVerify: false, tag: `${registry.host}/acme/noverify:1` })
+    assert.equal(r.digest, image.result.manifestDigest)
+  })
+
+  test('credentials from skopeo login (auth.json) and the CA from ~/.config/containers/certs.d', async (t) => {
+    if (!need(t)) return
+    const home = fresh('home')
+    const caDir = path.join(home, '.config', 'containers', 'certs.d', registry.host)
+    fs.mkdirSync(caDir, { recursive: true })
+    fs.copyFileSync(path.join(certs, 'cadir', 'ca.crt'), path.join(caDir, 'ca.crt'))
+    const authfile = path.join(home, 'auth.json')
+    const old = process.env.HOME
+    setHome(home)
+    try {
+      run('skopeo', ['login', '--authfile', authfile, '-u', 'alice', '--password-stdin', registry.host], { input: 's3cret\n', stdio: ['pipe', 'pipe', 'pipe'] })
+      const r = await pushOciImage(image.output, { authfile, tag: `${registry.host}/acme/from-skopeo:1` })
+      assert.equal(r.digest, image.result.manifestDigest)
+      process.env.REGISTRY_AUTH_FILE = authfile
+      const r2 = await pushOciImage(image.output, { tag: `${registry.host}/acme/from-env:1` })
+      assert.equal(r2.blobs.uploaded + r2.blobs.mounted, 2, 'mounted from acme/secure when it is there')
+    } finally {
+      delete process.env.REGISTRY_AUTH_FILE
+      process.env.HOME = old
+    }
+  })
+
+  test('credentials from ~/.docker/config.json and from a credential helper on PATH', async (t) => {
+    if (!need(t)) return
+    const home = fresh('home')
+    fs.mkdirSync(path.join(home, '.docker'), { recursive: true })
+    const certDir = path.join(certs, 'cadir')
+    const old = { HOME: process.env.HOME, PATH: process.env.PATH }
+    setHome(home)
+    try {
+      fs.writeFileSync(path.join(home, '.docker', 'config.json'), JSON.stringify({ auths: { [`https://${registry.host}`]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }))
+      const r = await pushOciImage(image.output, { certDir, tag: `${registry.host}/acme/from-docker:1` })
+      assert.equal(r.digest, image.result.manifestDigest)
+
+      const bin = path.join(home, 'bin')
+      fs.mkdirSync(bin)
+      const log = path.join(home, 'helper.log')
+      fs.writeFileSync(path.join(bin, 'docker-credential-dyntest'),
+        `#!/bin/sh\nread host\necho "$1 $host" >> ${log}\nprintf '{"ServerURL":"%s","Username":"alice","Secret":"s3cret"}' "$host"\n`, { mode: 0o755 })
+      fs.writeFileSync(path.join(home, '.docker', 'config.json'), JSON.stringify({ credHelpers: { [registry.host]: 'dyntest' } }))
+      process.env.PATH = `${bin}:${old.PATH}`
+      const h = await pushOciImage(image.output, { certDir, tag: `${registry.host}/acme/from-helper:1` })
+      assert.equal(h.digest, image.result.manifestDigest)
+      assert.equal(fs.readFileSync(log, 'utf8').trim().split('\n')[0], `get ${registry.host}`)
+    } finally {
+      process.env.HOME = old.HOME
+      process.env.PATH = old.PATH
+    }
+  })
+
+  test('dynpack login / logout write the auth.json skopeo reads (0600)', async (t) => {
+    if (!need(t)) return
+    const authfile = path.join(fresh('login'), 'containers', 'auth.json')
+    const certDir = path.join(certs, 'cadir')
+    const bad = cli(['login', registry.host, '-u', 'alice', '--password-stdin', '--authfile', authfile, '--cert-dir', certDir], { input: 'wrong\n' })
+    assert.equal(bad.status, 1)
+    assert.match(bad.stderr, /E_REGISTRY_AUTH/)
+    assert.ok(!bad.stderr.includes('wrong'), 'the password is never printed')
+    assert.ok(!fs.existsSync(authfile))
+    const ok = cli(['login', registry.host, '-u', 'alice', '--password-stdin', '--authfile', authfile, '--cert-dir', certDir], { input: 's3cret\n' })
+    assert.equal(ok.status, 0, ok.stderr)
+    assert.equal(fs.statSync(authfile).mode & 0o777, 0o600)
+    assert.deepEqual(readJson(authfile), { auths: { [registry.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } })
+    const raw = run('skopeo', ['inspect', '--raw', `--authfile=${authfile}`, `--cert-dir=${certDir}`, `docker://${registry.host}/acme/secure:1.0.0`], { encoding: 'buffer' })
+    assert.equal(sha256(raw), image.result.manifestDigest)
+    assert.equal(cli(['logout', registry.host, '--authfile', authfile]).status, 0)
+    assert.deepEqual(readJson(authfile), { auths: {} })
+    const again = cli(['logout', registry.host, '--authfile', authfile])
+    assert.equal(again.status, 1)
+    assert.match(again.stderr, /not logged in/)
+    // The API form.
+    const file = await registryLogin(registry.host, 'alice', 's3cret', { authfile, certDir })
+    assert.equal(file, authfile)
+    assert.deepEqual(await registryLogout(registry.host, { authfile }), { removed: true, file: authfile })
+  })
+})
+
+describe('token auth registry (Bearer, JWT with x5c)', () => {
+  let registry
+  let tokens
+  let image
+  before(async () => {
+    if (!REGISTRY_BIN || !which('openssl')) return
+    const dir = fresh('tok')
+    fs.mkdirSync(dir)
+    const ca = makeCa(dir, 'tokca')
+    const signer = makeLeaf(dir, ca, 'signer', { serverAuth: false, san: 'DNS:token.test' })
+    tokens = await startTokenServer({
+      signer,
+      issuer: 'test-issuer',
+      users: { alice: { password: 's3cret', actions: ['pull', 'push'] }, bob: { password: 'pw', actions: ['pull'] } },
+    })
+    registry = await startDockerRegistry({
+      authYaml: ['token:', `  realm: ${tokens.realm}`, '  service: test-registry', '  issuer: test-issuer', `  rootcertbundle: ${ca.crt}`],
+    })
+    image = await layout(`${registry.host}/t/app:1.0.0`)
+  })
+  after(async () => {
+    if (registry) await registry.stop()
+    if (tokens) await tokens.stop()
+  })
+  const need = (t) => needTools(t, 'skopeo', 'docker-registry', 'openssl')
+
+  test('a user with push rights pushes; skopeo reads the same bytes; a re-push is up to date', async (t) => {
+    if (!need(t)) return
+    const r = await pushOciImage(image.output, { tlsVerify: false, creds: 'alice:s3cret' })
+    assert.equal(r.blobs.uploaded, 2)
+    await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false', '--creds=alice:s3cret'])
+    const again = await pushOciImage(image.output, { tlsVerify: false, creds: 'alice:s3cret' })
+    assert.equal(again.upToDate, true)
+  })
+
+  test('anonymous: E_REGISTRY_AUTH; a pull-only user: E_REGISTRY_DENIED; a wrong password: E_REGISTRY_AUTH', async (t) => {
+    if (!need(t)) return
+    const tag = `${registry.host}/t/other:1`
+    await rejectsWith(pushOciImage(image.output, { tlsVerify: false, tag }), 'E_REGISTRY_AUTH', /found none/)
+    await rejectsWith(pushOciImage(image.output, { tlsVerify: false, tag, creds: 'bob:pw' }), 'E_REGISTRY_DENIED', /"bob"/)
+    await rejectsWith(pushOciImage(image.output, { tlsVerify: false, tag, creds: 'bob:nope' }), 'E_REGISTRY_AUTH', /refused/)
+  })
+})

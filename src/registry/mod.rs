@@ -1,0 +1,19 @@
+//! OCI registries, crane-like: [`reference`] parsing, [`auth`] (the
+//! containers-auth.json keychain and `login`/`logout`), [`transport`] (HTTP,
+//! TLS, token challenges, retries), [`push`] (an image from a layout or an
+//! oci-archive to a registry) and [`remote`] (reading manifests and blobs
+//! back), over the images on disk that [`source`] opens.
+//!
+//! The distribution protocol is written here on top of `ureq` (blocking,
+//! rustls) rather than taken from `oci-client`: see the README's "Pushing"
+//! section for the measurement behind that choice.
+
+pub mod auth;
+pub mod push;
+pub mod reference;
+pub mod remote;
+pub mod source;
+pub mod transport;
+
+pub use push::{push_image, PushOptions, PushReport};
+pub use remote::{blob_reader, pull_manifest, RemoteManifest};

@@ -1,0 +1,520 @@
+//! Pushing an image from a layout or oci-archive (distribution-spec v1.1):
+//! `HEAD` each blob, mount it from a sibling repository or upload it
+//! (monolithic `POST`+`PUT` when small, `PATCH` chunks when large), then
+//! `PUT` the manifest last with its exact bytes and check the digest the
+//! registry reports. A failed or aborted push leaves the remote tag as it
+//! was, and running it again sends only what did not arrive.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::oci::image::{MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
+use crate::pipeline::check_cancel;
+use crate::registry::auth::AuthOptions;
+use crate::registry::reference::{ImageReference, Repository};
+use crate::registry::source::ImageSource;
+use crate::registry::transport::{Body, Session, TransportOptions};
+
+/// Blobs up to this size go in one `PUT`; larger ones in `PATCH` chunks.
+pub const MONOLITHIC_LIMIT: u64 = 32 << 20;
+/// Size of each `PATCH` of a chunked upload.
+pub const CHUNK_SIZE: u64 = 32 << 20;
+
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Options of [`push_image`].
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// The layout folder or oci-archive file.
+    pub source: std::path::PathBuf,
+    /// The image in it (`org.opencontainers.image.ref.name`); default: the only one.
+    pub ref_name: Option<String>,
+    /// Where to push (`host/repo:tag`); default: the reference the image
+    /// was built for (`io.containerd.image.name`).
+    pub tag: Option<String>,
+    /// Repositories (`host/path`) of the same registry to mount blobs from.
+    pub mount_from: Vec<String>,
+    pub auth: AuthOptions,
+    pub transport: TransportOptions,
+}
+
+/// What [`push_image`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// The reference pushed, e.g. `quay.io/acme/x:1.0.0`.
+    pub tag: String,
+    /// `quay.io/acme/x`.
+    pub repository: String,
+    /// The manifest digest, as the registry reported it.
+    pub digest: String,
+    /// `<repository>@<digest>`.
+    pub reference: String,
+    /// The tag already pointed at this digest: nothing was sent.
+    pub up_to_date: bool,
+    pub uploaded: u32,
+    pub mounted: u32,
+    pub existing: u32,
+    pub bytes_uploaded: u64,
+}
+
+/// One manifest (or index) to put, with what it references.
+struct Node {
+    digest: String,
+    media_type: String,
+    bytes: Vec<u8>,
+}
+
+/// Walks the manifest tree from `top`: blobs (digest, size) and manifests,
+/// children before parents.
+fn collect(
+    source: &ImageSource,
+    digest: &str,
+    media_type: &str,
+    blobs: &mut Vec<(String, u64)>,
+    nodes: &mut Vec<Node>,
+    depth: u32,
+) -> Result<()> {
+    let bytes = source.read_manifest(digest)?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Oci {
+        path: source.path.clone(),
+        reason: format!("the manifest {digest} is not JSON ({e})"),
+    })?;
+    let media_type = doc
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .unwrap_or(media_type)
+        .to_string();
+    let mut add_blob = |d: &Value| -> Result<()> {
+        let digest = d
+            .get("digest")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let size = source.blob_size(&digest)?;
+        if d.get("size").and_then(Value::as_u64) != Some(size) {
+            return Err(Error::Oci {
+                path: source.path.clone(),
+                reason: format!(
+                    "the blob {digest} has {size} bytes, not the size its descriptor says"
+                ),
+            });
+        }
+        if !blobs.iter().any(|(b, _)| *b == digest) {
+            blobs.push((digest, size));
+        }
+        Ok(())
+    };
+    if let Some(children) = doc.get("manifests").and_then(Value::as_array) {
+        if depth > 2 {
+            return Err(Error::Oci {
+                path: source.path.clone(),
+                reason: "indexes nested more than 2 deep".into(),
+            });
+        }
+        for child in children {
+            let d = child.get("digest").and_then(Value::as_str).unwrap_or("");
+            let m = child
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .unwrap_or(MEDIA_TYPE_MANIFEST);
+            collect(source, d, m, blobs, nodes, depth + 1)?;
+        }
+    } else {
+        let config = doc.get("config").ok_or_else(|| Error::Oci {
+            path: source.path.clone(),
+            reason: format!("the manifest {digest} has no config"),
+        })?;
+        add_blob(config)?;
+        for layer in doc
+            .get("layers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            add_blob(layer)?;
+        }
+    }
+    if media_type.is_empty() {
+        return Err(Error::Oci {
+            path: source.path.clone(),
+            reason: format!("the manifest {digest} names no mediaType"),
+        });
+    }
+    nodes.push(Node {
+        digest: digest.to_string(),
+        media_type,
+        bytes,
+    });
+    Ok(())
+}
+
+/// The `Accept` header that lets a registry answer with any manifest kind.
+pub fn accept_all() -> String {
+    [
+        MEDIA_TYPE_MANIFEST,
+        MEDIA_TYPE_INDEX,
+        DOCKER_MANIFEST,
+        DOCKER_LIST,
+    ]
+    .join(", ")
+}
+
+fn location(session: &Session, resp: &ureq::Response, what: &str) -> Result<String> {
+    let loc = resp.header("location").ok_or_else(|| {
+        session.protocol(format!(
+            "{what}: answer {} without a Location",
+            resp.status()
+        ))
+    })?;
+    session.resolve(loc)
+}
+
+fn with_digest(url: &str, digest: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}digest={}", digest.replace(':', "%3A"))
+}
+
+/// How a blob got there.
+enum Outcome {
+    Existing,
+    Mounted,
+    Uploaded(u64),
+}
+
+struct Pusher<'a> {
+    session: Session,
+    source: &'a ImageSource,
+    repo: Repository,
+    mount_from: Vec<String>,
+    cancel: crate::pipeline::Cancel,
+}
+
+impl Pusher<'_> {
+    fn blob_url(&self, digest: &str) -> String {
+        self.session
+            .url(&format!("/v2/{}/blobs/{digest}", self.repo.path))
+    }
+
+    fn exists(&self, digest: &str) -> Result<bool> {
+        let url = self.blob_url(digest);
+        let what = format!("check {digest} in {}", self.repo.path);
+        let resp = self.session.send("HEAD", &url, &[], &Body::Empty, &what)?;
+        match resp.status() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.session.unexpected("HEAD", &url, resp, &what)),
+        }
+    }
+
+    /// Starts an upload session, mounting from `from` when given: `Ok(None)`
+    /// when the mount succeeded, else the upload Location.
+    fn start(&self, digest: &str, from: Option<&str>) -> Result<Option<String>> {
+        let mut url = self
+            .session
+            .url(&format!("/v2/{}/blobs/uploads/", self.repo.path));
+        if let Some(f) = from {
+            url = format!("{url}?mount={}&from={f}", digest.replace(':', "%3A"));
+        }
+        let what = format!("push to {}", self.repo.path);
+        let resp = self.session.send(
+            "POST",
+            &url,
+            &[("Content-Length", "0")],
+            &Body::Empty,
+            &what,
+        )?;
+        match resp.status() {
+            201 if from.is_some() => Ok(None),
+            202 => location(&self.session, &resp, "POST blobs/uploads/").map(Some),
+            _ => Err(self.session.unexpected("POST", &url, resp, &what)),
+        }
+    }
+
+    fn finish_put(&self, url: &str, resp: ureq::Response, digest: &str, what: &str) -> Result<()> {
+        if resp.status() != 201 {
+            return Err(self.session.unexpected("PUT", url, resp, what));
+        }
+        if let Some(d) = resp.header("docker-content-digest") {
+            if d != digest {
+                return Err(self
+                    .session
+                    .protocol(format!("the registry stored the blob {digest} as {d}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn upload(&self, location: String, digest: &str, size: u64) -> Result<u64> {
+        let what = format!("upload {digest} to {}", self.repo.path);
+        let octet = ("Content-Type", "application/octet-stream");
+        if size <= MONOLITHIC_LIMIT {
+            let open = || {
+                self.source.open_blob(digest, 0).map(|r| {
+                    Box::new(std::io::Read::take(r, size)) as Box<dyn std::io::Read + Send>
+                })
+            };
+            let url = with_digest(&location, digest);
+            let resp =
+                self.session
+                    .send("PUT", &url, &[octet], &Body::Stream(&open, size), &what)?;
+            self.finish_put(&url, resp, digest, &what)?;
+            return Ok(size);
+        }
+        let mut location = location;
+        let mut offset = 0;
+        while offset < size {
+            check_cancel(&self.cancel)?;
+            let len = CHUNK_SIZE.min(size - offset);
+            let start = offset;
+            let open = || {
+                self.source
+                    .open_blob(digest, start)
+                    .map(|r| Box::new(std::io::Read::take(r, len)) as Box<dyn std::io::Read + Send>)
+            };
+            let range = format!("{}-{}", offset, offset + len - 1);
+            let resp = self.session.send(
+                "PATCH",
+                &location,
+                &[octet, ("Content-Range", &range)],
+                &Body::Stream(&open, len),
+                &what,
+            )?;
+            if resp.status() != 202 {
+                return Err(self.session.unexpected("PATCH", &location, resp, &what));
+            }
+            location = location_of(&self.session, &resp)?;
+            offset += len;
+        }
+        let url = with_digest(&location, digest);
+        let resp = self.session.send(
+            "PUT",
+            &url,
+            &[octet, ("Content-Length", "0")],
+            &Body::Empty,
+            &what,
+        )?;
+        self.finish_put(&url, resp, digest, &what)?;
+        Ok(size)
+    }
+
+    fn blob(&self, digest: &str, size: u64) -> Result<Outcome> {
+        if self.exists(digest)? {
+            return Ok(Outcome::Existing);
+        }
+        let mut pending = None;
+        if let Some(from) = self.mount_source(digest)? {
+            match self.start(digest, Some(&from))? {
+                None => return Ok(Outcome::Mounted),
+                Some(loc) => pending = Some(loc), // 202: an ordinary upload session
+            }
+        }
+        let loc = match pending {
+            Some(l) => l,
+            None => self.start(digest, None)?.expect("an upload session"),
+        };
+        match self.upload(loc, digest, size) {
+            Ok(n) => Ok(Outcome::Uploaded(n)),
+            // A session the registry forgot (restart, expiry): start over once.
+            Err(Error::RegistryProtocol { .. }) if !self.exists(digest)? => {
+                let loc = self.start(digest, None)?.expect("an upload session");
+                self.upload(loc, digest, size).map(Outcome::Uploaded)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The first mount source that has the blob (a `HEAD` there; a source
+    /// the credentials cannot read counts as not having it).
+    fn mount_source(&self, digest: &str) -> Result<Option<String>> {
+        for from in &self.mount_from {
+            let url = self.session.url(&format!("/v2/{from}/blobs/{digest}"));
+            match self
+                .session
+                .send("HEAD", &url, &[], &Body::Empty, &format!("read {from}"))
+            {
+                Ok(resp) if resp.status() == 200 => return Ok(Some(from.clone())),
+                Err(Error::Aborted) => return Err(Error::Aborted),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn put_manifest(&self, reference: &str, node: &Node) -> Result<String> {
+        let url = self
+            .session
+            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
+        let what = format!("push the manifest to {}:{reference}", self.repo.path);
+        let resp = self.session.send(
+            "PUT",
+            &url,
+            &[("Content-Type", node.media_type.as_str())],
+            &Body::Bytes(&node.bytes),
+            &what,
+        )?;
+        if resp.status() != 201 {
+            return Err(self.session.unexpected("PUT", &url, resp, &what));
+        }
+        match resp.header("docker-content-digest") {
+            Some(d) if d != node.digest => Err(self.session.protocol(format!(
+                "the registry reports the manifest as {d}, but its bytes are {}; it changed the manifest, so the digest dynpack printed would not be pullable",
+                node.digest
+            ))),
+            _ => Ok(node.digest.clone()),
+        }
+    }
+
+    /// The digest the tag points at now, if any.
+    fn remote_digest(&self, reference: &str, media_type: &str) -> Result<Option<String>> {
+        let url = self
+            .session
+            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
+        let what = format!("read {}:{reference}", self.repo.path);
+        let accept = format!("{media_type}, {}", accept_all());
+        let resp = self
+            .session
+            .send("HEAD", &url, &[("Accept", &accept)], &Body::Empty, &what)?;
+        match resp.status() {
+            200 => Ok(resp.header("docker-content-digest").map(str::to_string)),
+            404 => Ok(None),
+            _ => Err(self.session.unexpected("HEAD", &url, resp, &what)),
+        }
+    }
+}
+
+fn location_of(session: &Session, resp: &ureq::Response) -> Result<String> {
+    location(session, resp, "PATCH")
+}
+
+/// Pushes one image of a layout or oci-archive to a registry.
+pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
+    check_cancel(&opts.transport.cancel)?;
+    let source = ImageSource::open(&opts.source)?;
+    let selected = source.select(opts.ref_name.as_deref())?;
+    let tag = match (&opts.tag, &selected.image_name) {
+        (Some(t), _) => t.clone(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => {
+            return Err(Error::InvalidOption {
+                message: format!(
+                    "{}: the image does not record the reference it was built for; pass the tag (e.g. quay.io/<org>/<image>:<version>)",
+                    opts.source.display()
+                ),
+            })
+        }
+    };
+    let target = ImageReference::parse(&tag)?;
+    let repo = Repository::of(&target);
+
+    let mut blobs = Vec::new();
+    let mut nodes = Vec::new();
+    collect(
+        &source,
+        &selected.digest,
+        &selected.media_type,
+        &mut blobs,
+        &mut nodes,
+        0,
+    )?;
+    let top = nodes.pop().expect("the top manifest");
+    if let Some(pinned) = &target.digest {
+        if *pinned != top.digest {
+            return Err(Error::InvalidTag {
+                tag: tag.clone(),
+                reason: format!("it pins {pinned}, but the image is {}", top.digest),
+            });
+        }
+    }
+
+    // Mount sources: the options, then the other images of the same file on
+    // the same registry.
+    let mut mount_from: Vec<String> = Vec::new();
+    let candidates = opts.mount_from.iter().cloned().chain(source.image_names());
+    for name in candidates {
+        let Ok(r) = ImageReference::parse(&name)
+            .or_else(|_| ImageReference::parse(&format!("{name}:latest")))
+        else {
+            continue;
+        };
+        let other = Repository::of(&r);
+        if other.registry == repo.registry
+            && other.path != repo.path
+            && !mount_from.contains(&other.path)
+        {
+            mount_from.push(other.path);
+        }
+    }
+    let mut scopes = vec![format!("repository:{}:pull,push", repo.path)];
+    scopes.extend(mount_from.iter().map(|p| format!("repository:{p}:pull")));
+
+    let session = Session::connect(
+        &repo.registry,
+        &repo.path,
+        scopes,
+        &opts.auth,
+        &opts.transport,
+    )?;
+    let reference_part = target
+        .tag
+        .clone()
+        .or_else(|| target.digest.clone())
+        .expect("a tag or a digest");
+    let pusher = Pusher {
+        session,
+        source: &source,
+        repo: repo.clone(),
+        mount_from,
+        cancel: opts.transport.cancel.clone(),
+    };
+    let mut report = PushReport {
+        tag: tag.clone(),
+        repository: repo.full_name(),
+        digest: top.digest.clone(),
+        reference: format!("{}@{}", repo.full_name(), top.digest),
+        up_to_date: false,
+        uploaded: 0,
+        mounted: 0,
+        existing: 0,
+        bytes_uploaded: 0,
+    };
+    if pusher
+        .remote_digest(&reference_part, &top.media_type)?
+        .as_deref()
+        == Some(top.digest.as_str())
+    {
+        report.up_to_date = true;
+        report.existing = blobs.len() as u32;
+        return Ok(report);
+    }
+    for (digest, size) in &blobs {
+        match pusher.blob(digest, *size)? {
+            Outcome::Existing => report.existing += 1,
+            Outcome::Mounted => report.mounted += 1,
+            Outcome::Uploaded(n) => {
+                report.uploaded += 1;
+                report.bytes_uploaded += n;
+            }
+        }
+    }
+    for child in &nodes {
+        if pusher
+            .remote_digest(&child.digest, &child.media_type)?
+            .is_none()
+        {
+            pusher.put_manifest(&child.digest, child)?;
+        }
+    }
+    check_cancel(&opts.transport.cancel)?;
+    report.digest = pusher.put_manifest(&reference_part, &top)?;
+    Ok(report)
+}
+
+/// Progress counter shared with a caller that reports bytes sent.
+pub fn progress_counter() -> Arc<AtomicU64> {
+    Arc::new(AtomicU64::new(0))
+}
