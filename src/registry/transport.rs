@@ -362,6 +362,19 @@ fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// `E_REGISTRY_TLS` with the fix that fits: a registry that answers in
+/// plain HTTP needs to be marked insecure; any other failure, its CA.
+fn tls_failure(registry: &str, reason: &str) -> Error {
+    let hint = if reason.contains("InvalidContentType") {
+        format!(
+            "the registry answers in plain HTTP, not TLS: if it is meant to run without TLS, mark it insecure in registries.conf (~/.config/containers/registries.conf or /etc/containers/registries.conf: [[registry]] location = \"{registry}\" insecure = true) or pass --tls-verify=false"
+        )
+    } else {
+        certs_hint(registry)
+    };
+    tls_error(registry, format!("TLS failed ({reason}); {hint}"))
+}
+
 fn certs_hint(registry: &str) -> String {
     format!(
         "put the registry's CA certificate in ~/.config/containers/certs.d/{registry}/ca.crt (or /etc/containers/certs.d/{registry}/ca.crt), or pass --cert-dir DIR; only for a registry you trust without TLS: --tls-verify=false"
@@ -557,10 +570,7 @@ impl Session {
                 }
                 Err(ureq::Error::Transport(t)) => {
                     if let Some(reason) = tls_cause(&t) {
-                        return Err(tls_error(
-                            &self.registry,
-                            format!("TLS failed ({reason}); {}", certs_hint(&self.registry)),
-                        ));
+                        return Err(tls_failure(&self.registry, &reason));
                     }
                     if attempt < MAX_RETRIES && t.kind() != ureq::ErrorKind::Dns {
                         sleep_backoff(attempt, None, &self.options.cancel)?;
@@ -866,10 +876,7 @@ impl Session {
                     undo_progress();
                     check_cancel(&self.options.cancel)?;
                     if let Some(reason) = tls_cause(&t) {
-                        return Err(tls_error(
-                            &self.registry,
-                            format!("TLS failed ({reason}); {}", certs_hint(&self.registry)),
-                        ));
+                        return Err(tls_failure(&self.registry, &reason));
                     }
                     if attempt < MAX_RETRIES {
                         sleep_backoff(attempt, None, &self.options.cancel)?;
