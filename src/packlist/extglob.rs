@@ -57,7 +57,7 @@ pub fn compile(glob: &str) -> Compiled {
     };
     let root = ast.new_node(None, None);
     ast.parse(&glob, root, 0, 0);
-    ast.to_mm_pattern(root)
+    ast.mm_pattern(root)
 }
 
 #[derive(Clone)]
@@ -75,7 +75,7 @@ struct Node {
     has_magic: Option<bool>,
     uflag: bool,
     empty_ext: bool,
-    to_string: Option<U16s>,
+    cached_text: Option<U16s>,
 }
 
 struct Ast {
@@ -223,7 +223,7 @@ impl Ast {
             has_magic: ty.map(|_| true),
             uflag: false,
             empty_ext: false,
-            to_string: None,
+            cached_text: None,
         });
         if ty == Some(b'!' as u16) && !self.filled_negs {
             self.negs.push(id);
@@ -252,8 +252,11 @@ impl Ast {
         self.parts_mut(n).push(part);
     }
 
-    fn to_string(&mut self, n: usize) -> U16s {
-        if let Some(s) = &self.nodes[n].to_string {
+    /// minimatch's `toString()`, cached as minimatch caches it: some steps
+    /// change parts without clearing the cache, and what they print depends
+    /// on that.
+    fn text(&mut self, n: usize) -> U16s {
+        if let Some(s) = &self.nodes[n].cached_text {
             return s.clone();
         }
         let parts = self.parts(n).clone();
@@ -270,7 +273,7 @@ impl Ast {
             match p {
                 Part::Str(s) => out.extend_from_slice(s),
                 Part::Node(c) => {
-                    let s = self.to_string(*c);
+                    let s = self.text(*c);
                     out.extend(s);
                 }
             }
@@ -278,7 +281,7 @@ impl Ast {
         if ty.is_some() {
             out.push(b')' as u16);
         }
-        self.nodes[n].to_string = Some(out.clone());
+        self.nodes[n].cached_text = Some(out.clone());
         out
     }
 
@@ -286,7 +289,7 @@ impl Ast {
         if self.filled_negs {
             return;
         }
-        self.to_string(root);
+        self.text(root);
         self.filled_negs = true;
         while let Some(n) = self.negs.pop() {
             if self.nodes[n].ty != Some(b'!' as u16) {
@@ -514,7 +517,7 @@ impl Ast {
                 self.nodes[*p].parent = Some(n);
             }
         }
-        self.nodes[n].to_string = None;
+        self.nodes[n].cached_text = None;
     }
 
     fn adopt_with_space(&mut self, n: usize, child: usize, index: usize) {
@@ -561,7 +564,7 @@ impl Ast {
             }
         }
         self.nodes[n].ty = Some(nt);
-        self.nodes[n].to_string = None;
+        self.nodes[n].cached_text = None;
         self.nodes[n].empty_ext = false;
     }
 
@@ -600,11 +603,11 @@ impl Ast {
                 }
             }
         }
-        self.nodes[n].to_string = None;
+        self.nodes[n].cached_text = None;
     }
 
     /// `toRegExpSource(allowDot)` with `dot: true`: (source, body, hasMagic, uflag).
-    fn to_regexp_source(&mut self, n: usize) -> (U16s, U16s, bool, bool) {
+    fn regexp_source(&mut self, n: usize) -> (U16s, U16s, bool, bool) {
         if self.is_root(n) {
             self.flatten(n);
             self.fill_negs(n);
@@ -622,7 +625,7 @@ impl Ast {
                         (re, magic, uflag)
                     }
                     Part::Node(c) => {
-                        let (re, _, magic, uflag) = self.to_regexp_source(c);
+                        let (re, _, magic, uflag) = self.regexp_source(c);
                         (re, magic, uflag)
                     }
                 };
@@ -672,12 +675,12 @@ impl Ast {
         let body = self.parts_to_regexp(n);
         if self.is_start(n) && self.is_end(n) && body.is_empty() && ty != bang {
             // An extglob alone with nothing in it: its text, literally.
-            let s = self.to_string(n);
+            let s = self.text(n);
             self.arrays.push(vec![Part::Str(s.clone())]);
             self.nodes[n].parts = self.arrays.len() - 1;
             self.nodes[n].ty = None;
             self.nodes[n].has_magic = None;
-            let body = unescape(&self.to_string(n));
+            let body = unescape(&self.text(n));
             return (s, body, false, false);
         }
         let fin = if ty == bang && self.nodes[n].empty_ext {
@@ -713,7 +716,7 @@ impl Ast {
             let Part::Node(c) = p else {
                 continue; // "string type in extglob ast??"
             };
-            let (re, _, _, uflag) = self.to_regexp_source(c);
+            let (re, _, _, uflag) = self.regexp_source(c);
             self.nodes[n].uflag = self.nodes[n].uflag || uflag;
             if whole && re.is_empty() {
                 continue;
@@ -727,9 +730,9 @@ impl Ast {
         out
     }
 
-    fn to_mm_pattern(&mut self, root: usize) -> Compiled {
-        let glob = self.to_string(root);
-        let (re, body, has_magic, uflag) = self.to_regexp_source(root);
+    fn mm_pattern(&mut self, root: usize) -> Compiled {
+        let glob = self.text(root);
+        let (re, body, has_magic, uflag) = self.regexp_source(root);
         let glob = String::from_utf16_lossy(&glob);
         let any_magic = has_magic
             || self.nodes[root].has_magic == Some(true)

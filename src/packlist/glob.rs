@@ -692,9 +692,9 @@ mod tests {
         assert!(m("[[:alpha:]]*", "é.js") && !m("[[:alpha:]]*", "1.js"));
         assert!(m("[[:digit:]].js", "٣.js") && m("[!a]", "b") && m("[^a]", "b"));
         assert!(m("[\\^a]", "b") && !m("[\\^a]", "a"), "minimatch's `[^a]`");
-        assert!(m("[z-a]*", "[z-a]x") == false && !m("[z-a]*", "zx"));
+        assert!(!m("[z-a]*", "[z-a]x") && !m("[z-a]*", "zx"));
         assert!(Pattern::new("[[:alpha:]]-x").error().is_some(), "V8 throws");
-        assert!(m("?", "\u{1F600}") == false && m("[[:alpha:]]?", "a\u{1F600}"));
+        assert!(!m("?", "\u{1F600}") && m("[[:alpha:]]?", "a\u{1F600}"));
     }
 
     #[test]
