@@ -310,16 +310,23 @@ fn random_path(rng: &mut Rng, pattern: &str) -> String {
 
 /// Paths per random pattern: minimatch takes about a millisecond to build a
 /// pattern with a POSIX class (V8 compiles a Unicode case-folded class), and
-/// microseconds per path.
-const PATHS_PER_PATTERN: usize = 10;
+/// microseconds per path, so long runs use more paths per pattern.
+fn paths_per_pattern(pairs: usize) -> usize {
+    if pairs > 1_000_000 {
+        50
+    } else {
+        10
+    }
+}
 
 /// Random cases, enough for `pairs` pairs.
 fn random_cases(seed: u64, pairs: usize) -> impl Iterator<Item = (String, Vec<String>)> + Clone {
     let mut rng = Rng(seed | 1);
-    (0..pairs.div_ceil(PATHS_PER_PATTERN)).map(move |_| {
+    let per_pattern = paths_per_pattern(pairs);
+    (0..pairs.div_ceil(per_pattern)).map(move |_| {
         let n = 1 + rng.below(8);
         let pattern: String = (0..n).map(|_| rng.pick(PATTERN_PIECES)).collect();
-        let paths = (0..PATHS_PER_PATTERN)
+        let paths = (0..per_pattern)
             .map(|_| random_path(&mut rng, &pattern))
             .collect();
         (pattern, paths)
