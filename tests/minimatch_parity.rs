@@ -110,7 +110,18 @@ fn compare(
                 (None, _) => "dynpack refuses it, minimatch compiles it".to_string(),
                 (_, None) => "minimatch throws, dynpack compiles it".to_string(),
             };
+            // Printed as found, so that a long run that has to be stopped
+            // still says what it saw.
+            if divergences.len() < 30 {
+                eprintln!("divergence: {pattern:?}: {detail}");
+            }
             divergences.push(format!("{pattern:?}: {detail}"));
+        }
+        if pairs / 1_000_000 != (pairs - paths.len()) / 1_000_000 {
+            eprintln!(
+                "{pairs} pairs compared, {} divergences so far",
+                divergences.len()
+            );
         }
     }
     writer.join().unwrap();
