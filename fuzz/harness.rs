@@ -83,6 +83,105 @@ pub fn glob_rules(data: &[u8]) {
     }
 }
 
+/// Pieces of minimatch's segment grammar: the extglob target builds rules
+/// from them, so the fuzzer reaches nesting, adoption and classes at once.
+const EXTGLOB_PIECES: &[&str] = &[
+    "!(",
+    "@(",
+    "+(",
+    "*(",
+    "?(",
+    "(",
+    ")",
+    ")",
+    "|",
+    "*",
+    "?",
+    "**",
+    "/",
+    "\\",
+    "\\|",
+    "[",
+    "]",
+    "!",
+    "^",
+    "-",
+    "[[:alpha:]]",
+    "[[:upper:]]",
+    "[[:digit:]]",
+    "[[:space:]]",
+    "[[:graph:]]",
+    "[[:print:]]",
+    "[[:ascii:]]",
+    "[:",
+    ":]",
+    "{",
+    "}",
+    ",",
+    "..",
+    ".",
+    "a",
+    "B",
+    "k",
+    "s",
+    "1",
+    "é",
+    "ß",
+    "ſ",
+    "\u{212A}",
+    "😀",
+    " ",
+    "#",
+];
+
+/// Names to match extglob rules against.
+const EXTGLOB_NAMES: &[&str] = &[
+    "a", "B", "k", "K", "\u{212A}", "s", "ſ", "1", ".", "..", "é", "É", "ß", "😀", "(", ")", "|",
+    "!", "[", "]", "-", " ", "ab", ".a", "a.b",
+];
+
+/// Extglob rules built from grammar pieces (one byte each) and a name
+/// (after a NUL). Checks, beyond never panicking or hanging: a rule with
+/// its `!` doubled matches exactly as the rule; a one-segment rule matches
+/// a name, `dir/<name>` and `/<name>` alike (matchBase), in full and
+/// partial matching.
+pub fn glob_extglob(data: &[u8]) {
+    let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let rule: String = data[..cut.min(64)]
+        .iter()
+        .map(|&b| EXTGLOB_PIECES[b as usize % EXTGLOB_PIECES.len()])
+        .collect();
+    let name: String = data
+        .get(cut + 1..)
+        .unwrap_or(&[])
+        .iter()
+        .take(8)
+        .map(|&b| EXTGLOB_NAMES[b as usize % EXTGLOB_NAMES.len()])
+        .collect();
+    #[cfg(fuzzing)]
+    if dynpack::packlist::brace_expand(&rule).map_or(true, |v| v.len() > 1_000) {
+        return;
+    }
+    let p = Pattern::new(&rule);
+    if rule.is_empty() || rule.starts_with('#') {
+        // A comment or an empty rule; `!!#…` and `!!` are neither.
+        let _ = p.matches(&name, false);
+        return;
+    }
+    let doubled = Pattern::new(&format!("!!{rule}"));
+    assert_eq!(p.error(), doubled.error(), "{rule:?}");
+    let one_segment = !rule.contains(['/', '{']);
+    for partial in [false, true] {
+        for path in [name.clone(), format!("dir/{name}"), format!("/{name}")] {
+            let m = p.matches(&path, partial);
+            assert_eq!(m, doubled.matches(&path, partial), "{rule:?} on {path:?}");
+            if one_segment && !name.is_empty() && p.error().is_none() {
+                assert_eq!(m, p.matches(&name, partial), "{rule:?}: basename {path:?}");
+            }
+        }
+    }
+}
+
 /// SRI strings as ssri parses them, and the round trip of a computed SRI.
 pub fn sri(data: &[u8]) {
     let text = String::from_utf8_lossy(data);

@@ -47,3 +47,8 @@ fn manifest() {
 fn tar_header() {
     replay("tar_header", harness::tar_header);
 }
+
+#[test]
+fn glob_extglob() {
+    replay("glob_extglob", harness::glob_extglob);
+}

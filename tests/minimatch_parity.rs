@@ -1,58 +1,382 @@
-//! The ignore-rule port against the real thing: npm's own bundled
-//! brace-expansion and minimatch, run by `node`, on random patterns and
-//! names, including the hostile shapes the fuzzer found. Skipped (with a
-//! note) where node or npm is missing; required when `CI=true`.
+//! The ignore-rule port against the real thing: the `minimatch` npm's
+//! ignore walker uses (10.2.5, pinned as a dev dependency, with
+//! brace-expansion 5.0.9 as npm 11 bundles them), run by `node`.
+//!
+//! dynpack's matcher is `dynpack::packlist::Pattern`, a plain Rust type, so
+//! the test drives it directly and talks to minimatch through
+//! `tests/minimatch-oracle.js` over a pipe: nothing is added to the
+//! package's JavaScript or native API for it. Compared, with both
+//! `match(path)` and `match(path, true)` and whether the constructor throws:
+//! 1. every pattern with every path of minimatch's own test suite
+//!    (`tests/data/minimatch-suite.json`, extracted from its tests);
+//! 2. seeded random patterns (extglobs, classes, braces, escapes, dots,
+//!    Unicode, case) with random and pattern-derived paths: 100,000 pairs
+//!    by default, `DYNPACK_GLOB_PAIRS=10000000` for a long run
+//!    (`DYNPACK_GLOB_SEED` picks another seed).
+//!
+//! Skipped (with a note) where node or the dev dependency is missing;
+//! required when `CI=true`.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use dynpack::packlist::{brace_expand, Pattern};
 
-/// npm's `node_modules` folder, or None (after failing under CI).
-fn npm_modules() -> Option<PathBuf> {
-    let out = Command::new("npm").args(["root", "-g"]).output().ok();
-    let dir = out
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("npm/node_modules"))
-        .filter(|d| d.join("minimatch").is_dir() && d.join("brace-expansion").is_dir());
-    if dir.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "node and npm are required in CI"
-        );
-        eprintln!("skipped: npm's bundled minimatch is not installed");
+/// The pinned minimatch's folder, or None (after failing under CI).
+fn minimatch_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/minimatch");
+    let version = std::fs::read_to_string(dir.join("package.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_string));
+    let node = Command::new("node").arg("--version").output().is_ok();
+    if version.as_deref() == Some("10.2.5") && node {
+        return Some(dir);
     }
-    dir
-}
-
-/// Runs `script` with `node`; its stdout is JSON.
-fn node_json(script: &str) -> serde_json::Value {
-    let out = Command::new("node")
-        .args(["-e", script])
-        .output()
-        .expect("node");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        std::env::var("CI").as_deref() != Ok("true"),
+        "node and the dev dependency minimatch 10.2.5 are required in CI (npm ci)"
     );
-    serde_json::from_slice(&out.stdout).expect("JSON from node")
+    eprintln!("skipped: node or node_modules/minimatch 10.2.5 is missing (run npm ci)");
+    None
 }
 
-/// Random strings over `alphabet` (a JS array literal), deterministic.
-const GENERATOR: &str = r#"
-  let x = SEED
-  const rnd = (n) => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n }
-  const pick = (alphabet, max) => { let s = ''; for (let j = 0, l = 1 + rnd(max); j < l; j++) s += alphabet[rnd(alphabet.length)]; return s }
-"#;
+/// What minimatch said about one pattern: `None` when it threw, else the
+/// answers for every path, then for every path with `partial`.
+type Answer = Option<Vec<bool>>;
+
+fn dynpack_answer(pattern: &str, paths: &[String]) -> Answer {
+    let p = Pattern::new(pattern);
+    if p.error().is_some() {
+        return None;
+    }
+    let full = paths.iter().map(|f| p.matches(f, false));
+    let partial = paths.iter().map(|f| p.matches(f, true));
+    Some(full.chain(partial).collect())
+}
+
+/// Feeds `cases` to minimatch and compares every answer with dynpack's.
+/// Returns the number of (pattern, path) pairs and the divergences.
+fn compare(
+    dir: &std::path::Path,
+    cases: impl Iterator<Item = (String, Vec<String>)> + Clone + Send + 'static,
+) -> (usize, Vec<String>) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/minimatch-oracle.js");
+    let mut child = Command::new("node")
+        .arg(script)
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
+    let to_node = cases.clone();
+    let writer = std::thread::spawn(move || {
+        for (pattern, paths) in to_node {
+            serde_json::to_writer(&mut stdin, &(pattern, paths)).unwrap();
+            stdin.write_all(b"\n").unwrap();
+        }
+    });
+    let mut answers = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut pairs, mut divergences) = (0, Vec::new());
+    let mut ours_time = std::time::Duration::ZERO;
+    let (mut thrown, mut matched) = (0, 0);
+    for (pattern, paths) in cases {
+        let line = answers.next().expect("an answer from node").unwrap();
+        let theirs: Answer = (line != "E").then(|| line.bytes().map(|b| b == b'1').collect());
+        match &theirs {
+            None => thrown += 1,
+            Some(t) => matched += t[..paths.len()].iter().filter(|&&m| m).count(),
+        }
+        let t = Instant::now();
+        let ours = dynpack_answer(&pattern, &paths);
+        ours_time += t.elapsed();
+        pairs += paths.len();
+        if ours != theirs {
+            let detail = match (&ours, &theirs) {
+                (Some(o), Some(t)) => {
+                    let n = paths.len();
+                    let differ: Vec<String> = (0..2 * n)
+                        .filter(|&i| o[i] != t[i])
+                        .map(|i| {
+                            let kind = if i < n { "" } else { " (partial)" };
+                            format!("{:?}{kind}: minimatch {}", paths[i % n], t[i])
+                        })
+                        .collect();
+                    differ.join(", ")
+                }
+                (None, _) => "dynpack refuses it, minimatch compiles it".to_string(),
+                (_, None) => "minimatch throws, dynpack compiles it".to_string(),
+            };
+            // Printed as found, so that a long run that has to be stopped
+            // still says what it saw.
+            if divergences.len() < 30 {
+                eprintln!("divergence: {pattern:?}: {detail}");
+            }
+            divergences.push(format!("{pattern:?}: {detail}"));
+        }
+        if pairs / 1_000_000 != (pairs - paths.len()) / 1_000_000 {
+            eprintln!(
+                "{pairs} pairs compared, {} divergences so far",
+                divergences.len()
+            );
+        }
+    }
+    writer.join().unwrap();
+    eprintln!(
+        "{matched} pairs match, {thrown} patterns make minimatch throw; dynpack's side took {:.1} s",
+        ours_time.as_secs_f64()
+    );
+    assert!(child.wait().unwrap().success());
+    (pairs, divergences)
+}
+
+fn report(what: &str, pairs: usize, divergences: &[String], started: Instant) {
+    eprintln!(
+        "{what}: {pairs} pairs (each with match and partial match), {} divergences, {:.1} s",
+        divergences.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        divergences.is_empty(),
+        "{what}: {} patterns differ from minimatch, e.g.:\n{}",
+        divergences.len(),
+        divergences[..divergences.len().min(30)].join("\n")
+    );
+}
 
 #[test]
-fn brace_expansion_equals_npms() {
-    let Some(modules) = npm_modules() else {
+fn minimatch_suite_patterns_match_as_minimatch() {
+    let Some(dir) = minimatch_dir() else {
+        return;
+    };
+    let data: serde_json::Value = serde_json::from_str(include_str!("data/minimatch-suite.json"))
+        .expect("the suite's patterns");
+    let strings = |k: &str| -> Vec<String> {
+        data[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (patterns, mut paths) = (strings("patterns"), strings("paths"));
+    // Also each path as ignore-walk asks: from the root, and as a folder.
+    let extra: Vec<String> = paths
+        .iter()
+        .flat_map(|p| [format!("/{p}"), format!("{p}/")])
+        .collect();
+    paths.extend(extra);
+    let started = Instant::now();
+    let cases = patterns.into_iter().map(move |p| (p, paths.clone()));
+    let (pairs, divergences) = compare(&dir, cases);
+    report("minimatch's test suite", pairs, &divergences, started);
+}
+
+/// xorshift64*: the same cases for the same seed on every machine.
+#[derive(Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}
+
+/// Pieces of patterns: every part of minimatch's grammar, and characters
+/// whose case or width makes JavaScript differ from naive matching.
+const PATTERN_PIECES: &[&str] = &[
+    "a",
+    "b",
+    "A",
+    "B",
+    "k",
+    "s",
+    "x",
+    "1",
+    ".",
+    "..",
+    "-",
+    ",",
+    "#",
+    " ",
+    "é",
+    "É",
+    "ß",
+    "ſ",
+    "\u{212A}",
+    "İ",
+    "ı",
+    "Ω",
+    "😀",
+    "٣",
+    "*",
+    "*",
+    "?",
+    "**",
+    "/",
+    "/",
+    "\\",
+    "\\*",
+    "\\|",
+    "\\!",
+    "\\[",
+    "\\(",
+    "\\.",
+    "[",
+    "]",
+    "[a-c]",
+    "[!a]",
+    "[^a]",
+    "[\\^a]",
+    "[z-a]",
+    "[a-]",
+    "[]]",
+    "[[:alpha:]]",
+    "[[:digit:]]",
+    "[[:upper:]]",
+    "[[:lower:]]",
+    "[[:space:]]",
+    "[[:punct:]]",
+    "[[:xdigit:]]",
+    "[[:graph:]]",
+    "[[:print:]]",
+    "[[:ascii:]]",
+    "[[:alnum:]]",
+    "[[:word:]]",
+    "[[:blank:]]",
+    "[[:cntrl:]]",
+    "[[:bogus:]]",
+    "[😀-😃]",
+    "[é-ü]",
+    "!(",
+    "@(",
+    "+(",
+    "*(",
+    "?(",
+    "!(",
+    "(",
+    ")",
+    ")",
+    ")",
+    "|",
+    "|",
+    "{",
+    "}",
+    "{a,b}",
+    "{1..3}",
+    "{,x}",
+    "!",
+    "@",
+    "+",
+    "$",
+    "^",
+    "%",
+];
+
+/// Characters of names.
+const NAME_PIECES: &[&str] = &[
+    "a", "b", "A", "B", "k", "K", "\u{212A}", "s", "S", "ſ", "x", "1", "2", "٣", ".", "..", "-",
+    ",", "#", " ", "é", "É", "ü", "ß", "SS", "İ", "ı", "i", "I", "Ω", "ω", "😀", "😃", "(", ")",
+    "|", "[", "]", "*", "?", "!", "@", "+", "\\", "^", "$", "{", "}", "\t", "\u{a0}",
+];
+
+fn random_name(rng: &mut Rng) -> String {
+    let n = 1 + rng.below(5);
+    (0..n).map(|_| rng.pick(NAME_PIECES)).collect()
+}
+
+/// A path: 1–3 random names, or the pattern with its magic removed or kept,
+/// with or without a leading and trailing `/`.
+fn random_path(rng: &mut Rng, pattern: &str) -> String {
+    let body = match rng.below(4) {
+        0 => pattern.to_string(),
+        1 => pattern
+            .chars()
+            .filter(|c| !"*?[]()|!@+{}\\".contains(*c))
+            .collect(),
+        _ => {
+            let n = 1 + rng.below(3);
+            (0..n)
+                .map(|_| random_name(rng))
+                .collect::<Vec<_>>()
+                .join("/")
+        }
+    };
+    let lead = if rng.below(3) == 0 { "/" } else { "" };
+    let trail = if rng.below(5) == 0 { "/" } else { "" };
+    format!("{lead}{body}{trail}")
+}
+
+/// Paths per random pattern: minimatch takes about a millisecond to build a
+/// pattern with a POSIX class (V8 compiles a Unicode case-folded class), and
+/// microseconds per path, so long runs use more paths per pattern.
+fn paths_per_pattern(pairs: usize) -> usize {
+    if pairs > 1_000_000 {
+        50
+    } else {
+        10
+    }
+}
+
+/// Random cases, enough for `pairs` pairs.
+fn random_cases(seed: u64, pairs: usize) -> impl Iterator<Item = (String, Vec<String>)> + Clone {
+    let mut rng = Rng(seed | 1);
+    let per_pattern = paths_per_pattern(pairs);
+    (0..pairs.div_ceil(per_pattern)).map(move |_| {
+        let n = 1 + rng.below(8);
+        let pattern: String = (0..n).map(|_| rng.pick(PATTERN_PIECES)).collect();
+        let paths = (0..per_pattern)
+            .map(|_| random_path(&mut rng, &pattern))
+            .collect();
+        (pattern, paths)
+    })
+}
+
+#[test]
+fn random_patterns_match_as_minimatch() {
+    let Some(dir) = minimatch_dir() else {
+        return;
+    };
+    let pairs: usize = std::env::var("DYNPACK_GLOB_PAIRS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let seed: u64 = std::env::var("DYNPACK_GLOB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_251_201);
+    let started = Instant::now();
+    let (pairs, divergences) = compare(&dir, random_cases(seed, pairs));
+    report(
+        &format!("random patterns (seed {seed})"),
+        pairs,
+        &divergences,
+        started,
+    );
+}
+
+#[test]
+fn brace_expansion_equals_minimatchs() {
+    let Some(dir) = minimatch_dir() else {
         return;
     };
     let script = format!(
-        r#"{GENERATOR}
+        r#"
+        let x = 12345
+        const rnd = (n) => {{ x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n }}
+        const pick = (alphabet, max) => {{ let s = ''; for (let j = 0, l = 1 + rnd(max); j < l; j++) s += alphabet[rnd(alphabet.length)]; return s }}
         const {{ minimatch }} = require({mm:?})
         const parts = ['{{', '}}', ',', '.', '..', 'a', 'b', 'Z', '1', '0', '-', '\\', '$', '*', '/', '{{a,b}}', '{{1..3}}', '{{a..c}}', '{{,}}', 'é']
         const cases = []
@@ -60,66 +384,33 @@ fn brace_expansion_equals_npms() {
         for (const p of ['{{1..20..3}}', '{{-3..3}}', '{{a..Z}}', '{{05..-5..2}}', 'a{{}},b}}c', '{{}}a,b}}', "{{'..\uFFFD}}", '{{a,,b}}'])
           cases.push([p, minimatch.braceExpand(p)])
         process.stdout.write(JSON.stringify(cases))"#,
-        mm = modules.join("minimatch").to_string_lossy(),
-    )
-    .replace("SEED", "12345");
-    let cases = node_json(&script);
+        mm = dir.to_string_lossy(),
+    );
+    let out = Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from node");
     let mut differ = Vec::new();
     for case in cases.as_array().unwrap() {
         let pattern = case[0].as_str().unwrap();
-        let npm: Vec<&str> = case[1]
+        let theirs: Vec<&str> = case[1]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        if brace_expand(pattern).unwrap() != npm {
+        if brace_expand(pattern).unwrap() != theirs {
             differ.push(pattern.to_string());
         }
     }
     assert!(
         differ.is_empty(),
-        "expansions differ from npm's: {differ:?}"
-    );
-}
-
-#[test]
-fn matching_equals_minimatch() {
-    let Some(modules) = npm_modules() else {
-        return;
-    };
-    let script = format!(
-        r#"{GENERATOR}
-        const {{ minimatch }} = require({mm:?})
-        const pat = ['a', 'B', 'k', 's', '*', '?', '.', 'é', 'É', 'ß', 'ſ', 'Ω', '😀', '\\*', '{{a,é}}', 'İ', 'ı', 'i', '/', '**', '[a-c]', '[!x]']
-        const name = ['a', 'A', 'b', 'k', 'K', '\u212A', 's', 'S', 'ſ', 'é', 'É', 'ß', 'SS', 'Ω', 'ω', '😀', 'x', 'İ', 'ı', 'i', 'I', 'c']
-        const opts = {{ matchBase: true, dot: true, flipNegate: true, nocase: true }}
-        const cases = []
-        for (let i = 0; i < 8000; i++) {{
-          const p = pick(pat, 6)
-          const f = pick(name, 6)
-          // Known gap: a segment with a class is still a Rust regex, which sees
-          // characters, not UTF-16 units, and folds case the Unicode way.
-          if (p.includes('[') && /[😀ſ\u212A]/u.test(f + p)) continue
-          for (const file of [f, 'dir/' + f, '/' + f]) cases.push([p, file, minimatch(file, p, opts)])
-        }}
-        process.stdout.write(JSON.stringify(cases))"#,
-        mm = modules.join("minimatch").to_string_lossy(),
-    )
-    .replace("SEED", "31337");
-    let cases = node_json(&script);
-    let mut differ = Vec::new();
-    for case in cases.as_array().unwrap() {
-        let (pattern, file) = (case[0].as_str().unwrap(), case[1].as_str().unwrap());
-        if Pattern::new(pattern).matches(file, false) != case[2].as_bool().unwrap() {
-            differ.push(format!("{pattern:?} on {file:?}"));
-        }
-    }
-    assert!(
-        differ.is_empty(),
-        "{} of {} differ from minimatch: {:?}",
-        differ.len(),
-        cases.as_array().unwrap().len(),
-        &differ[..differ.len().min(20)]
+        "expansions differ from minimatch's: {differ:?}"
     );
 }

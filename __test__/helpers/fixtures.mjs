@@ -217,8 +217,44 @@ export function gitignoreOnly (root) {
   return dir
 }
 
+/** `files` with extglobs and POSIX classes, as real packages write them. */
+export function extglobFiles (root) {
+  const dir = path.join(root, 'extglob-files')
+  writeTree(dir, {
+    'package.json': pkg('extglob-files', '1.0.0', {
+      files: ['dist/x/**/!(*.tsbuildinfo)', 'lib/@(a|b).js', 'docs/+([[:alpha:]]).md', 'conf/?(app-)config.json',
+        'scripts/*(run|build).sh', 'src/[[:upper:]]*.ts', 'assets/[!.]*', 'types/!(*.test).d.ts'],
+    }),
+    'dist/x/a.js': 'a', 'dist/x/tsconfig.tsbuildinfo': 't', 'dist/x/sub/b.js': 'b', 'dist/x/sub/c.tsbuildinfo': 'c',
+    'dist/x/sub/d.d.ts': 'd', 'dist/x/sub/e.js.map': 'e', 'dist/x/sub/.npmignore': '+(e).js.map\n', 'dist/y/z.js': 'z',
+    'lib/a.js': 'a', 'lib/b.js': 'b', 'lib/c.js': 'c', 'lib/ab.js': 'ab',
+    'docs/guide.md': 'g', 'docs/guide2.md': 'g2', 'docs/ü.md': 'u',
+    'conf/config.json': '{}', 'conf/app-config.json': '{}', 'conf/other-config.json': '{}',
+    'scripts/runbuild.sh': 'x', 'scripts/x.sh': 'x', 'scripts/run.sh': 'x', 'scripts/.sh': 'x',
+    'src/Index.ts': 'i', 'src/lower.ts': 'l', 'src/1.ts': '1',
+    'assets/a.png': 'a', 'assets/.hidden': 'h',
+    'types/index.d.ts': 'i', 'types/index.test.d.ts': 't',
+  })
+  return dir
+}
+
+/** No `files`: extglob and class rules in .npmignore and .gitignore. */
+export function extglobIgnores (root) {
+  const dir = path.join(root, 'extglob-ignores')
+  writeTree(dir, {
+    'package.json': pkg('extglob-ignores', '1.0.0'),
+    '.npmignore': '*.@(log|tmp)\n!(keep).log\n+([[:digit:]]).txt\nbuild/!(public)/**\n[[:upper:]][[:upper:]]*.md\n?(.)cache\n',
+    'a.log': 'x', 'keep.log': 'k', 'b.tmp': 'x', '123.txt': 'x', 'a1.txt': 'k',
+    'build/private/p.js': 'x', 'build/public/p.js': 'k',
+    'NOTES.md': 'x', 'Notes.md': 'x', 'n.md': 'k', 'cache': 'x', '.cache': 'x', 'ccache': 'k',
+    'lib/.gitignore': '*.@(map|tsbuildinfo)\n[!i]*.js\n',
+    'lib/index.js': 'k', 'lib/other.js': 'x', 'lib/index.js.map': 'x', 'lib/t.tsbuildinfo': 'x',
+  })
+  return dir
+}
+
 /** Every fixture, by name. */
-export const fixtures = { backendDistDynamic, frontendDistDynamic, filesGlobs, ignoreFiles, gitignoreOnly }
+export const fixtures = { backendDistDynamic, frontendDistDynamic, filesGlobs, ignoreFiles, gitignoreOnly, extglobFiles, extglobIgnores }
 
 export function exists (p) {
   try { fs.lstatSync(p); return true } catch { return false }

@@ -6,9 +6,9 @@
 //! matches of directories, the basename rule), so it is reproduced here
 //! rather than approximated with a generic glob crate.
 
-use regex::Regex;
-
 use super::braces::brace_expand;
+use super::extglob::{self, Compiled};
+use super::jsregex::{JsRegex, SyntaxError};
 
 /// One path segment of a compiled pattern.
 #[derive(Debug, Clone)]
@@ -20,9 +20,13 @@ enum Segment {
     /// (see [`canonicalize`]). Brace expansion can make 100,000 such
     /// segments out of one rule; compiling a regex for each would take
     /// seconds, or minutes for long ones.
-    Wild(Vec<Tok>),
-    /// A segment with a character class.
-    Regex(Regex),
+    /// The flag: `.` and `..` never match (minimatch's no-traversal
+    /// lookahead, added when the regex starts with a class such as `?`).
+    Wild(Vec<Tok>, bool),
+    /// One of minimatch's fast tests.
+    Fast(FastTest),
+    /// Anything else: minimatch's RegExp.
+    Regex(JsRegex),
     /// `**` on its own: any number of segments.
     Globstar,
 }
@@ -42,7 +46,10 @@ impl Segment {
     fn test(&self, s: &str) -> bool {
         match self {
             Segment::Literal(l) => l == s,
-            Segment::Wild(toks) => wild_match(toks, s),
+            Segment::Wild(toks, no_traversal) => {
+                !(*no_traversal && (s == "." || s == "..")) && wild_match(toks, s)
+            }
+            Segment::Fast(t) => t.test(s),
             Segment::Regex(r) => r.is_match(s),
             Segment::Globstar => false,
         }
@@ -177,11 +184,18 @@ impl Pattern {
             .iter()
             .map(|s| level_one_optimize(slash_split(s)))
             .collect();
-        p.set = p
+        let set: Result<Vec<Vec<Segment>>, SyntaxError> = p
             .glob_parts
             .iter()
             .map(|parts| parts.iter().map(|s| parse_segment(s)).collect())
             .collect();
+        match set {
+            Ok(set) => p.set = set,
+            Err(_) => {
+                p.error = Some("is a glob minimatch cannot compile (a RegExp syntax error)");
+                return p;
+            }
+        }
         p.base_only = !p.set.is_empty() && p.set.iter().all(|alt| alt.len() == 1);
         p.relative = p.glob_parts.iter().any(|part| {
             let last_nonempty = part.last().is_some_and(|s| !s.is_empty());
@@ -471,200 +485,122 @@ fn body_sections(
 }
 
 // ---------------------------------------------------------------------------
-// One segment to a matcher (minimatch's AST -> RegExp, nocase + dot).
+// One segment to a matcher: minimatch's `parse(segment)`.
 
-fn posix_class(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "alnum" => r"\p{L}\p{Nl}\p{Nd}",
-        "alpha" => r"\p{L}\p{Nl}",
-        "ascii" => r"\x00-\x7f",
-        "blank" => r"\p{Zs}\t",
-        "cntrl" => r"\p{Cc}",
-        "digit" => r"\p{Nd}",
-        "graph" => r"\p{L}\p{N}\p{P}\p{S}",
-        "lower" => r"\p{Ll}",
-        "print" => r"\p{L}\p{N}\p{P}\p{S}\p{Zs}",
-        "punct" => r"\p{P}",
-        "space" => r"\p{Z}\t\r\n\v\f",
-        "upper" => r"\p{Lu}",
-        "word" => r"\p{L}\p{Nl}\p{Nd}\p{Pc}",
-        "xdigit" => r"A-Fa-f0-9",
-        _ => return None,
-    })
+/// minimatch's fast tests, which replace `RegExp#test` for the commonest
+/// segment shapes. They are not always what the regex would say (`*\.js`
+/// tests for a literal `\.js` ending, the Kelvin sign lower-cases to `k`),
+/// and npm uses them, so they are reproduced as they are.
+#[derive(Debug, Clone)]
+enum FastTest {
+    /// `^\*+$`
+    Star,
+    /// `^\*+([^+@!?*[(]*)$`: the lower-cased ending.
+    StarDotExt(String),
+    /// `^\?+([^+@!?*[(]*)?$`: the segment's length in UTF-16 units and the
+    /// lower-cased ending.
+    Qmarks(usize, String),
+    /// `^\*+\.\*+$`
+    StarDotStar,
+    /// `^\.\*+$`
+    DotStar,
 }
 
-/// Parses a `[...]` class starting at `chars[i] == '['`; returns the regex
-/// source and the index after `]`, or None when it is not a valid class.
-fn parse_class(chars: &[char], i: usize) -> Option<(String, usize)> {
-    let mut j = i + 1;
-    let mut negate = false;
-    if j < chars.len() && (chars[j] == '!' || chars[j] == '^') {
-        negate = true;
-        j += 1;
-    }
-    let mut body = String::new();
-    let mut first = true;
-    while j < chars.len() {
-        let c = chars[j];
-        if c == ']' && !first {
-            let src = if body.is_empty() {
-                // `[]` can never match in minimatch
-                if negate {
-                    "[^/]".to_string()
-                } else {
-                    "$.".to_string()
-                }
-            } else if negate {
-                format!("[^/{body}]")
-            } else {
-                format!("[{body}]")
-            };
-            return Some((src, j + 1));
+impl FastTest {
+    /// The test minimatch picks for `segment` with `{dot, nocase}`.
+    fn of(segment: &str) -> Option<FastTest> {
+        let no_magic = |s: &str| !s.contains(['+', '@', '!', '?', '*', '[', '(']);
+        let stars = segment.len() - segment.trim_start_matches('*').len();
+        if stars > 0 {
+            let rest = &segment[stars..];
+            if rest.is_empty() {
+                return Some(FastTest::Star);
+            }
+            if no_magic(rest) {
+                return Some(FastTest::StarDotExt(rest.to_lowercase()));
+            }
         }
-        first = false;
-        if c == '[' && j + 1 < chars.len() && chars[j + 1] == ':' {
-            let rest: String = chars[j + 2..].iter().collect();
-            if let Some(end) = rest.find(":]") {
-                let name = &rest[..end];
-                if let Some(cls) = posix_class(name) {
-                    body.push_str(cls);
-                    j += 2 + name.chars().count() + 2;
-                    continue;
+        let qmarks = segment.len() - segment.trim_start_matches('?').len();
+        if qmarks > 0 && no_magic(&segment[qmarks..]) {
+            let len = segment.encode_utf16().count();
+            return Some(FastTest::Qmarks(len, segment[qmarks..].to_lowercase()));
+        }
+        if stars > 0 {
+            let rest = &segment[stars..];
+            if let Some(after) = rest.strip_prefix('.') {
+                if !after.is_empty() && after.bytes().all(|b| b == b'*') {
+                    return Some(FastTest::StarDotStar);
                 }
             }
         }
-        if c == '\\' && j + 1 < chars.len() {
-            body.push_str(&regex::escape(&chars[j + 1].to_string()));
-            j += 2;
-            continue;
+        if let Some(after) = segment.strip_prefix('.') {
+            if !after.is_empty() && after.bytes().all(|b| b == b'*') {
+                return Some(FastTest::DotStar);
+            }
         }
-        if c == '-' && !body.is_empty() && j + 1 < chars.len() && chars[j + 1] != ']' {
-            body.push('-');
-            j += 1;
-            continue;
-        }
-        let s = c.to_string();
-        body.push_str(&regex::escape(&s));
-        j += 1;
+        None
     }
-    None
+
+    fn test(&self, f: &str) -> bool {
+        let not_dots = f != "." && f != "..";
+        match self {
+            FastTest::Star => !f.is_empty() && not_dots,
+            FastTest::StarDotExt(ext) => f.to_lowercase().ends_with(ext.as_str()),
+            FastTest::Qmarks(len, ext) => {
+                f.encode_utf16().count() == *len
+                    && not_dots
+                    && (ext.is_empty() || f.to_lowercase().ends_with(ext.as_str()))
+            }
+            FastTest::StarDotStar => not_dots && f.contains('.'),
+            FastTest::DotStar => not_dots && f.starts_with('.'),
+        }
+    }
 }
 
-/// `regex::escape` for one character, without allocating: segments are
-/// parsed once per brace alternative, up to 100,000 per rule.
-fn push_escaped(re: &mut String, c: char) {
-    if matches!(
-        c,
-        '\\' | '.'
-            | '+'
-            | '*'
-            | '?'
-            | '('
-            | ')'
-            | '|'
-            | '['
-            | ']'
-            | '{'
-            | '}'
-            | '^'
-            | '$'
-            | '#'
-            | '&'
-            | '-'
-            | '~'
-    ) {
-        re.push('\\');
-    }
-    re.push(c);
-}
-
-fn parse_segment(seg: &str) -> Segment {
+/// Compiles one segment; the error is the one V8 throws when minimatch
+/// builds its RegExp (npm then fails on the rule).
+fn parse_segment(seg: &str) -> Result<Segment, SyntaxError> {
     if seg == "**" {
-        return Segment::Globstar;
+        return Ok(Segment::Globstar);
     }
     if seg.is_empty() {
-        return Segment::Literal(String::new());
+        return Ok(Segment::Literal(String::new()));
     }
-    let chars: Vec<char> = seg.chars().collect();
-    let mut re = String::new();
-    let mut literal = String::new();
-    let mut magic = false;
-    // The same segment as [`Tok`]s, while it has no class.
-    let mut toks: Option<Vec<Tok>> = Some(Vec::new());
-    let tok = |toks: &mut Option<Vec<Tok>>, t: Tok| {
-        if let Some(v) = toks.as_mut() {
-            v.push(t);
-        }
+    let (source, unicode) = match extglob::compile(seg) {
+        Compiled::Literal(l) => return Ok(Segment::Literal(l)),
+        Compiled::Regex { source, unicode } => (source, unicode),
     };
-    let units = |toks: &mut Option<Vec<Tok>>, c: char| {
-        if let Some(v) = toks.as_mut() {
-            let mut buf = [0u16; 2];
-            v.extend(
-                c.encode_utf16(&mut buf)
-                    .iter()
-                    .map(|&u| Tok::Unit(canonicalize(u))),
-            );
-        }
-    };
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\\' if i + 1 < chars.len() => {
-                push_escaped(&mut re, chars[i + 1]);
-                literal.push(chars[i + 1]);
-                units(&mut toks, chars[i + 1]);
-                i += 2;
-                continue;
-            }
-            '*' => {
-                magic = true;
-                while i + 1 < chars.len() && chars[i + 1] == '*' {
-                    i += 1;
+    let regex = Compiled::regex(&source, unicode)?;
+    if let Some(fast) = FastTest::of(seg) {
+        return Ok(Segment::Fast(fast));
+    }
+    if !seg.contains(['[', '(', '\\']) {
+        // Only characters, `*` and `?`: the regex is `[^/]*?`, `[^/]` and
+        // escaped characters, matched here without the general engine.
+        let mut toks = Vec::new();
+        for c in seg.chars() {
+            match c {
+                '*' if toks.last() == Some(&Tok::Star) => {}
+                '*' => toks.push(Tok::Star),
+                '?' => toks.push(Tok::One),
+                _ => {
+                    let mut buf = [0u16; 2];
+                    toks.extend(
+                        c.encode_utf16(&mut buf)
+                            .iter()
+                            .map(|&u| Tok::Unit(canonicalize(u))),
+                    );
                 }
-                re.push_str("[^/]*?");
-                tok(&mut toks, Tok::Star);
-            }
-            '?' => {
-                magic = true;
-                re.push_str("[^/]");
-                tok(&mut toks, Tok::One);
-            }
-            '[' => {
-                if let Some((cls, next)) = parse_class(&chars, i) {
-                    magic = true;
-                    re.push_str(&cls);
-                    toks = None;
-                    i = next;
-                    continue;
-                }
-                re.push_str(r"\[");
-                literal.push('[');
-                units(&mut toks, '[');
-            }
-            _ => {
-                push_escaped(&mut re, c);
-                literal.push(c);
-                units(&mut toks, c);
             }
         }
-        i += 1;
+        let no_traversal = source.starts_with(
+            &extglob::START_NO_TRAVERSAL
+                .encode_utf16()
+                .collect::<Vec<_>>(),
+        );
+        return Ok(Segment::Wild(toks, no_traversal));
     }
-    let cased = if literal.is_ascii() {
-        literal.bytes().any(|b| b.is_ascii_alphabetic())
-    } else {
-        literal.to_uppercase() != literal.to_lowercase()
-    };
-    if !magic && !cased {
-        return Segment::Literal(literal);
-    }
-    if let Some(toks) = toks {
-        return Segment::Wild(toks);
-    }
-    match Regex::new(&format!("(?i)^(?:{re})$")) {
-        Ok(r) => Segment::Regex(r),
-        Err(_) => Segment::Literal(literal),
-    }
+    Ok(Segment::Regex(regex))
 }
 
 #[cfg(test)]
@@ -707,21 +643,12 @@ mod tests {
     }
 
     #[test]
-    fn escaping_equals_regex_escape() {
-        for c in (0u8..128).map(char::from).chain(['é', '日']) {
-            let mut re = String::new();
-            push_escaped(&mut re, c);
-            assert_eq!(re, regex::escape(&c.to_string()), "{c:?}");
-        }
-    }
-
-    #[test]
     fn wildcards_without_regex() {
-        let w = |p: &str, f: &str| parse_segment(p).test(f);
-        assert!(matches!(parse_segment("a*b?c"), Segment::Wild(_)));
-        assert!(matches!(parse_segment("[ab]*"), Segment::Regex(_)));
-        assert!(matches!(parse_segment("é*"), Segment::Wild(_)));
-        assert!(w("*.JS", "index.js") && w("*", "") && w("**x", "abx"));
+        let w = |p: &str, f: &str| parse_segment(p).unwrap().test(f);
+        assert!(matches!(parse_segment("a*b?c"), Ok(Segment::Wild(..))));
+        assert!(matches!(parse_segment("[ab]*"), Ok(Segment::Regex(_))));
+        assert!(matches!(parse_segment("é*"), Ok(Segment::Wild(..))));
+        assert!(w("*.JS", "index.js") && !w("*", "") && w("**x", "abx"));
         assert!(w("a*b*c", "aXbYbZc") && !w("a*b*c", "aXbYbZ"));
         assert!(w("?.js", "é.js") && !w("?.js", "ab.js") && w("???", "\u{1F600}x"));
         assert!(
@@ -741,6 +668,33 @@ mod tests {
             "no non-ASCII to ASCII"
         );
         assert!(w("Ω", "ω") && w("\u{1F600}*", "\u{1F600}x"));
+    }
+
+    #[test]
+    fn extglobs() {
+        // The shape of the real package that lost ~2,000 files.
+        let p = "dist/x/**/!(*.tsbuildinfo)";
+        assert!(m(p, "dist/x/a/b.js") && m(p, "dist/x/b.d.ts"));
+        assert!(!m(p, "dist/x/a/tsconfig.tsbuildinfo"));
+        assert!(m("@(a|b).js", "A.js") && !m("@(a|b).js", "ab.js"));
+        assert!(m("+(a|b).js", "abba.js") && !m("+(a|b).js", ".js"));
+        assert!(m("*(a|b).js", ".js") && m("?(a|b).js", "b.js") && !m("?(a|b).js", "ab.js"));
+        assert!(m("x!(y)z", "xaz") && !m("x!(y)z", "xyz") && m("x!(y)z", "xz"));
+        assert!(m("@(a", "@(a"), "an unfinished extglob is literal");
+        assert!(
+            m("a\\|b", "ax") && m("a\\|b", "xb"),
+            "an escaped | is an alternation"
+        );
+    }
+
+    #[test]
+    fn classes() {
+        assert!(m("[[:alpha:]]*", "é.js") && !m("[[:alpha:]]*", "1.js"));
+        assert!(m("[[:digit:]].js", "٣.js") && m("[!a]", "b") && m("[^a]", "b"));
+        assert!(m("[\\^a]", "b") && !m("[\\^a]", "a"), "minimatch's `[^a]`");
+        assert!(!m("[z-a]*", "[z-a]x") && !m("[z-a]*", "zx"));
+        assert!(Pattern::new("[[:alpha:]]-x").error().is_some(), "V8 throws");
+        assert!(!m("?", "\u{1F600}") && m("[[:alpha:]]?", "a\u{1F600}"));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! with the metadata the tar header needs.
 
 mod braces;
+mod extglob;
 mod glob;
+mod jsregex;
 mod rules;
 
 pub mod order;
