@@ -313,6 +313,8 @@ export interface PushOciImageResult {
   upToDate: boolean
   blobs: PushBlobCounts
   bytesUploaded: number
+  /** Referrers of the image (SBOMs) pushed with it or already there. */
+  referrers: number
 }
 
 /**

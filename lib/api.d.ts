@@ -327,6 +327,12 @@ export interface PushOciImageResult {
   upToDate: boolean
   blobs: { uploaded: number; mounted: number; existing: number }
   bytesUploaded: number
+  /**
+   * Referrers of the image in the layout (its SBOMs), pushed after it by
+   * digest; listed in the `sha256-<hex>` tag index where the registry has
+   * no referrers API.
+   */
+  referrers: number
 }
 
 /**

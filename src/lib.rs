@@ -940,6 +940,8 @@ pub struct PushOciImageResult {
     pub up_to_date: bool,
     pub blobs: PushBlobCounts,
     pub bytes_uploaded: i64,
+    /// Referrers of the image (SBOMs) pushed with it or already there.
+    pub referrers: u32,
 }
 
 /// Bytes sent so far by the pushes it is passed to (polled for progress).
@@ -990,6 +992,7 @@ impl Task for PushTask {
                 existing: r.existing,
             },
             bytes_uploaded: r.bytes_uploaded as i64,
+            referrers: r.referrers,
         })
     }
 }
