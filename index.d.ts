@@ -348,6 +348,36 @@ export interface SbomOfOptions {
 }
 
 /**
+ * Signs an image in its registry with a cosign key and pushes the
+ * signature to the `sha256-<hex>.sig` tag beside it.
+ */
+export declare function signOciImage(reference: string, options: SignOciImageOptions, cancel?: CancelToken | undefined | null): Promise<SignOciImageResult>
+
+export interface SignOciImageOptions {
+  /** The private key file: cosign.key (encrypted) or a PKCS#8 / SEC1 PEM. */
+  key: string
+  /** The passphrase of an encrypted cosign key. */
+  passphrase?: string
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
+export interface SignOciImageResult {
+  /** `<repository>@<digest>`: the image the signature is for. */
+  reference: string
+  digest: string
+  /** `<repository>:sha256-<hex>.sig`. */
+  signatureTag: string
+  signatureDigest: string
+  /** Signatures the tag holds now. */
+  signatures: number
+  /** This key had already signed this digest: nothing was sent. */
+  upToDate: boolean
+}
+
+/**
  * The name the tgz of `name`@`version` is written under
  * ([`pack::tarball_file_name`]: every `/` and `\` made `-`), for the CLI,
  * which must know it before packing (collisions, `--base-url`).

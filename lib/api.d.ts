@@ -357,3 +357,37 @@ export declare function registryLogin(host: string, username: string, password: 
 
 /** Removes `host` from that auth.json. */
 export declare function registryLogout(host: string, options?: { authfile?: string }): Promise<{ removed: boolean; file: string }>
+
+export interface SignOciImageOptions {
+  /** The private key file: cosign.key (encrypted) or a PKCS#8 / SEC1 PEM. */
+  key: string
+  /** The passphrase of an encrypted cosign key; default `COSIGN_PASSWORD`. */
+  passphrase?: string
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+  signal?: AbortSignal
+}
+
+export interface SignOciImageResult {
+  /** `<repository>@<digest>`: the image the signature is for. */
+  reference: string
+  digest: string
+  /** `<repository>:sha256-<hex>.sig`. */
+  signatureTag: string
+  signatureDigest: string
+  /** Signatures the tag holds now. */
+  signatures: number
+  /** This key had already signed this digest: nothing was sent. */
+  upToDate: boolean
+}
+
+/**
+ * Signs an image in its registry with a cosign key (as `cosign sign --key`):
+ * the simple-signing payload names the repository and the digest the
+ * registry serves; the signature is pushed to `sha256-<hex>.sig`.
+ * Rejects with `E_KEY` (unreadable key, wrong passphrase),
+ * `E_IMAGE_NOT_FOUND`, and the registry codes of pushOciImage.
+ */
+export declare function signOciImage(ref: string, options: SignOciImageOptions): Promise<SignOciImageResult>

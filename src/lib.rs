@@ -1131,3 +1131,79 @@ pub fn registry_logout(host: String, authfile: Option<String>) -> Result<Registr
         file: file.to_string_lossy().into_owned(),
     })
 }
+
+// ---------------------------------------------------------------------------
+// signOciImage
+
+#[napi(object)]
+pub struct SignOciImageOptions {
+    /// The private key file: cosign.key (encrypted) or a PKCS#8 / SEC1 PEM.
+    pub key: String,
+    /// The passphrase of an encrypted cosign key.
+    pub passphrase: Option<String>,
+    pub authfile: Option<String>,
+    pub creds: Option<String>,
+    pub cert_dir: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+#[napi(object)]
+pub struct SignOciImageResult {
+    /// `<repository>@<digest>`: the image the signature is for.
+    pub reference: String,
+    pub digest: String,
+    /// `<repository>:sha256-<hex>.sig`.
+    pub signature_tag: String,
+    pub signature_digest: String,
+    /// Signatures the tag holds now.
+    pub signatures: u32,
+    /// This key had already signed this digest: nothing was sent.
+    pub up_to_date: bool,
+}
+
+pub struct SignImageTask {
+    options: registry::SignOptions,
+}
+
+#[napi]
+impl Task for SignImageTask {
+    type Output = registry::SignReport;
+    type JsValue = SignOciImageResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        registry::sign_image(&self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, r: Self::Output) -> Result<Self::JsValue> {
+        Ok(SignOciImageResult {
+            reference: r.reference,
+            digest: r.digest,
+            signature_tag: r.signature_tag,
+            signature_digest: r.signature_digest,
+            signatures: r.signatures,
+            up_to_date: r.up_to_date,
+        })
+    }
+}
+
+/// Signs an image in its registry with a cosign key and pushes the
+/// signature to the `sha256-<hex>.sig` tag beside it.
+#[napi(ts_return_type = "Promise<SignOciImageResult>")]
+pub fn sign_oci_image(
+    reference: String,
+    options: SignOciImageOptions,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<SignImageTask> {
+    AsyncTask::new(SignImageTask {
+        options: registry::SignOptions {
+            reference,
+            key: PathBuf::from(options.key),
+            passphrase: options.passphrase,
+            auth: registry::auth::AuthOptions {
+                authfile: options.authfile.map(PathBuf::from),
+                creds: options.creds,
+            },
+            transport: transport_options(options.cert_dir, options.tls_verify, cancel),
+        },
+    })
+}

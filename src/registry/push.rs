@@ -354,62 +354,17 @@ impl Pusher<'_> {
     /// Puts a manifest; also says whether the registry answered with
     /// `OCI-Subject` (it indexes referrers itself).
     fn put_manifest_subject(&self, reference: &str, node: &Node) -> Result<(String, bool)> {
-        let url = self
-            .session
-            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
-        let what = format!("push the manifest to {}:{reference}", self.repo.path);
-        let resp = self.session.send(
-            "PUT",
-            &url,
-            &[("Content-Type", node.media_type.as_str())],
-            &Body::Bytes(&node.bytes),
-            &what,
-        )?;
-        if resp.status() != 201 {
-            return Err(self.session.unexpected("PUT", &url, resp, &what));
-        }
-        let indexed = resp.header("oci-subject").is_some();
-        match resp.header("docker-content-digest") {
-            Some(d) if d != node.digest => Err(self.session.protocol(format!(
-                "the registry reports the manifest as {d}, but its bytes are {}; it changed the manifest, so the digest dynpack printed would not be pullable",
-                node.digest
-            ))),
-            _ => Ok((node.digest.clone(), indexed)),
-        }
+        put_manifest(
+            &self.session,
+            &self.repo.path,
+            reference,
+            &node.media_type,
+            &node.bytes,
+        )
     }
 
-    /// `GET` a manifest by tag or digest: `None` on 404, else its bytes.
     fn get_manifest(&self, reference: &str, accept: &str) -> Result<Option<Vec<u8>>> {
-        let url = self
-            .session
-            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
-        let what = format!("read {}:{reference}", self.repo.path);
-        let resp = self
-            .session
-            .send("GET", &url, &[("Accept", accept)], &Body::Empty, &what)?;
-        match resp.status() {
-            200 => {}
-            404 => return Ok(None),
-            _ => return Err(self.session.unexpected("GET", &url, resp, &what)),
-        }
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(
-                resp.into_reader(),
-                crate::registry::source::MAX_MANIFEST_BYTES + 1,
-            ),
-            &mut bytes,
-        )
-        .map_err(|e| {
-            self.session
-                .protocol(format!("reading {what} failed ({e})"))
-        })?;
-        if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
-            return Err(self
-                .session
-                .protocol(format!("{what}: the manifest is larger than 4 MiB")));
-        }
-        Ok(Some(bytes))
+        get_manifest(&self.session, &self.repo.path, reference, accept)
     }
 
     /// Sends the blobs of `blobs` that the registry lacks, counting them in `report`.
@@ -525,6 +480,108 @@ impl Pusher<'_> {
             _ => Err(self.session.unexpected("HEAD", &url, resp, &what)),
         }
     }
+}
+
+/// `PUT` manifest `bytes` of `media_type` at `reference` (tag or digest)
+/// of the repository `path`: returns its digest (checked against what the
+/// registry reports) and whether the registry answered with `OCI-Subject`
+/// (it indexes referrers itself).
+pub(crate) fn put_manifest(
+    session: &Session,
+    path: &str,
+    reference: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<(String, bool)> {
+    let digest = crate::oci::image::sha256_digest(bytes);
+    let url = session.url(&format!("/v2/{}/manifests/{reference}", path));
+    let what = format!("push the manifest to {}:{reference}", path);
+    let resp = session.send(
+        "PUT",
+        &url,
+        &[("Content-Type", media_type)],
+        &Body::Bytes(bytes),
+        &what,
+    )?;
+    if resp.status() != 201 {
+        return Err(session.unexpected("PUT", &url, resp, &what));
+    }
+    let indexed = resp.header("oci-subject").is_some();
+    match resp.header("docker-content-digest") {
+        Some(d) if d != digest => Err(session.protocol(format!(
+            "the registry reports the manifest as {d}, but its bytes are {}; it changed the manifest, so the digest dynpack printed would not be pullable",
+            digest
+        ))),
+        _ => Ok((digest, indexed)),
+    }
+}
+
+/// `GET` a manifest of the repository `path` by tag or digest: `None` on
+/// 404, else its bytes.
+pub(crate) fn get_manifest(
+    session: &Session,
+    path: &str,
+    reference: &str,
+    accept: &str,
+) -> Result<Option<Vec<u8>>> {
+    let url = session.url(&format!("/v2/{}/manifests/{reference}", path));
+    let what = format!("read {}:{reference}", path);
+    let resp = session.send("GET", &url, &[("Accept", accept)], &Body::Empty, &what)?;
+    match resp.status() {
+        200 => {}
+        404 => return Ok(None),
+        _ => return Err(session.unexpected("GET", &url, resp, &what)),
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            resp.into_reader(),
+            crate::registry::source::MAX_MANIFEST_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| session.protocol(format!("reading {what} failed ({e})")))?;
+    if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
+        return Err(session.protocol(format!("{what}: the manifest is larger than 4 MiB")));
+    }
+    Ok(Some(bytes))
+}
+
+/// Uploads `bytes` as a blob of the repository `path` unless it is there
+/// (`HEAD`, then `POST` + `PUT`). Returns whether it was sent.
+pub(crate) fn put_blob_bytes(session: &Session, path: &str, bytes: &[u8]) -> Result<bool> {
+    let digest = crate::oci::image::sha256_digest(bytes);
+    let url = session.url(&format!("/v2/{path}/blobs/{digest}"));
+    let what = format!("upload {digest} to {path}");
+    let resp = session.send("HEAD", &url, &[], &Body::Empty, &what)?;
+    match resp.status() {
+        200 => return Ok(false),
+        404 => {}
+        _ => return Err(session.unexpected("HEAD", &url, resp, &what)),
+    }
+    let start = session.url(&format!("/v2/{path}/blobs/uploads/"));
+    let resp = session.send(
+        "POST",
+        &start,
+        &[("Content-Length", "0")],
+        &Body::Empty,
+        &what,
+    )?;
+    if resp.status() != 202 {
+        return Err(session.unexpected("POST", &start, resp, &what));
+    }
+    let put = with_digest(&location(session, &resp, "POST blobs/uploads/")?, &digest);
+    let resp = session.send(
+        "PUT",
+        &put,
+        &[("Content-Type", "application/octet-stream")],
+        &Body::Bytes(bytes),
+        &what,
+    )?;
+    if resp.status() != 201 {
+        return Err(session.unexpected("PUT", &put, resp, &what));
+    }
+    Ok(true)
 }
 
 /// The referrers fallback tag of a manifest: `sha256:<hex>` → `sha256-<hex>`.
