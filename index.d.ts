@@ -124,6 +124,23 @@ export interface InspectedPlugin {
   largestFile?: InspectedFile
 }
 
+export interface InspectedReferrer {
+  digest: string
+  mediaType: string
+  artifactType?: string
+  size: number
+  annotations: Record<string, string>
+}
+
+export interface InspectedSignature {
+  /** `sha256-<hex>.sig`. */
+  tag: string
+  /** Signatures at that tag. */
+  found: number
+  /** Those made with the key for the inspected digest. */
+  verified: number
+}
+
 export interface InspectFinding {
   /** `error` or `warning`. */
   severity: string
@@ -154,6 +171,8 @@ export interface InspectOciImageOptions {
   certDir?: string
   /** For a registry reference: `false` accepts any certificate and falls back to HTTP. */
   tlsVerify?: boolean
+  /** cosign.pub: require a cosign signature by this key (the `signature` rule). */
+  key?: string
 }
 
 export interface InspectResult {
@@ -175,6 +194,10 @@ export interface InspectResult {
   checks: Array<InspectCheck>
   /** No check failed (warnings allowed). */
   ok: boolean
+  /** With `key`: the signatures found and verified. */
+  signature?: InspectedSignature
+  /** Referrers (SBOMs) of a registry image, from its `sha256-<hex>` tag. */
+  referrers: Array<InspectedReferrer>
 }
 
 export interface IntegrityOptions {

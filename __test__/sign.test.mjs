@@ -17,7 +17,7 @@ import { needTools, REGISTRY_BIN } from './helpers/oci.mjs'
 import { startDockerRegistry } from './helpers/registries.mjs'
 
 const require = createRequire(import.meta.url)
-const { cosignGenerateKeyPair, cosignSign, buildOciLayout, pushOciImage, signOciImage } = require('../lib/api.js')
+const { cosignGenerateKeyPair, cosignSign, buildOciLayout, pushOciImage, signOciImage, inspectOciImage } = require('../lib/api.js')
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dynpack.js')
 const DIGEST = 'sha256:' + 'ab'.repeat(32)
 
@@ -300,5 +300,54 @@ describe('dynpack sign: signatures pushed to a registry, checked by the sigstore
     assert.equal(out.image.signed.digest, out.image.pushed.digest)
     assert.ok(verifyImage(keys.publicKey, tag).ok)
     assert.equal(cli(['package', plugin('pk2'), '--tag', tag, '--sign-key', keys.privateKey]).status, 2, '--sign-key needs --push')
+  })
+
+  test('dynpack inspect --key: the signature rule; the SBOM referrers listed from the sha256-<hex> tag', async (t) => {
+    if (!needAll(t)) return
+    const inspect = (ref, ...args) => {
+      const r = cli(['inspect', ref, '--tls-verify=false', '--json', ...args])
+      return { status: r.status, stderr: r.stderr, report: r.stdout ? JSON.parse(r.stdout) : null }
+    }
+    const rule = (report) => report.checks.find((c) => c.rule === 'signature')
+    const signedRef = `${registry.host}/sig/pk:1.0.0`
+    const good = inspect(signedRef, '--key', keys.publicKey)
+    assert.equal(good.status, 0, good.stderr)
+    assert.equal(rule(good.report).status, 'pass')
+    assert.deepEqual(good.report.signature, { tag: `${good.report.digest.replace(':', '-')}.sig`, found: 1, verified: 1 })
+    const noKey = inspect(signedRef)
+    assert.equal(noKey.status, 0)
+    assert.equal(rule(noKey.report).status, 'skipped')
+    assert.equal(noKey.report.signature, null)
+
+    const wrongKey = inspect(signedRef, '--key', other.publicKey)
+    assert.equal(wrongKey.status, 1)
+    assert.match(wrongKey.stderr, /E_IMAGE_CHECK: .* fails the rule signature \(1 signature\(s\) at sha256-.*\.sig, none made with/)
+
+    await pushOciImage(images.c.output, { ...insecure, tag: `${registry.host}/sig/unsigned:1` })
+    const unsigned = inspect(`${registry.host}/sig/unsigned:1`, '--key', keys.publicKey)
+    assert.equal(unsigned.status, 1)
+    assert.match(unsigned.stderr, /fails the rule signature \(no cosign signature/)
+    // b's .sig tag holds a's signature (copied there in the first test): it names another digest
+    const transplanted = await inspectOciImage(`${registry.host}/sig/app@${images.b.digest}`, { tlsVerify: false, key: keys.publicKey })
+    assert.equal(transplanted.ok, false)
+    assert.deepEqual({ ...transplanted.signature }, { tag: `${images.b.digest.replace(':', '-')}.sig`, found: 1, verified: 0 })
+
+    const both = await inspectOciImage(`${registry.host}/sig/app@${images.a.digest}`, { tlsVerify: false, key: other.publicKey })
+    assert.equal(both.ok, true)
+    assert.equal(both.signature.found, 2)
+    assert.equal(both.signature.verified, 1)
+    await assert.rejects(inspectOciImage(signedRef, { tlsVerify: false, key: keys.privateKey }), (e) => e.code === 'E_KEY' && !e.message.includes(PASS))
+
+    // the SBOM referrer a push with sbom: true leaves in the registry
+    const output = path.join(dir, 'layout-sbom')
+    const built = await buildOciLayout(plugin('s'), { output, tag: `${registry.host}/sig/sbom:1`, sbom: true })
+    await pushOciImage(output, insecure)
+    const withSbom = inspect(`${registry.host}/sig/sbom:1`)
+    assert.equal(withSbom.status, 0, withSbom.stderr)
+    assert.equal(withSbom.report.referrers.length, 1)
+    assert.equal(withSbom.report.referrers[0].digest, built.sboms[0].manifestDigest)
+    assert.equal(withSbom.report.referrers[0].artifactType, 'application/vnd.cyclonedx+json')
+    const text = cli(['inspect', `${registry.host}/sig/sbom:1`, '--tls-verify=false'])
+    assert.match(text.stdout, /Referrers:\n {2}application\/vnd\.cyclonedx\+json {2}sha256:/)
   })
 })

@@ -16,11 +16,14 @@ import type {
   InspectedFile,
   InspectCheck,
   InspectFinding,
+  InspectedSignature,
+  InspectedReferrer,
 } from '../index'
 
 export type { PackResult, PackedFileInfo }
 export type { OciLayoutResult, OciPluginInfo, OciSbomInfo }
 export type { InspectOciImageOptions, InspectResult, InspectedPlugin, InspectedLayer, InspectedFile, InspectCheck, InspectFinding }
+export type { InspectedSignature, InspectedReferrer }
 
 /** `'npm'`: byte-identical to `npm pack` (one core); `'fast'`: every core, deterministic, not npm's bytes. */
 export type Compression = 'npm' | 'fast'

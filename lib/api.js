@@ -346,6 +346,10 @@ async function inspectOciImage (ref, options = {}) {
   }
   const { signal, cwd, ...rest } = options
   const nativeOptions = { ...rest, cwd: cwd === undefined ? process.cwd() : resolveDir(cwd, 'options.cwd') }
+  if (rest.key !== undefined) {
+    if (typeof rest.key !== 'string' || rest.key === '') throw dynpackError('E_INVALID_OPTION', 'options.key must name a public key file (cosign.pub)')
+    nativeOptions.key = path.resolve(nativeOptions.cwd, rest.key)
+  }
   return run(signal, (token) => native.inspectOciImage(ref, nativeOptions, token))
 }
 

@@ -605,6 +605,27 @@ pub struct InspectOciImageOptions {
     pub cert_dir: Option<String>,
     /// For a registry reference: `false` accepts any certificate and falls back to HTTP.
     pub tls_verify: Option<bool>,
+    /// cosign.pub: require a cosign signature by this key (the `signature` rule).
+    pub key: Option<String>,
+}
+
+#[napi(object)]
+pub struct InspectedSignature {
+    /// `sha256-<hex>.sig`.
+    pub tag: String,
+    /// Signatures at that tag.
+    pub found: u32,
+    /// Those made with the key for the inspected digest.
+    pub verified: u32,
+}
+
+#[napi(object)]
+pub struct InspectedReferrer {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[napi(object)]
@@ -674,6 +695,10 @@ pub struct InspectResult {
     pub checks: Vec<InspectCheck>,
     /// No check failed (warnings allowed).
     pub ok: bool,
+    /// With `key`: the signatures found and verified.
+    pub signature: Option<InspectedSignature>,
+    /// Referrers (SBOMs) of a registry image, from its `sha256-<hex>` tag.
+    pub referrers: Vec<InspectedReferrer>,
 }
 
 impl From<inspect::InspectReport> for InspectResult {
@@ -730,6 +755,22 @@ impl From<inspect::InspectReport> for InspectResult {
                 })
                 .collect(),
             ok: r.ok,
+            signature: r.signature.map(|s| InspectedSignature {
+                tag: s.tag,
+                found: s.found,
+                verified: s.verified,
+            }),
+            referrers: r
+                .referrers
+                .into_iter()
+                .map(|x| InspectedReferrer {
+                    digest: x.digest,
+                    media_type: x.media_type,
+                    artifact_type: x.artifact_type,
+                    size: x.size as i64,
+                    annotations: x.annotations,
+                })
+                .collect(),
         }
     }
 }
@@ -769,6 +810,7 @@ pub fn inspect_oci_image(
         creds: None,
         cert_dir: None,
         tls_verify: None,
+        key: None,
     });
     AsyncTask::new(InspectTask {
         target,
@@ -782,6 +824,7 @@ pub fn inspect_oci_image(
                 creds: o.creds,
             },
             transport: transport_options(o.cert_dir, o.tls_verify, cancel),
+            public_key: o.key.map(PathBuf::from),
         },
     })
 }
