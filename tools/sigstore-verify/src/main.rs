@@ -59,7 +59,9 @@ fn main() {
                 }
             }
         }
-        _ => fail("usage: sigstore-verify load-key KEY | verify PUB PAYLOAD SIG | verify-image PUB REF"),
+        _ => fail(
+            "usage: sigstore-verify load-key KEY | verify PUB PAYLOAD SIG | verify-image PUB REF",
+        ),
     }
 }
 
@@ -92,8 +94,12 @@ async fn verify_image(public_pem: &[u8], reference: &str) -> Result<usize, Strin
     }
     let verifier = PublicKeyVerifier::try_from(public_pem).map_err(|e| format!("key: {e}"))?;
     let constraints: VerificationConstraintVec = vec![Box::new(verifier)];
-    verify_constraints(&layers, constraints.iter())
-        .map_err(|e| format!("no layer signed by this key ({} unsatisfied)", e.unsatisfied_constraints.len()))?;
+    verify_constraints(&layers, constraints.iter()).map_err(|e| {
+        format!(
+            "no layer signed by this key ({} unsatisfied)",
+            e.unsatisfied_constraints.len()
+        )
+    })?;
     Ok(layers.len())
 }
 
