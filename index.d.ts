@@ -124,6 +124,23 @@ export interface InspectedPlugin {
   largestFile?: InspectedFile
 }
 
+export interface InspectedReferrer {
+  digest: string
+  mediaType: string
+  artifactType?: string
+  size: number
+  annotations: Record<string, string>
+}
+
+export interface InspectedSignature {
+  /** `sha256-<hex>.sig`. */
+  tag: string
+  /** Signatures at that tag. */
+  found: number
+  /** Those made with the key for the inspected digest. */
+  verified: number
+}
+
 export interface InspectFinding {
   /** `error` or `warning`. */
   severity: string
@@ -154,6 +171,8 @@ export interface InspectOciImageOptions {
   certDir?: string
   /** For a registry reference: `false` accepts any certificate and falls back to HTTP. */
   tlsVerify?: boolean
+  /** cosign.pub: require a cosign signature by this key (the `signature` rule). */
+  key?: string
 }
 
 export interface InspectResult {
@@ -175,6 +194,10 @@ export interface InspectResult {
   checks: Array<InspectCheck>
   /** No check failed (warnings allowed). */
   ok: boolean
+  /** With `key`: the signatures found and verified. */
+  signature?: InspectedSignature
+  /** Referrers (SBOMs) of a registry image, from its `sha256-<hex>` tag. */
+  referrers: Array<InspectedReferrer>
 }
 
 export interface IntegrityOptions {
@@ -313,6 +336,8 @@ export interface PushOciImageResult {
   upToDate: boolean
   blobs: PushBlobCounts
   bytesUploaded: number
+  /** Referrers of the image (SBOMs) pushed with it or already there. */
+  referrers: number
 }
 
 /**
@@ -343,6 +368,36 @@ export declare function sbomOf(dir: string, options?: SbomOfOptions | undefined 
 export interface SbomOfOptions {
   /** `metadata.timestamp`, seconds since 1970 (default: `SOURCE_DATE_EPOCH`, else none). */
   sourceDateEpoch?: number
+}
+
+/**
+ * Signs an image in its registry with a cosign key and pushes the
+ * signature to the `sha256-<hex>.sig` tag beside it.
+ */
+export declare function signOciImage(reference: string, options: SignOciImageOptions, cancel?: CancelToken | undefined | null): Promise<SignOciImageResult>
+
+export interface SignOciImageOptions {
+  /** The private key file: cosign.key (encrypted) or a PKCS#8 / SEC1 PEM. */
+  key: string
+  /** The passphrase of an encrypted cosign key. */
+  passphrase?: string
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
+export interface SignOciImageResult {
+  /** `<repository>@<digest>`: the image the signature is for. */
+  reference: string
+  digest: string
+  /** `<repository>:sha256-<hex>.sig`. */
+  signatureTag: string
+  signatureDigest: string
+  /** Signatures the tag holds now. */
+  signatures: number
+  /** This key had already signed this digest: nothing was sent. */
+  upToDate: boolean
 }
 
 /**

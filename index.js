@@ -850,5 +850,6 @@ module.exports.pushOciImage = nativeBinding.pushOciImage
 module.exports.registryLogin = nativeBinding.registryLogin
 module.exports.registryLogout = nativeBinding.registryLogout
 module.exports.sbomOf = nativeBinding.sbomOf
+module.exports.signOciImage = nativeBinding.signOciImage
 module.exports.tarballFileName = nativeBinding.tarballFileName
 module.exports.verifyIntegrity = nativeBinding.verifyIntegrity

@@ -132,7 +132,10 @@ describe('images built by dynpack', () => {
       ['reference', 'pass'], ['platform', 'pass'], ['annotation', 'pass'], ['annotation-format', 'pass'],
       ['root-index', 'pass'], ['layer-format', 'pass'], ['plugins-in-first-layer', 'pass'], ['entry-names', 'pass'],
       ['entry-size', 'pass'], ['links', 'pass'], ['special-files', 'pass'], ['prefix-directories', 'pass'],
+      ['signature', 'skipped'],
     ])
+    assert.equal(r.signature, undefined)
+    assert.deepEqual(r.referrers, [])
     assert.equal(r.manifestDigest, built.manifestDigest)
     assert.equal(r.imageName, 'quay.io/acme/plugins:1.0.0')
     assert.deepEqual(r.plugins.map((p) => [p.directory, p.name, p.version, p.files]), [
@@ -152,7 +155,7 @@ describe('images built by dynpack', () => {
     assert.equal(cli.status, 0, cli.stderr)
     const json = JSON.parse(cli.stdout)
     assert.deepEqual(Object.keys(json), ['ok', 'source', 'location', 'reference', 'imageName', 'mediaType', 'digest',
-      'manifestDigest', 'platform', 'layerCount', 'layer', 'plugins', 'checks'])
+      'manifestDigest', 'platform', 'layerCount', 'layer', 'plugins', 'checks', 'signature', 'referrers'])
     assert.equal(json.plugins.length, 2)
     const text = dynpack(['inspect', archive])
     assert.equal(text.status, 0, text.stderr)
@@ -323,7 +326,8 @@ describe('podman / rhdh-cli style images', () => {
 
   test('the gzip OCI form buildah pushes passes without warnings', async () => {
     const r = await inspectOciImage(handMadeImage({ entries: pluginFiles('acme-plugin-a'), plugins: ['acme-plugin-a'] }))
-    assert.deepEqual(r.checks.filter((c) => c.status !== 'pass').map((c) => c.rule), [])
+    assert.deepEqual(r.checks.filter((c) => c.status !== 'pass').map((c) => c.rule), ['signature'])
+    assert.equal(r.checks.find((c) => c.rule === 'signature').status, 'skipped')
   })
 })
 

@@ -120,6 +120,7 @@ describe('plain HTTP registry', () => {
       upToDate: false,
       blobs: { uploaded: 2, mounted: 0, existing: 0 },
       bytesUploaded: r.bytesUploaded,
+      referrers: 0,
     })
     assert.ok(r.bytesUploaded > image.result.layerSize)
     await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false'])
@@ -255,6 +256,55 @@ describe('plain HTTP registry', () => {
     await rejectsWith(pushOciImage(image.output, { ...insecure, refName: 'nope' }), 'E_IMAGE_NOT_FOUND', /1\.0\.0/)
     await rejectsWith(pushOciImage(image.output, { ...insecure, tag: 'acme/plugins:1.0.0' }), 'E_INVALID_TAG', /docker\.io\/acme\/plugins:1\.0\.0/)
     await rejectsWith(buildOciLayout(plugin('q'), { output: fresh('l'), tag: 'acme/plugins:1.0.0' }), 'E_INVALID_TAG', /docker\.io\/acme\/plugins:1\.0\.0/)
+  })
+
+  test('the SBOM referrer goes with the image: listed under the sha256-<hex> tag (no OCI-Subject on 2.8); a re-push changes nothing', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const tag = `${registry.host}/acme/sbom:1.0.0`
+    const built = await layout(tag, { sbom: true })
+    const [sbom] = built.result.sboms
+    const r = await pushOciImage(built.output, insecure)
+    assert.equal(r.referrers, 1)
+    assert.equal(r.digest, built.result.manifestDigest)
+    const fallback = `${registry.host}/acme/sbom:${r.digest.replace(':', '-')}`
+    const readIndex = async () => runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${fallback}`], { encoding: 'buffer' })
+    const indexBytes = await readIndex()
+    const index = JSON.parse(indexBytes)
+    assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json')
+    assert.equal(index.manifests.length, 1)
+    const [entry] = index.manifests
+    assert.equal(entry.digest, sbom.manifestDigest)
+    assert.equal(entry.artifactType, 'application/vnd.cyclonedx+json')
+    assert.ok(entry.annotations['org.opencontainers.image.created'])
+    // the referrer manifest by digest: the layout's exact bytes; its SBOM blob too
+    const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/sbom@${entry.digest}`], { encoding: 'buffer' })
+    assert.ok(raw.equals(fs.readFileSync(blobPath(built.output, entry.digest))))
+    const manifest = JSON.parse(raw)
+    assert.equal(manifest.subject.digest, r.digest)
+    const blobs = fresh('blobs')
+    await runAsync('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', '--src-tls-verify=false', `docker://${registry.host}/acme/sbom@${entry.digest}`, `oci:${blobs}:x`])
+    const sbomDigest = manifest.layers[0].digest
+    assert.ok(fs.readFileSync(blobPath(blobs, sbomDigest)).equals(fs.readFileSync(blobPath(built.output, sbomDigest))), 'the SBOM read back = the layout\'s')
+
+    const again = await pushOciImage(built.output, insecure)
+    assert.equal(again.upToDate, true)
+    assert.equal(again.referrers, 1)
+    assert.equal(again.bytesUploaded, 0)
+    assert.ok((await readIndex()).equals(indexBytes), 'the referrers tag is unchanged by a re-push')
+
+    // another referrer already in the tag (another tool's) is kept, ours not doubled
+    // (distribution checks that a listed manifest exists: list the image itself)
+    const other = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: r.digest, size: fs.statSync(blobPath(built.output, r.digest)).size, artifactType: 'application/example' }
+    const edited = Buffer.from(JSON.stringify({ ...index, manifests: [other, ...index.manifests] }))
+    const put = await fetch(`http://${registry.host}/v2/acme/sbom/manifests/${r.digest.replace(':', '-')}`, { method: 'PUT', headers: { 'Content-Type': index.mediaType }, body: edited })
+    assert.equal(put.status, 201)
+    const unchanged = await pushOciImage(built.output, { ...insecure, tag: `${registry.host}/acme/sbom:1.0.1` })
+    assert.equal(unchanged.referrers, 1)
+    assert.ok((await readIndex()).equals(edited), 'an index that lists ours already is left alone')
+
+    const cliRun = cli(['push', built.output, `${registry.host}/acme/sbom-cli:1`, '--tls-verify=false'])
+    assert.equal(cliRun.status, 0, cliRun.stderr)
+    assert.match(cliRun.stderr, /1 referrer \(SBOM\)/)
   })
 
   test('dynpack push [SOURCE] [TAG] --json', async (t) => {

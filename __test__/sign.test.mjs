@@ -1,7 +1,10 @@
 // cosign keys and signatures as a library: dynpack keygen writes a pair that
 // node:crypto (OpenSSL, an implementation that is not dynpack's) reads once
 // decrypted, signatures verify with node:crypto, and a wrong passphrase is E_KEY.
-import { test } from 'node:test'
+// Then signing images in a registry (docker-registry on 127.0.0.1): the
+// sigstore-rs cosign client (tools/sigstore-verify verify-image) finds the
+// .sig tag and verifies it with the public key, as cosign verify --key does.
+import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -9,10 +12,12 @@ import path from 'node:path'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { tempDir } from './helpers/tree.mjs'
+import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { needTools, REGISTRY_BIN } from './helpers/oci.mjs'
+import { startDockerRegistry } from './helpers/registries.mjs'
 
 const require = createRequire(import.meta.url)
-const { cosignGenerateKeyPair, cosignSign } = require('../lib/api.js')
+const { cosignGenerateKeyPair, cosignSign, buildOciLayout, pushOciImage, signOciImage, inspectOciImage } = require('../lib/api.js')
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dynpack.js')
 const DIGEST = 'sha256:' + 'ab'.repeat(32)
 
@@ -148,4 +153,201 @@ test("sigstore-rs reads dynpack keygen's cosign.key and verifies dynpack's signa
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+})
+
+describe('dynpack sign: signatures pushed to a registry, checked by the sigstore-rs cosign client', () => {
+  let registry, dir, keys, other, images
+  const insecure = { tlsVerify: false }
+  const PASS = 'correct horse'
+  const needAll = (t) => {
+    if (!needTools(t, 'docker-registry')) return false
+    if (!fs.existsSync(SIGSTORE_VERIFY)) {
+      const why = 'the sigstore-rs helper is not built (cargo build --release --manifest-path tools/sigstore-verify/Cargo.toml)'
+      if (process.env.CI === 'true') assert.fail(why)
+      t.skip(why)
+      return false
+    }
+    return true
+  }
+  /** The cosign client of sigstore-rs on REF (plain HTTP): { ok, out }. */
+  const verifyImage = (pub, ref) => {
+    const r = spawnSync(SIGSTORE_VERIFY, ['verify-image', pub, ref], { encoding: 'utf8' })
+    assert.ok(r.status === 0 || r.status === 1, `sigstore-verify failed: ${r.stderr}`)
+    return { ok: r.status === 0, out: r.stdout.trim() }
+  }
+  const cli = (args, env = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
+  const plugin = (name) => {
+    const d = path.join(dir, name)
+    writeTree(d, {
+      'package.json': { json: { name: `@acme/${name}-dynamic`, version: '1.0.0' } },
+      'dist/index.js': codeLike(name.length, 5000),
+    })
+    return d
+  }
+  const readManifest = async (ref) => {
+    const [repo, tag] = ref.split(/:(?=[^:/]+$)/)
+    const name = repo.slice(registry.host.length + 1)
+    const res = await fetch(`http://${registry.host}/v2/${name}/manifests/${tag}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })
+    return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }
+  }
+
+  before(async () => {
+    if (!REGISTRY_BIN) return
+    registry = await startDockerRegistry()
+    dir = tempDir('dynpack-sign-reg-')
+    fs.mkdirSync(path.join(dir, 'k1'))
+    fs.mkdirSync(path.join(dir, 'k2'))
+    keys = await cosignGenerateKeyPair(path.join(dir, 'k1'), { passphrase: PASS })
+    other = await cosignGenerateKeyPair(path.join(dir, 'k2'), { passphrase: '' })
+    images = {}
+    for (const name of ['a', 'b', 'c']) {
+      const output = path.join(dir, `layout-${name}`)
+      const built = await buildOciLayout(plugin(name), { output, tag: `${registry.host}/sig/app:${name}` })
+      images[name] = { output, digest: built.manifestDigest, pushed: await pushOciImage(output, insecure) }
+    }
+  })
+  after(async () => {
+    if (registry) await registry.stop()
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('accepts the signed image; rejects an unsigned one, another key, and a tag moved after signing', async (t) => {
+    if (!needAll(t)) return
+    const a = `${registry.host}/sig/app:a`
+    const r = cli(['sign', a, '--key', keys.privateKey, '--tls-verify=false', '--json'], { COSIGN_PASSWORD: PASS })
+    assert.equal(r.status, 0, r.stderr)
+    assert.ok(!(r.stdout + r.stderr).includes(PASS) && !(r.stdout + r.stderr).includes('PRIVATE KEY'))
+    const signed = JSON.parse(r.stdout)
+    assert.deepEqual(signed, {
+      reference: `${registry.host}/sig/app@${images.a.digest}`,
+      digest: images.a.digest,
+      signatureTag: `${registry.host}/sig/app:${images.a.digest.replace(':', '-')}.sig`,
+      signatureDigest: signed.signatureDigest,
+      signatures: 1,
+      upToDate: false,
+    })
+    // the signature image as cosign's spec has it; the payload names the repository (no tag) and the digest
+    const sig = await readManifest(signed.signatureTag)
+    assert.equal(sig.status, 200)
+    const m = JSON.parse(sig.bytes)
+    assert.equal(m.layers.length, 1)
+    assert.equal(m.layers[0].mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json')
+    assert.ok(m.layers[0].annotations['dev.cosignproject.cosign/signature'])
+    const payload = JSON.parse(Buffer.from(await (await fetch(`http://${registry.host}/v2/sig/app/blobs/${m.layers[0].digest}`)).arrayBuffer()))
+    assert.deepEqual(payload, { critical: { identity: { 'docker-reference': `${registry.host}/sig/app` }, image: { 'docker-manifest-digest': images.a.digest }, type: 'cosign container image signature' }, optional: null })
+
+    const accepted = verifyImage(keys.publicKey, a)
+    assert.ok(accepted.ok, accepted.out)
+    assert.match(accepted.out, /^VERIFIED/)
+    assert.ok(verifyImage(keys.publicKey, `${registry.host}/sig/app@${images.a.digest}`).ok, 'by digest too')
+
+    const unsigned = verifyImage(keys.publicKey, `${registry.host}/sig/app:b`)
+    assert.ok(!unsigned.ok, `unsigned: ${unsigned.out}`)
+    const otherKey = verifyImage(other.publicKey, a)
+    assert.ok(!otherKey.ok, `another key: ${otherKey.out}`)
+
+    // c signed with the other key only: rejected for our key, accepted for its own
+    const c = await signOciImage(`${registry.host}/sig/app:c`, { key: other.privateKey, passphrase: '', ...insecure })
+    assert.equal(c.signatures, 1)
+    assert.ok(!verifyImage(keys.publicKey, `${registry.host}/sig/app:c`).ok, 'signed with another key')
+    assert.ok(verifyImage(other.publicKey, `${registry.host}/sig/app:c`).ok)
+
+    // the manifest changed after signing: the tag now names b; and a's signature copied to b's .sig tag
+    await pushOciImage(images.b.output, { ...insecure, tag: `${registry.host}/sig/moved:1` })
+    await pushOciImage(images.a.output, { ...insecure, tag: `${registry.host}/sig/moved:1` })
+    const moved = `${registry.host}/sig/app:a`
+    await pushOciImage(images.b.output, { ...insecure, tag: moved })
+    const retagged = verifyImage(keys.publicKey, moved)
+    assert.ok(!retagged.ok, `re-tagged: ${retagged.out}`)
+    const put = await fetch(`http://${registry.host}/v2/sig/app/manifests/${images.b.digest.replace(':', '-')}.sig`, { method: 'PUT', headers: { 'Content-Type': m.mediaType }, body: sig.bytes })
+    assert.equal(put.status, 201)
+    const transplanted = verifyImage(keys.publicKey, moved)
+    assert.ok(!transplanted.ok, `a signature of another digest: ${transplanted.out}`)
+    assert.ok(verifyImage(keys.publicKey, `${registry.host}/sig/app@${images.a.digest}`).ok, 'the original digest still verifies')
+  })
+
+  test('signing again is a no-op; a second key adds a layer and both verify; wrong passphrase is E_KEY', async (t) => {
+    if (!needAll(t)) return
+    const ref = `${registry.host}/sig/app@${images.a.digest}`
+    const again = await signOciImage(ref, { key: keys.privateKey, passphrase: PASS, ...insecure })
+    assert.equal(again.upToDate, true)
+    assert.equal(again.signatures, 1)
+    const second = await signOciImage(ref, { key: other.privateKey, passphrase: '', ...insecure })
+    assert.equal(second.upToDate, false)
+    assert.equal(second.signatures, 2)
+    assert.ok(verifyImage(keys.publicKey, ref).ok)
+    assert.ok(verifyImage(other.publicKey, ref).ok)
+
+    const wrong = cli(['sign', ref, '--key', keys.privateKey, '--tls-verify=false'], { COSIGN_PASSWORD: 'not it' })
+    assert.equal(wrong.status, 1)
+    assert.match(wrong.stderr, /^dynpack: E_KEY: .*passphrase/)
+    assert.ok(!wrong.stderr.includes('not it'))
+    const noPass = cli(['sign', ref, '--key', keys.privateKey, '--tls-verify=false'], { COSIGN_PASSWORD: undefined })
+    assert.equal(noPass.status, 1)
+    assert.match(noPass.stderr, /E_KEY: .*COSIGN_PASSWORD/)
+    const missing = cli(['sign', `${registry.host}/sig/none:1`, '--key', keys.privateKey, '--tls-verify=false'], { COSIGN_PASSWORD: PASS })
+    assert.equal(missing.status, 1)
+    assert.match(missing.stderr, /E_IMAGE_NOT_FOUND/)
+    assert.equal(cli(['sign', ref]).status, 2, '--key is required')
+  })
+
+  test('dynpack package --push --sign-key signs every pushed image', async (t) => {
+    if (!needAll(t)) return
+    const tag = `${registry.host}/sig/pk:1.0.0`
+    const r = cli(['package', plugin('pk'), '--tag', tag, '--push', '--sign-key', keys.privateKey, '--tls-verify=false', '--output', path.join(dir, 'pk-out'), '--json'], { COSIGN_PASSWORD: PASS })
+    assert.equal(r.status, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    assert.equal(out.image.signed.digest, out.image.pushed.digest)
+    assert.ok(verifyImage(keys.publicKey, tag).ok)
+    assert.equal(cli(['package', plugin('pk2'), '--tag', tag, '--sign-key', keys.privateKey]).status, 2, '--sign-key needs --push')
+  })
+
+  test('dynpack inspect --key: the signature rule; the SBOM referrers listed from the sha256-<hex> tag', async (t) => {
+    if (!needAll(t)) return
+    const inspect = (ref, ...args) => {
+      const r = cli(['inspect', ref, '--tls-verify=false', '--json', ...args])
+      return { status: r.status, stderr: r.stderr, report: r.stdout ? JSON.parse(r.stdout) : null }
+    }
+    const rule = (report) => report.checks.find((c) => c.rule === 'signature')
+    const signedRef = `${registry.host}/sig/pk:1.0.0`
+    const good = inspect(signedRef, '--key', keys.publicKey)
+    assert.equal(good.status, 0, good.stderr)
+    assert.equal(rule(good.report).status, 'pass')
+    assert.deepEqual(good.report.signature, { tag: `${good.report.digest.replace(':', '-')}.sig`, found: 1, verified: 1 })
+    const noKey = inspect(signedRef)
+    assert.equal(noKey.status, 0)
+    assert.equal(rule(noKey.report).status, 'skipped')
+    assert.equal(noKey.report.signature, null)
+
+    const wrongKey = inspect(signedRef, '--key', other.publicKey)
+    assert.equal(wrongKey.status, 1)
+    assert.match(wrongKey.stderr, /E_IMAGE_CHECK: .* fails the rule signature \(1 signature\(s\) at sha256-.*\.sig, none made with/)
+
+    await pushOciImage(images.c.output, { ...insecure, tag: `${registry.host}/sig/unsigned:1` })
+    const unsigned = inspect(`${registry.host}/sig/unsigned:1`, '--key', keys.publicKey)
+    assert.equal(unsigned.status, 1)
+    assert.match(unsigned.stderr, /fails the rule signature \(no cosign signature/)
+    // b's .sig tag holds a's signature (copied there in the first test): it names another digest
+    const transplanted = await inspectOciImage(`${registry.host}/sig/app@${images.b.digest}`, { tlsVerify: false, key: keys.publicKey })
+    assert.equal(transplanted.ok, false)
+    assert.deepEqual({ ...transplanted.signature }, { tag: `${images.b.digest.replace(':', '-')}.sig`, found: 1, verified: 0 })
+
+    const both = await inspectOciImage(`${registry.host}/sig/app@${images.a.digest}`, { tlsVerify: false, key: other.publicKey })
+    assert.equal(both.ok, true)
+    assert.equal(both.signature.found, 2)
+    assert.equal(both.signature.verified, 1)
+    await assert.rejects(inspectOciImage(signedRef, { tlsVerify: false, key: keys.privateKey }), (e) => e.code === 'E_KEY' && !e.message.includes(PASS))
+
+    // the SBOM referrer a push with sbom: true leaves in the registry
+    const output = path.join(dir, 'layout-sbom')
+    const built = await buildOciLayout(plugin('s'), { output, tag: `${registry.host}/sig/sbom:1`, sbom: true })
+    await pushOciImage(output, insecure)
+    const withSbom = inspect(`${registry.host}/sig/sbom:1`)
+    assert.equal(withSbom.status, 0, withSbom.stderr)
+    assert.equal(withSbom.report.referrers.length, 1)
+    assert.equal(withSbom.report.referrers[0].digest, built.sboms[0].manifestDigest)
+    assert.equal(withSbom.report.referrers[0].artifactType, 'application/vnd.cyclonedx+json')
+    const text = cli(['inspect', `${registry.host}/sig/sbom:1`, '--tls-verify=false'])
+    assert.match(text.stdout, /Referrers:\n {2}application\/vnd\.cyclonedx\+json {2}sha256:/)
+  })
 })

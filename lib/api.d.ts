@@ -16,11 +16,14 @@ import type {
   InspectedFile,
   InspectCheck,
   InspectFinding,
+  InspectedSignature,
+  InspectedReferrer,
 } from '../index'
 
 export type { PackResult, PackedFileInfo }
 export type { OciLayoutResult, OciPluginInfo, OciSbomInfo }
 export type { InspectOciImageOptions, InspectResult, InspectedPlugin, InspectedLayer, InspectedFile, InspectCheck, InspectFinding }
+export type { InspectedSignature, InspectedReferrer }
 
 /** `'npm'`: byte-identical to `npm pack` (one core); `'fast'`: every core, deterministic, not npm's bytes. */
 export type Compression = 'npm' | 'fast'
@@ -327,6 +330,12 @@ export interface PushOciImageResult {
   upToDate: boolean
   blobs: { uploaded: number; mounted: number; existing: number }
   bytesUploaded: number
+  /**
+   * Referrers of the image in the layout (its SBOMs), pushed after it by
+   * digest; listed in the `sha256-<hex>` tag index where the registry has
+   * no referrers API.
+   */
+  referrers: number
 }
 
 /**
@@ -351,3 +360,37 @@ export declare function registryLogin(host: string, username: string, password: 
 
 /** Removes `host` from that auth.json. */
 export declare function registryLogout(host: string, options?: { authfile?: string }): Promise<{ removed: boolean; file: string }>
+
+export interface SignOciImageOptions {
+  /** The private key file: cosign.key (encrypted) or a PKCS#8 / SEC1 PEM. */
+  key: string
+  /** The passphrase of an encrypted cosign key; default `COSIGN_PASSWORD`. */
+  passphrase?: string
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+  signal?: AbortSignal
+}
+
+export interface SignOciImageResult {
+  /** `<repository>@<digest>`: the image the signature is for. */
+  reference: string
+  digest: string
+  /** `<repository>:sha256-<hex>.sig`. */
+  signatureTag: string
+  signatureDigest: string
+  /** Signatures the tag holds now. */
+  signatures: number
+  /** This key had already signed this digest: nothing was sent. */
+  upToDate: boolean
+}
+
+/**
+ * Signs an image in its registry with a cosign key (as `cosign sign --key`):
+ * the simple-signing payload names the repository and the digest the
+ * registry serves; the signature is pushed to `sha256-<hex>.sig`.
+ * Rejects with `E_KEY` (unreadable key, wrong passphrase),
+ * `E_IMAGE_NOT_FOUND`, and the registry codes of pushOciImage.
+ */
+export declare function signOciImage(ref: string, options: SignOciImageOptions): Promise<SignOciImageResult>

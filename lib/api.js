@@ -346,6 +346,10 @@ async function inspectOciImage (ref, options = {}) {
   }
   const { signal, cwd, ...rest } = options
   const nativeOptions = { ...rest, cwd: cwd === undefined ? process.cwd() : resolveDir(cwd, 'options.cwd') }
+  if (rest.key !== undefined) {
+    if (typeof rest.key !== 'string' || rest.key === '') throw dynpackError('E_INVALID_OPTION', 'options.key must name a public key file (cosign.pub)')
+    nativeOptions.key = path.resolve(nativeOptions.cwd, rest.key)
+  }
   return run(signal, (token) => native.inspectOciImage(ref, nativeOptions, token))
 }
 
@@ -421,6 +425,47 @@ async function pushOciImage (source = 'dist-oci', options = {}) {
   }
 }
 
+const SIGN_OPTIONS = new Set(['key', 'passphrase', 'authfile', 'creds', 'certDir', 'tlsVerify', 'signal'])
+
+/**
+ * Signs the image `ref` (`host/repo:tag` or `host/repo@sha256:…`) in its
+ * registry with a cosign key, as `cosign sign --key` does: the simple-signing
+ * payload for `<repository>` + the manifest digest the registry serves,
+ * signed with ECDSA P-256, pushed as a layer of `<repository>:sha256-<hex>.sig`
+ * (existing signatures are kept). `passphrase` defaults to
+ * `COSIGN_PASSWORD`. Resolves to
+ * `{ reference, digest, signatureTag, signatureDigest, signatures, upToDate }`.
+ */
+async function signOciImage (ref, options = {}) {
+  options = options ?? {}
+  if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!SIGN_OPTIONS.has(key)) throw dynpackError('E_INVALID_OPTION', `unknown option ${key} (known: ${[...SIGN_OPTIONS].join(', ')})`)
+  }
+  if (typeof ref !== 'string' || ref === '') throw dynpackError('E_INVALID_OPTION', 'ref must be an image reference (host/repository:tag or @sha256:…)')
+  const { signal, ...rest } = options
+  for (const key of ['key', 'authfile', 'creds', 'certDir']) {
+    if (rest[key] !== undefined && (typeof rest[key] !== 'string' || rest[key] === '')) {
+      throw dynpackError('E_INVALID_OPTION', `options.${key} must be a non-empty string`)
+    }
+  }
+  if (rest.key === undefined) throw dynpackError('E_INVALID_OPTION', 'options.key must name the private key file (cosign.key)')
+  if (rest.passphrase !== undefined && typeof rest.passphrase !== 'string') {
+    throw dynpackError('E_INVALID_OPTION', 'options.passphrase must be a string')
+  }
+  if (rest.tlsVerify !== undefined && typeof rest.tlsVerify !== 'boolean') {
+    throw dynpackError('E_INVALID_OPTION', 'options.tlsVerify must be a boolean')
+  }
+  const nativeOptions = { ...rest }
+  for (const key of ['key', 'authfile', 'certDir']) {
+    if (rest[key] !== undefined) nativeOptions[key] = path.resolve(rest[key])
+  }
+  if (nativeOptions.passphrase === undefined && process.env.COSIGN_PASSWORD !== undefined) {
+    nativeOptions.passphrase = process.env.COSIGN_PASSWORD
+  }
+  return run(signal, (token) => native.signOciImage(ref, nativeOptions, token))
+}
+
 /**
  * Checks `username`/`password` against the registry `host` and stores them
  * in the auth.json podman and skopeo read (mode 0600). Resolves to its path.
@@ -458,6 +503,7 @@ module.exports = {
   cosignGenerateKeyPair,
   cosignSign,
   pushOciImage,
+  signOciImage,
   registryLogin,
   registryLogout,
   // internal helpers shared by the CLI

@@ -605,6 +605,27 @@ pub struct InspectOciImageOptions {
     pub cert_dir: Option<String>,
     /// For a registry reference: `false` accepts any certificate and falls back to HTTP.
     pub tls_verify: Option<bool>,
+    /// cosign.pub: require a cosign signature by this key (the `signature` rule).
+    pub key: Option<String>,
+}
+
+#[napi(object)]
+pub struct InspectedSignature {
+    /// `sha256-<hex>.sig`.
+    pub tag: String,
+    /// Signatures at that tag.
+    pub found: u32,
+    /// Those made with the key for the inspected digest.
+    pub verified: u32,
+}
+
+#[napi(object)]
+pub struct InspectedReferrer {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[napi(object)]
@@ -674,6 +695,10 @@ pub struct InspectResult {
     pub checks: Vec<InspectCheck>,
     /// No check failed (warnings allowed).
     pub ok: bool,
+    /// With `key`: the signatures found and verified.
+    pub signature: Option<InspectedSignature>,
+    /// Referrers (SBOMs) of a registry image, from its `sha256-<hex>` tag.
+    pub referrers: Vec<InspectedReferrer>,
 }
 
 impl From<inspect::InspectReport> for InspectResult {
@@ -730,6 +755,22 @@ impl From<inspect::InspectReport> for InspectResult {
                 })
                 .collect(),
             ok: r.ok,
+            signature: r.signature.map(|s| InspectedSignature {
+                tag: s.tag,
+                found: s.found,
+                verified: s.verified,
+            }),
+            referrers: r
+                .referrers
+                .into_iter()
+                .map(|x| InspectedReferrer {
+                    digest: x.digest,
+                    media_type: x.media_type,
+                    artifact_type: x.artifact_type,
+                    size: x.size as i64,
+                    annotations: x.annotations,
+                })
+                .collect(),
         }
     }
 }
@@ -769,6 +810,7 @@ pub fn inspect_oci_image(
         creds: None,
         cert_dir: None,
         tls_verify: None,
+        key: None,
     });
     AsyncTask::new(InspectTask {
         target,
@@ -782,6 +824,7 @@ pub fn inspect_oci_image(
                 creds: o.creds,
             },
             transport: transport_options(o.cert_dir, o.tls_verify, cancel),
+            public_key: o.key.map(PathBuf::from),
         },
     })
 }
@@ -940,6 +983,8 @@ pub struct PushOciImageResult {
     pub up_to_date: bool,
     pub blobs: PushBlobCounts,
     pub bytes_uploaded: i64,
+    /// Referrers of the image (SBOMs) pushed with it or already there.
+    pub referrers: u32,
 }
 
 /// Bytes sent so far by the pushes it is passed to (polled for progress).
@@ -990,6 +1035,7 @@ impl Task for PushTask {
                 existing: r.existing,
             },
             bytes_uploaded: r.bytes_uploaded as i64,
+            referrers: r.referrers,
         })
     }
 }
@@ -1126,5 +1172,81 @@ pub fn registry_logout(host: String, authfile: Option<String>) -> Result<Registr
     Ok(RegistryLogoutResult {
         removed,
         file: file.to_string_lossy().into_owned(),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// signOciImage
+
+#[napi(object)]
+pub struct SignOciImageOptions {
+    /// The private key file: cosign.key (encrypted) or a PKCS#8 / SEC1 PEM.
+    pub key: String,
+    /// The passphrase of an encrypted cosign key.
+    pub passphrase: Option<String>,
+    pub authfile: Option<String>,
+    pub creds: Option<String>,
+    pub cert_dir: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+#[napi(object)]
+pub struct SignOciImageResult {
+    /// `<repository>@<digest>`: the image the signature is for.
+    pub reference: String,
+    pub digest: String,
+    /// `<repository>:sha256-<hex>.sig`.
+    pub signature_tag: String,
+    pub signature_digest: String,
+    /// Signatures the tag holds now.
+    pub signatures: u32,
+    /// This key had already signed this digest: nothing was sent.
+    pub up_to_date: bool,
+}
+
+pub struct SignImageTask {
+    options: registry::SignOptions,
+}
+
+#[napi]
+impl Task for SignImageTask {
+    type Output = registry::SignReport;
+    type JsValue = SignOciImageResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        registry::sign_image(&self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, r: Self::Output) -> Result<Self::JsValue> {
+        Ok(SignOciImageResult {
+            reference: r.reference,
+            digest: r.digest,
+            signature_tag: r.signature_tag,
+            signature_digest: r.signature_digest,
+            signatures: r.signatures,
+            up_to_date: r.up_to_date,
+        })
+    }
+}
+
+/// Signs an image in its registry with a cosign key and pushes the
+/// signature to the `sha256-<hex>.sig` tag beside it.
+#[napi(ts_return_type = "Promise<SignOciImageResult>")]
+pub fn sign_oci_image(
+    reference: String,
+    options: SignOciImageOptions,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<SignImageTask> {
+    AsyncTask::new(SignImageTask {
+        options: registry::SignOptions {
+            reference,
+            key: PathBuf::from(options.key),
+            passphrase: options.passphrase,
+            auth: registry::auth::AuthOptions {
+                authfile: options.authfile.map(PathBuf::from),
+                creds: options.creds,
+            },
+            transport: transport_options(options.cert_dir, options.tls_verify, cancel),
+        },
     })
 }

@@ -10,10 +10,11 @@ const OPTIONS = {
   json: { type: 'boolean' },
   ref: { type: 'string' },
   'allow-prefix-dirs': { type: 'boolean' },
+  key: { type: 'string' },
   ...REGISTRY_OPTIONS,
 }
 
-const usage = `Usage: dynpack inspect REF [--ref NAME] [--json] [--allow-prefix-dirs] [registry options]
+const usage = `Usage: dynpack inspect REF [--ref NAME] [--key cosign.pub] [--json] [--allow-prefix-dirs] [registry options]
 
 Lists the plugins of an OCI image (directory, package, version, files, bytes,
 largest file) and checks it against what RHDH's plugin installer needs
@@ -27,7 +28,8 @@ largest file) and checks it against what RHDH's plugin installer needs
 
 Checks (stable rule names): reference, platform, annotation, annotation-format,
 root-index, layer-format, plugins-in-first-layer, entry-names, entry-size, links,
-special-files, prefix-directories.
+special-files, prefix-directories, signature (with --key). A registry image's
+SBOM referrers (listed in its sha256-<hex> tag) are shown.
 
 Options:
       --ref NAME            the image of a layout or archive that holds several
@@ -35,6 +37,9 @@ Options:
       --json                print the report as JSON
       --allow-prefix-dirs   a plugin directory that is a name prefix of another
                             is a warning (RHDH 1.11 and later), not an error
+      --key FILE            require a cosign signature by this public key
+                            (cosign.pub) for the image's digest: the signature
+                            rule fails without one
 Registry options (for a registry REF; credentials and TLS as dynpack push finds them):
 ${REGISTRY_HELP}
   -q, --quiet               print nothing but failures
@@ -82,6 +87,14 @@ function stableReport (r) {
       findings: c.findings.map((f) => ({ severity: f.severity, message: f.message })),
       omitted: c.omitted,
     })),
+    signature: r.signature ? { tag: r.signature.tag, found: r.signature.found, verified: r.signature.verified } : null,
+    referrers: (r.referrers ?? []).map((x) => ({
+      digest: x.digest,
+      mediaType: x.mediaType,
+      artifactType: x.artifactType ?? null,
+      size: x.size,
+      annotations: x.annotations,
+    })),
   }
 }
 
@@ -108,6 +121,13 @@ function textReport (r, verbose) {
         p.largestFile ? `${p.largestFile.path.slice(p.directory.length + 1)} (${formatBytes(p.largestFile.size)})` : '-']),
     ]).map((l) => '  ' + l))
   }
+  if (r.signature) {
+    lines.push('', `Signatures: ${r.signature.verified} of ${r.signature.found} at ${r.signature.tag} verified with the key`)
+  }
+  if ((r.referrers ?? []).length > 0) {
+    lines.push('', 'Referrers:')
+    for (const x of r.referrers) lines.push(`  ${x.artifactType ?? x.mediaType}  ${x.digest}  ${formatBytes(x.size)}`)
+  }
   lines.push('', 'Checks:')
   const width = Math.max(...r.checks.map((c) => c.rule.length))
   for (const c of r.checks) {
@@ -129,6 +149,7 @@ async function run (argv, io) {
     refName: values.ref,
     cwd: io.cwd ?? process.cwd(),
     allowPrefixDirectories: !!values['allow-prefix-dirs'],
+    ...(values.key === undefined ? {} : { key: values.key }),
     signal: io.signal,
   })
   if (values.json) io.stdout.write(json(stableReport(result)))

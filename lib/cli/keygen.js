@@ -77,4 +77,4 @@ async function run (argv, io) {
   return 0
 }
 
-module.exports = { name: 'keygen', summary: 'write a cosign key pair (cosign.key, cosign.pub)', usage, run }
+module.exports = { name: 'keygen', summary: 'write a cosign key pair (cosign.key, cosign.pub)', usage, run, askHidden }

@@ -30,6 +30,7 @@ const OPTIONS = {
   'source-date-epoch': { type: 'string' },
   sbom: { type: 'boolean' },
   push: { type: 'boolean' },
+  'sign-key': { type: 'string' },
   ...REGISTRY_OPTIONS,
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
@@ -92,6 +93,8 @@ Options:
       --push                push the image(s) to the registry after building (all
                             in parallel; a failure does not stop the others) and
                             print dynamic-plugins.yaml pinned by digest
+      --sign-key FILE       with --push: sign each pushed image with this cosign
+                            key (passphrase: COSIGN_PASSWORD), as \`dynpack sign\`
       --authfile FILE       with --push: the auth.json read first
       --creds U:P           with --push: credentials instead of any auth file
       --cert-dir DIR        with --push: CA and client certificates for the registry
@@ -148,6 +151,9 @@ async function run (argv, io) {
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
   const pushFailures = values.push ? await pushBuilt(images, values, { cwd, report, signal: io.signal }) : []
+  if (values.push && values['sign-key'] !== undefined) {
+    pushFailures.push(...await require('./sign.js').signPushed(images, values, { cwd, io, report, signal: io.signal }))
+  }
   const plugins = pluginReports(found.plugins, images, exported, configs)
 
   if (values.json) {
@@ -166,6 +172,7 @@ async function run (argv, io) {
         layerSize: image.result.layerSize,
         push: image.push,
         pushed: image.pushed ?? null,
+        signed: image.signed ?? null,
       },
       images: images.map((i) => ({
         output: i.output,
@@ -179,6 +186,7 @@ async function run (argv, io) {
         plugins: i.plugins,
         push: i.push,
         pushed: i.pushed ?? null,
+        signed: i.signed ?? null,
       })),
       exportTo,
       plugins,
@@ -201,6 +209,11 @@ function checkUsage (values) {
       throw usageError(`--${values.output !== undefined ? 'output' : 'archive'} needs --tag IMAGE:TAG`, 'package')
     }
     if (values.push) throw usageError('--push needs --tag IMAGE:TAG', 'package')
+  }
+  if (values['sign-key'] !== undefined && !values.push) {
+    throw usageError('--sign-key signs the pushed images: it needs --push', 'package')
+  }
+  if (values.tag === undefined) {
     if (values['export-to'] === undefined) {
       throw usageError('pass --tag IMAGE:TAG to build an image, or --export-to DIR to write the plugin folders', 'package')
     }

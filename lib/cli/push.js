@@ -90,7 +90,8 @@ function describePush (r) {
   const what = r.upToDate
     ? 'up to date, nothing sent'
     : `${r.blobs.uploaded} uploaded (${formatBytes(r.bytesUploaded)}), ${r.blobs.mounted} mounted, ${r.blobs.existing} already there`
-  return `pushed ${r.tag} (${what})`
+  const referrers = r.referrers ? `, ${r.referrers} referrer${r.referrers === 1 ? '' : 's'} (SBOM)` : ''
+  return `pushed ${r.tag} (${what}${referrers})`
 }
 
 /**

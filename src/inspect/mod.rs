@@ -11,6 +11,7 @@
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod supply_chain;
 pub mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +48,8 @@ pub struct InspectOptions {
     pub auth: crate::registry::auth::AuthOptions,
     /// TLS and timeouts for a registry reference.
     pub transport: crate::registry::transport::TransportOptions,
+    /// cosign.pub: require a signature by this key (the `signature` rule).
+    pub public_key: Option<PathBuf>,
 }
 
 /// How the image was named, for the `reference` rule and the report.
@@ -107,6 +110,10 @@ pub struct InspectReport {
     pub checks: Vec<Check>,
     /// No check has an error.
     pub ok: bool,
+    /// With a public key: the signatures found and verified.
+    pub signature: Option<supply_chain::SignatureSummary>,
+    /// Referrers (SBOMs) listed in the registry's `sha256-<hex>` tag.
+    pub referrers: Vec<supply_chain::ReferrerSummary>,
 }
 
 fn bad(location: &str, reason: impl Into<String>) -> Error {
@@ -745,6 +752,15 @@ pub fn inspect(
         }
     }
 
+    let registry = naming.kind == "registry";
+    let signature = supply_chain::check_signature(
+        source,
+        registry,
+        &top_digest,
+        opts.public_key.as_deref(),
+        &mut f,
+    )?;
+    let referrers = supply_chain::referrers(source, registry, &top_digest)?;
     let checks = f.checks();
     let ok = checks.iter().all(|c| c.status != "error");
     Ok(InspectReport {
@@ -761,6 +777,8 @@ pub fn inspect(
         plugins,
         checks,
         ok,
+        signature,
+        referrers,
     })
 }
 

@@ -47,11 +47,13 @@ pub enum Rule {
     SpecialFiles,
     /// No plugin directory that is a raw name prefix of another.
     PrefixDirectories,
+    /// With a public key: a cosign signature by it for the image's digest.
+    Signature,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::Reference,
         Rule::Platform,
         Rule::Annotation,
@@ -64,6 +66,7 @@ impl Rule {
         Rule::Links,
         Rule::SpecialFiles,
         Rule::PrefixDirectories,
+        Rule::Signature,
     ];
 
     /// The stable name (reports, JSON, exit messages).
@@ -81,6 +84,7 @@ impl Rule {
             Rule::Links => "links",
             Rule::SpecialFiles => "special-files",
             Rule::PrefixDirectories => "prefix-directories",
+            Rule::Signature => "signature",
         }
     }
 
@@ -99,6 +103,7 @@ impl Rule {
             Rule::Links => "no link leaves its plugin folder",
             Rule::SpecialFiles => "no devices, FIFOs or unknown entry types",
             Rule::PrefixDirectories => "no plugin directory is a name prefix of another",
+            Rule::Signature => "with --key: a cosign signature by that key for this digest",
         }
     }
 }

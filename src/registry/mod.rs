@@ -12,8 +12,10 @@ pub mod auth;
 pub mod push;
 pub mod reference;
 pub mod remote;
+pub mod sign;
 pub mod source;
 pub mod transport;
 
 pub use push::{push_image, PushOptions, PushReport};
 pub use remote::{blob_reader, pull_manifest, RemoteManifest};
+pub use sign::{sign_image, SignOptions, SignReport};

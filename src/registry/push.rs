@@ -59,6 +59,8 @@ pub struct PushReport {
     pub mounted: u32,
     pub existing: u32,
     pub bytes_uploaded: u64,
+    /// Referrers of the image (SBOMs) in the layout, now in the registry.
+    pub referrers: u32,
 }
 
 /// One manifest (or index) to put, with what it references.
@@ -346,27 +348,120 @@ impl Pusher<'_> {
     }
 
     fn put_manifest(&self, reference: &str, node: &Node) -> Result<String> {
-        let url = self
-            .session
-            .url(&format!("/v2/{}/manifests/{reference}", self.repo.path));
-        let what = format!("push the manifest to {}:{reference}", self.repo.path);
-        let resp = self.session.send(
-            "PUT",
-            &url,
-            &[("Content-Type", node.media_type.as_str())],
-            &Body::Bytes(&node.bytes),
-            &what,
-        )?;
-        if resp.status() != 201 {
-            return Err(self.session.unexpected("PUT", &url, resp, &what));
+        self.put_manifest_subject(reference, node).map(|(d, _)| d)
+    }
+
+    /// Puts a manifest; also says whether the registry answered with
+    /// `OCI-Subject` (it indexes referrers itself).
+    fn put_manifest_subject(&self, reference: &str, node: &Node) -> Result<(String, bool)> {
+        put_manifest(
+            &self.session,
+            &self.repo.path,
+            reference,
+            &node.media_type,
+            &node.bytes,
+        )
+    }
+
+    fn get_manifest(&self, reference: &str, accept: &str) -> Result<Option<Vec<u8>>> {
+        get_manifest(&self.session, &self.repo.path, reference, accept)
+    }
+
+    /// Sends the blobs of `blobs` that the registry lacks, counting them in `report`.
+    fn send_blobs(&self, blobs: &[(String, u64)], report: &mut PushReport) -> Result<()> {
+        for (digest, size) in blobs {
+            match self.blob(digest, *size)? {
+                Outcome::Existing => report.existing += 1,
+                Outcome::Mounted => report.mounted += 1,
+                Outcome::Uploaded(n) => {
+                    report.uploaded += 1;
+                    report.bytes_uploaded += n;
+                }
+            }
         }
-        match resp.header("docker-content-digest") {
-            Some(d) if d != node.digest => Err(self.session.protocol(format!(
-                "the registry reports the manifest as {d}, but its bytes are {}; it changed the manifest, so the digest dynpack printed would not be pullable",
-                node.digest
-            ))),
-            _ => Ok(node.digest.clone()),
+        Ok(())
+    }
+
+    /// Pushes the referrers the layout lists for `subject` (their blobs, then
+    /// their manifests by digest, exact bytes); where the registry does not
+    /// index them itself (no `OCI-Subject`), adds them to the referrers tag
+    /// `sha256-<hex>`. Returns how many there are.
+    fn push_referrers(&self, subject: &str, report: &mut PushReport) -> Result<u32> {
+        let referrers = self.source.referrers_of(subject)?;
+        if referrers.is_empty() {
+            return Ok(0);
         }
+        let mut indexed_by_registry = true;
+        for d in &referrers {
+            check_cancel(&self.cancel)?;
+            let digest = d.get("digest").and_then(Value::as_str).unwrap_or("");
+            let media_type = d
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .unwrap_or(MEDIA_TYPE_MANIFEST);
+            let mut blobs = Vec::new();
+            let mut nodes = Vec::new();
+            collect(self.source, digest, media_type, &mut blobs, &mut nodes, 0)?;
+            let node = nodes.pop().expect("the referrer manifest");
+            if self
+                .remote_digest(&node.digest, &node.media_type)?
+                .is_some()
+            {
+                // Already pushed; whether the registry indexed it is unknown,
+                // so keep the tag up to date (a no-op when it is).
+                indexed_by_registry = false;
+                continue;
+            }
+            self.send_blobs(&blobs, report)?;
+            let (_, indexed) = self.put_manifest_subject(&node.digest, &node)?;
+            indexed_by_registry &= indexed;
+        }
+        if !indexed_by_registry {
+            self.update_referrers_tag(subject, &referrers)?;
+        }
+        Ok(referrers.len() as u32)
+    }
+
+    /// The referrers tag schema: read the index at `sha256-<hex>` (none =
+    /// empty), add `referrers` not listed yet (with `artifactType` and
+    /// annotations), write it back when it changed.
+    fn update_referrers_tag(&self, subject: &str, referrers: &[Value]) -> Result<()> {
+        let tag = referrers_tag(subject);
+        let existing = self.get_manifest(&tag, MEDIA_TYPE_INDEX)?;
+        let index = match &existing {
+            None => serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": MEDIA_TYPE_INDEX,
+                "manifests": [],
+            }),
+            Some(bytes) => {
+                let v: Value = serde_json::from_slice(bytes).map_err(|_| {
+                    self.session
+                        .protocol(format!("the referrers tag {tag} is not JSON"))
+                })?;
+                if v.get("manifests").and_then(Value::as_array).is_none()
+                    || v.get("mediaType").and_then(Value::as_str) != Some(MEDIA_TYPE_INDEX)
+                {
+                    return Err(self.session.protocol(format!(
+                        "the tag {tag} of {} is not an OCI image index, so it cannot list referrers; delete or rename it",
+                        self.repo.path
+                    )));
+                }
+                v
+            }
+        };
+        let index = with_referrers(index, referrers);
+        let bytes = serde_json::to_vec(&index).expect("JSON");
+        if existing.as_deref() == Some(bytes.as_slice()) {
+            return Ok(());
+        }
+        let node = Node {
+            digest: crate::oci::image::sha256_digest(&bytes),
+            media_type: MEDIA_TYPE_INDEX.to_string(),
+            bytes,
+        };
+        self.put_manifest(&tag, &node)?;
+        Ok(())
     }
 
     /// The digest the tag points at now, if any.
@@ -385,6 +480,136 @@ impl Pusher<'_> {
             _ => Err(self.session.unexpected("HEAD", &url, resp, &what)),
         }
     }
+}
+
+/// `PUT` manifest `bytes` of `media_type` at `reference` (tag or digest)
+/// of the repository `path`: returns its digest (checked against what the
+/// registry reports) and whether the registry answered with `OCI-Subject`
+/// (it indexes referrers itself).
+pub(crate) fn put_manifest(
+    session: &Session,
+    path: &str,
+    reference: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<(String, bool)> {
+    let digest = crate::oci::image::sha256_digest(bytes);
+    let url = session.url(&format!("/v2/{}/manifests/{reference}", path));
+    let what = format!("push the manifest to {}:{reference}", path);
+    let resp = session.send(
+        "PUT",
+        &url,
+        &[("Content-Type", media_type)],
+        &Body::Bytes(bytes),
+        &what,
+    )?;
+    if resp.status() != 201 {
+        return Err(session.unexpected("PUT", &url, resp, &what));
+    }
+    let indexed = resp.header("oci-subject").is_some();
+    match resp.header("docker-content-digest") {
+        Some(d) if d != digest => Err(session.protocol(format!(
+            "the registry reports the manifest as {d}, but its bytes are {}; it changed the manifest, so the digest dynpack printed would not be pullable",
+            digest
+        ))),
+        _ => Ok((digest, indexed)),
+    }
+}
+
+/// `GET` a manifest of the repository `path` by tag or digest: `None` on
+/// 404, else its bytes.
+pub(crate) fn get_manifest(
+    session: &Session,
+    path: &str,
+    reference: &str,
+    accept: &str,
+) -> Result<Option<Vec<u8>>> {
+    let url = session.url(&format!("/v2/{}/manifests/{reference}", path));
+    let what = format!("read {}:{reference}", path);
+    let resp = session.send("GET", &url, &[("Accept", accept)], &Body::Empty, &what)?;
+    match resp.status() {
+        200 => {}
+        404 => return Ok(None),
+        _ => return Err(session.unexpected("GET", &url, resp, &what)),
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            resp.into_reader(),
+            crate::registry::source::MAX_MANIFEST_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| session.protocol(format!("reading {what} failed ({e})")))?;
+    if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
+        return Err(session.protocol(format!("{what}: the manifest is larger than 4 MiB")));
+    }
+    Ok(Some(bytes))
+}
+
+/// Uploads `bytes` as a blob of the repository `path` unless it is there
+/// (`HEAD`, then `POST` + `PUT`). Returns whether it was sent.
+pub(crate) fn put_blob_bytes(session: &Session, path: &str, bytes: &[u8]) -> Result<bool> {
+    let digest = crate::oci::image::sha256_digest(bytes);
+    let url = session.url(&format!("/v2/{path}/blobs/{digest}"));
+    let what = format!("upload {digest} to {path}");
+    let resp = session.send("HEAD", &url, &[], &Body::Empty, &what)?;
+    match resp.status() {
+        200 => return Ok(false),
+        404 => {}
+        _ => return Err(session.unexpected("HEAD", &url, resp, &what)),
+    }
+    let start = session.url(&format!("/v2/{path}/blobs/uploads/"));
+    let resp = session.send(
+        "POST",
+        &start,
+        &[("Content-Length", "0")],
+        &Body::Empty,
+        &what,
+    )?;
+    if resp.status() != 202 {
+        return Err(session.unexpected("POST", &start, resp, &what));
+    }
+    let put = with_digest(&location(session, &resp, "POST blobs/uploads/")?, &digest);
+    let resp = session.send(
+        "PUT",
+        &put,
+        &[("Content-Type", "application/octet-stream")],
+        &Body::Bytes(bytes),
+        &what,
+    )?;
+    if resp.status() != 201 {
+        return Err(session.unexpected("PUT", &put, resp, &what));
+    }
+    Ok(true)
+}
+
+/// The referrers fallback tag of a manifest: `sha256:<hex>` → `sha256-<hex>`.
+pub fn referrers_tag(subject: &str) -> String {
+    subject.replacen(':', "-", 1)
+}
+
+/// `index` with each of `referrers` listed once (matched by digest; an
+/// existing entry is kept as it is), as a referrers list entry:
+/// `mediaType`, `digest`, `size`, `artifactType`, `annotations`.
+pub fn with_referrers(mut index: Value, referrers: &[Value]) -> Value {
+    let list = index
+        .get_mut("manifests")
+        .and_then(Value::as_array_mut)
+        .expect("an index");
+    for r in referrers {
+        if list.iter().any(|d| d.get("digest") == r.get("digest")) {
+            continue;
+        }
+        let mut entry = serde_json::Map::new();
+        for key in ["mediaType", "digest", "size", "artifactType", "annotations"] {
+            if let Some(v) = r.get(key) {
+                entry.insert(key.into(), v.clone());
+            }
+        }
+        list.push(Value::Object(entry));
+    }
+    index
 }
 
 fn location_of(session: &Session, resp: &ureq::Response) -> Result<String> {
@@ -481,6 +706,7 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
         mounted: 0,
         existing: 0,
         bytes_uploaded: 0,
+        referrers: 0,
     };
     if pusher
         .remote_digest(&reference_part, &top.media_type)?
@@ -489,18 +715,10 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
     {
         report.up_to_date = true;
         report.existing = blobs.len() as u32;
+        report.referrers = pusher.push_referrers(&top.digest, &mut report)?;
         return Ok(report);
     }
-    for (digest, size) in &blobs {
-        match pusher.blob(digest, *size)? {
-            Outcome::Existing => report.existing += 1,
-            Outcome::Mounted => report.mounted += 1,
-            Outcome::Uploaded(n) => {
-                report.uploaded += 1;
-                report.bytes_uploaded += n;
-            }
-        }
-    }
+    pusher.send_blobs(&blobs, &mut report)?;
     for child in &nodes {
         if pusher
             .remote_digest(&child.digest, &child.media_type)?
@@ -511,10 +729,37 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
     }
     check_cancel(&opts.transport.cancel)?;
     report.digest = pusher.put_manifest(&reference_part, &top)?;
+    report.referrers = pusher.push_referrers(&top.digest, &mut report)?;
     Ok(report)
 }
 
 /// Progress counter shared with a caller that reports bytes sent.
 pub fn progress_counter() -> Arc<AtomicU64> {
     Arc::new(AtomicU64::new(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn referrers_tag_index_keeps_entries_and_adds_ours_once() {
+        assert_eq!(referrers_tag("sha256:ab12"), "sha256-ab12");
+        let theirs = json!({"mediaType": MEDIA_TYPE_MANIFEST, "digest": "sha256:01", "size": 3});
+        let ours = json!({"mediaType": MEDIA_TYPE_MANIFEST, "digest": "sha256:02", "size": 5,
+            "artifactType": "application/vnd.cyclonedx+json",
+            "annotations": {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"},
+            "platform": {"os": "linux"}});
+        let index =
+            json!({"schemaVersion": 2, "mediaType": MEDIA_TYPE_INDEX, "manifests": [theirs]});
+        let once = with_referrers(index, std::slice::from_ref(&ours));
+        let twice = with_referrers(once.clone(), &[ours]);
+        assert_eq!(once, twice);
+        let list = once["manifests"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["digest"], "sha256:01");
+        assert_eq!(list[1]["artifactType"], "application/vnd.cyclonedx+json");
+        assert!(list[1].get("platform").is_none());
+    }
 }

@@ -133,9 +133,42 @@ impl ImageSource {
             .unwrap_or(&[])
     }
 
+    /// The images of the index: its entries except referrers (artifacts
+    /// such as an SBOM, listed with their `artifactType` and pushed with the
+    /// image they refer to).
+    fn images(&self) -> Vec<Value> {
+        self.descriptors()
+            .iter()
+            .filter(|d| d.get("artifactType").is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// The referrers the index lists for the manifest `subject`: each
+    /// index descriptor (with `artifactType` and annotations) whose
+    /// manifest names `subject` as its `subject`.
+    pub fn referrers_of(&self, subject: &str) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for d in self.descriptors() {
+            if d.get("artifactType").is_none() {
+                continue;
+            }
+            let Some(digest) = d.get("digest").and_then(Value::as_str) else {
+                continue;
+            };
+            hex(digest)?;
+            let bytes = self.read_manifest(digest)?;
+            if crate::oci::referrer::subject_digest(&bytes).as_deref() == Some(subject) {
+                out.push(d.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// The image named `ref_name`, or the only one.
     pub fn select(&self, ref_name: Option<&str>) -> Result<Selected> {
-        let list = self.descriptors();
+        let images = self.images();
+        let list = images.as_slice();
         let name_of = |d: &Value, key: &str| {
             d.get("annotations")
                 .and_then(|a| a.get(key))
