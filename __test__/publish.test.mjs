@@ -418,7 +418,7 @@ describe('publish helpers', () => {
     for (const args of [['--frob'], ['--registry'], ['--registry', ''], ['--registry', 'not a url'], ['--tag', 'a b']]) {
       const r = dynpack(['publish', ...args], process.env)
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`)
-      assert.match(r.stderr, /^dynpack: E_USAGE: .*`dynpack publish --help`/)
+      assert.match(r.stderr, /^dynpack: E_USAGE: .*`dynpack publish --help`/m)
     }
     const h = dynpack(['publish', '--help'], process.env)
     assert.equal(h.status, 0)

@@ -280,7 +280,7 @@ describe('dynpack sign: signatures pushed to a registry, checked by the sigstore
 
     const wrong = cli(['sign', ref, '--key', keys.privateKey, '--tls-verify=false'], { COSIGN_PASSWORD: 'not it' })
     assert.equal(wrong.status, 1)
-    assert.match(wrong.stderr, /^dynpack: E_KEY: .*passphrase/)
+    assert.match(wrong.stderr, /^dynpack: E_KEY: .*passphrase/m)
     assert.ok(!wrong.stderr.includes('not it'))
     const noPass = cli(['sign', ref, '--key', keys.privateKey, '--tls-verify=false'], { COSIGN_PASSWORD: undefined })
     assert.equal(noPass.status, 1)
