@@ -300,6 +300,16 @@ describe('dynpack sign: signatures pushed to a registry, checked by the sigstore
     assert.equal(out.image.signed.digest, out.image.pushed.digest)
     assert.ok(verifyImage(keys.publicKey, tag).ok)
     assert.equal(cli(['package', plugin('pk2'), '--tag', tag, '--sign-key', keys.privateKey]).status, 2, '--sign-key needs --push')
+    // a passphrase that does not open the key: E_KEY before anything is built or pushed
+    const wrongTag = `${registry.host}/sig/pk-wrong:1.0.0`
+    const wrongOut = path.join(dir, 'pk-wrong-out')
+    const wrong = cli(['package', plugin('pk3'), '--tag', wrongTag, '--push', '--sign-key', keys.privateKey, '--tls-verify=false', '--output', wrongOut], { COSIGN_PASSWORD: 'not it' })
+    assert.equal(wrong.status, 1)
+    assert.match(wrong.stderr, /^dynpack: E_KEY: /m)
+    assert.ok(!wrong.stderr.includes('not it'))
+    assert.ok(!fs.existsSync(wrongOut), 'nothing built')
+    const tags = await fetch(`http://${registry.host}/v2/sig/pk-wrong/tags/list`)
+    assert.equal(tags.status, 404, 'nothing pushed')
   })
 
   test('dynpack inspect --key: the signature rule; the SBOM referrers listed from the sha256-<hex> tag', async (t) => {

@@ -139,6 +139,8 @@ async function run (argv, io) {
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
 
   const api = require('../api.js')
+  // A key that does not open fails now, before anything is built or pushed.
+  const signingPassphrase = values['sign-key'] === undefined ? undefined : await require('./sign.js').unlockKey(path.resolve(cwd, values['sign-key']), io)
   // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
   const images = values.tag === undefined
     ? []
@@ -152,7 +154,7 @@ async function run (argv, io) {
     })
   const pushFailures = values.push ? await pushBuilt(images, values, { cwd, report, signal: io.signal }) : []
   if (values.push && values['sign-key'] !== undefined) {
-    pushFailures.push(...await require('./sign.js').signPushed(images, values, { cwd, io, report, signal: io.signal }))
+    pushFailures.push(...await require('./sign.js').signPushed(images, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase }))
   }
   const plugins = pluginReports(found.plugins, images, exported, configs)
 

@@ -76,14 +76,26 @@ function describeSign (r) {
 }
 
 /**
- * `dynpack package --push --sign-key`: signs every image that was pushed
- * (`images[i].pushed`), one after the other. Sets `image.signed` and
- * resolves to the failures [{ label, error }].
+ * Asks for the passphrase of `keyPath` once and checks that it opens the key
+ * (by signing a throwaway payload; nothing is pushed), so that
+ * `package --push --sign-key` fails with E_KEY before it builds or pushes.
+ * Resolves to the passphrase (undefined for a plain key).
  */
-async function signPushed (images, values, { cwd, io, report, signal }) {
+async function unlockKey (keyPath, io) {
+  const passphrase = await passphraseFor(keyPath, io)
+  const api = require('../api.js')
+  await api.cosignSign({ key: keyPath, passphrase, reference: 'localhost/dynpack-key-check', digest: 'sha256:' + '0'.repeat(64) })
+  return passphrase
+}
+
+/**
+ * `dynpack package --push --sign-key`: signs every image that was pushed
+ * (`images[i].pushed`), one after the other, with the key `unlockKey` opened.
+ * Sets `image.signed` and resolves to the failures [{ label, error }].
+ */
+async function signPushed (images, values, { cwd, report, signal, passphrase }) {
   const key = path.resolve(cwd, values['sign-key'])
   const options = { ...registryOptions(values, cwd, 'package'), key, signal }
-  const passphrase = await passphraseFor(key, io)
   if (passphrase !== undefined) options.passphrase = passphrase
   const api = require('../api.js')
   const failures = []
@@ -118,4 +130,4 @@ async function run (argv, io) {
   return 0
 }
 
-module.exports = { name: 'sign', summary: 'sign an image in a registry with a cosign key (sha256-<hex>.sig)', usage, run, signPushed, describeSign, passphraseFor }
+module.exports = { name: 'sign', summary: 'sign an image in a registry with a cosign key (sha256-<hex>.sig)', usage, run, signPushed, unlockKey, describeSign, passphraseFor }
