@@ -312,6 +312,22 @@ describe('dynpack sign: signatures pushed to a registry, checked by the sigstore
     assert.equal(tags.status, 404, 'nothing pushed')
   })
 
+  test('the SBOM referrer of a pushed image is signed like an image, and sigstore-rs verifies it', async (t) => {
+    if (!needAll(t)) return
+    const tag = `${registry.host}/sig/sbom:1.0.0`
+    const r = cli(['package', plugin('sb'), '--tag', tag, '--sbom', '--push', '--tls-verify=false', '--output', path.join(dir, 'sb-out'), '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    const referrer = JSON.parse(r.stdout).plugins[0].sbom.referrer
+    assert.match(referrer, /^sha256:[0-9a-f]{64}$/)
+    const ref = `${registry.host}/sig/sbom@${referrer}`
+    assert.ok(!verifyImage(keys.publicKey, ref).ok, 'not signed yet')
+    const signed = cli(['sign', ref, '--key', keys.privateKey, '--tls-verify=false', '--json'], { COSIGN_PASSWORD: PASS })
+    assert.equal(signed.status, 0, signed.stderr)
+    assert.equal(JSON.parse(signed.stdout).digest, referrer)
+    assert.ok(verifyImage(keys.publicKey, ref).ok, 'the referrer verifies')
+    assert.ok(!verifyImage(other.publicKey, ref).ok, 'another key does not')
+  })
+
   test('dynpack inspect --key: the signature rule; the SBOM referrers listed from the sha256-<hex> tag', async (t) => {
     if (!needAll(t)) return
     const inspect = (ref, ...args) => {
