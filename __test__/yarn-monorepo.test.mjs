@@ -84,9 +84,17 @@ function publishRelease (npmrc) {
     fs.writeFileSync(path.join(stage, pkg.main), '')
     publish('.', stage)
   }
+  // dynpack's runtime dependencies, packed from this checkout's node_modules: the loopback registry has nothing else
+  for (const name of RUNTIME_DEPENDENCIES) {
+    const packed = run('npm', ['pack', path.join(ROOT, 'node_modules', name), '--pack-destination', tmp, '--ignore-scripts'], { cwd: tmp })
+    publish(path.join(tmp, packed.stdout.trim().split('\n').pop()))
+  }
   // platform package first, main package last, as the release workflow does
   for (const t of tarballs.sort((a, b) => path.basename(b).length - path.basename(a).length)) publish(t)
 }
+
+/** The packages dynpack itself depends on at run time. */
+const RUNTIME_DEPENDENCIES = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies ?? {})
 
 /** A plugin workspace whose export-dynamic script stands in for the exporter. */
 function writePlugin (dir, name, role) {
@@ -149,7 +157,8 @@ before(async () => {
     `npmRegistryServer: "${registry.url.replace(/\/$/, '')}"`,
     'unsafeHttpWhitelist: ["127.0.0.1"]',
     // a fresh release is quarantined by Yarn's age gate unless preapproved, platform packages included
-    'npmPreapprovedPackages: ["dynpack", "dynpack-*"]',
+    // (and, in this test only, the runtime dependencies, just published to the loopback registry)
+    `npmPreapprovedPackages: ${JSON.stringify(['dynpack', 'dynpack-*', ...RUNTIME_DEPENDENCIES])}`,
     '',
   ].join('\n'))
   writePlugin(path.join(repo, 'plugins', 'hello-backend'), '@internal/plugin-hello-backend', 'backend-plugin')

@@ -12,7 +12,7 @@ const { Rng } = require('./prng')
 const { generate, IDENTS, SYLLABLES } = require('./content')
 
 /** Bump when the generator's output changes, so caches are rebuilt. */
-const GENERATOR_VERSION = 1
+const GENERATOR_VERSION = 2
 
 const MB = 1e6
 
@@ -160,7 +160,8 @@ function planBackend (seed, { files, bytes, packages, bundles }) {
     name, version: '0.1.0', main: 'src/index.ts', license: 'Apache-2.0',
     backstage: { role: 'backend-plugin', pluginId: name.split('/').pop() },
   }
-  entries.push({ path: '../app-config.yaml', kind: 'md', size: 200 })
+  // JSON is YAML: a small, valid app-config for the printed pluginConfig (dynpack refuses invalid YAML).
+  json['../app-config.yaml'] = { bench: { pluginId: name.split('/').pop(), schedule: { frequency: { minutes: 30 } }, enabled: true } }
   return { id: `backend:${seed}`, json, entries }
 }
 
