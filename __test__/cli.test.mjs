@@ -5,13 +5,13 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { tempDir, writeTree } from './helpers/tree.mjs'
+import { startDockerRegistry as startRegistry } from './helpers/registries.mjs'
 
 const require = createRequire(import.meta.url)
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -489,34 +489,6 @@ describe('package --export-to', () => {
 })
 
 // ---------------------------------------------------------------------------
-
-/** A docker-registry on 127.0.0.1 with its storage in a temp folder. */
-async function startRegistry () {
-  const port = await new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
-    s.on('error', reject)
-  })
-  const dir = tempDir('dynpack-registry-')
-  const config = path.join(dir, 'config.yml')
-  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`)
-  const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: 'ignore' })
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('exit', resolve))
-    }
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/`)
-      if (res.ok) return { host: `127.0.0.1:${port}`, stop }
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  await stop()
-  throw new Error('docker-registry did not start')
-}
 
 describe('package (OCI image)', { skip: !hasOci && !CI && OCI_MISSING }, () => {
   test('a monorepo: one layout, the push command and the snippet by tag and by digest', async (t) => {

@@ -9,7 +9,8 @@ import zlib from 'node:zlib'
 import { createRequire } from 'node:module'
 import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
 import { fixtures } from './helpers/fixtures.mjs'
-import { needTools, which, run, startRegistry, readTar, tgzFiles, treeFiles, rhdhExtract, REGISTRY_BIN } from './helpers/oci.mjs'
+import { needTools, which, run, readTar, tgzFiles, treeFiles, rhdhExtract, REGISTRY_BIN } from './helpers/oci.mjs'
+import { startDockerRegistry as startRegistry } from './helpers/registries.mjs'
 
 const require = createRequire(import.meta.url)
 const { buildOciLayout, packDynamic } = require('../lib/api.js')

@@ -1,10 +1,9 @@
 // Helpers for the OCI tests: system tools (skip or fail), a throwaway
 // docker-registry on 127.0.0.1, a tar reader, and RHDH's installer extraction.
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './tree.mjs'
 
@@ -51,62 +50,6 @@ export function run (cmd, args, opts = {}) {
   } catch (e) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${e.status}):\n${e.stderr}${e.stdout}`)
   }
-}
-
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-/** Starts docker-registry on 127.0.0.1:<free port> with storage in a temp folder. */
-export async function startRegistry () {
-  const dir = tempDir('dynpack-registry-')
-  const port = await freePort()
-  const config = path.join(dir, 'config.yml')
-  fs.writeFileSync(config, [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${path.join(dir, 'data')}`,
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n'))
-  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d) => { stderr += d })
-  let exited = false
-  const exit = new Promise((resolve) => child.once('exit', () => { exited = true; resolve() }))
-  const stop = async () => {
-    if (!exited) {
-      child.kill('SIGTERM')
-      await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 5000))])
-      if (!exited) child.kill('SIGKILL')
-    }
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-  const host = `127.0.0.1:${port}`
-  for (let i = 0; i < 150; i++) {
-    if (exited) break
-    try {
-      const res = await fetch(`http://${host}/v2/`)
-      if (res.status === 200) return { host, stop }
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  await stop()
-  throw new Error(`docker-registry did not start on ${host}: ${stderr}`)
 }
 
 function octal (buf, off, len) {
