@@ -19,7 +19,7 @@ const { parseArgs } = require('node:util')
 
 const { ensureFixture } = require('./lib/fixtures')
 const { defineGroups } = require('./lib/groups')
-const { measure, hasGnuTime } = require('./lib/measure')
+const { measure, hasGnuTime, unsetVariables } = require('./lib/measure')
 const report = require('./lib/report')
 const tools = require('./lib/tools')
 
@@ -130,7 +130,7 @@ async function main () {
     durationSeconds: Math.round((Date.now() - started) / 1000),
     quick: opt.quick,
     reps: opt.reps,
-    machine: { ...tools.machine(), loadBefore: loadBefore.map((x) => +x.toFixed(2)), loadAfter: os.loadavg().map((x) => +x.toFixed(2)) },
+    machine: { ...tools.machine(), unsetForContenders: unsetVariables(), loadBefore: loadBefore.map((x) => +x.toFixed(2)), loadAfter: os.loadavg().map((x) => +x.toFixed(2)) },
     tools: {
       libnpmpack: npmPack.version || null,
       podman: podman.version || null,
@@ -149,7 +149,8 @@ async function main () {
     `### dynpack bench, ${opt.quick ? 'quick' : 'full'} run, ${results.date.slice(0, 10)}`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB; ${m.os}; node ${m.node} (zlib ${m.zlib}), npm ${m.npm}; ` +
-      `load average ${m.loadBefore[0]} before, ${m.loadAfter[0]} after; medians of ${opt.reps} run(s)${opt.quick ? '' : ` (scaling: ${opt.scaleReps})`}.`,
+      `load average ${m.loadBefore[0]} before, ${m.loadAfter[0]} after; medians of ${opt.reps} run(s)${opt.quick ? '' : ` (scaling: ${opt.scaleReps})`}` +
+      (m.unsetForContenders.length ? `; unset for every contender: ${m.unsetForContenders.join(', ')} (BENCH_KEEP_ENV=1 keeps it)` : '') + '.',
     '',
     'Fixtures: ' + Object.entries(results.fixtures).map(([k, v]) => `${k} ${v.files} files / ${(v.bytes / 1e6).toFixed(0)} MB`).join(', ') + '.',
     '',

@@ -26,6 +26,26 @@ function hasGnuTime () {
 function quote (a) { return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'` }
 
 /**
+ * Variables removed from every contender's environment. NODE_EXTRA_CA_CERTS
+ * makes each Node process parse a CA bundle at start (about 45 ms for the
+ * 200 KB Debian bundle on the reference machine), a cost of the machine's
+ * setup, not of the tool, and no contender talks TLS to anything but
+ * loopback. BENCH_KEEP_ENV=1 keeps them; results.json records what was unset.
+ */
+const UNSET_FOR_CONTENDERS = process.env.BENCH_KEEP_ENV === '1' ? [] : ['NODE_EXTRA_CA_CERTS']
+
+function contenderEnv (extra) {
+  const env = { ...process.env, ...extra }
+  for (const name of UNSET_FOR_CONTENDERS) delete env[name]
+  return env
+}
+
+/** The variables of UNSET_FOR_CONTENDERS this run actually removed. */
+function unsetVariables () {
+  return UNSET_FOR_CONTENDERS.filter((name) => process.env[name] !== undefined)
+}
+
+/**
  * Spawns `cmd args` (cwd, env), waits for it and resolves to
  * `{ wall, rssMB, user, sys, report, stdout, stderr }`; rejects when the
  * command fails or exceeds `timeoutMs`.
@@ -37,7 +57,7 @@ function measure ({ cmd, args = [], cwd, env, timeoutMs = 30 * 60 * 1000 }) {
   const exe = timed ? GNU_TIME : cmd
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint()
-    const child = spawn(exe, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(exe, argv, { cwd, env: contenderEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => { stdout += d; if (stdout.length > 1e6) stdout = stdout.slice(-5e5) })
@@ -80,4 +100,4 @@ function report (obj) {
 /** Seconds since `t0` (a process.hrtime.bigint()). */
 function since (t0) { return Number(process.hrtime.bigint() - t0) / 1e9 }
 
-module.exports = { measure, report, since, hasGnuTime, quote }
+module.exports = { measure, report, since, hasGnuTime, quote, unsetVariables }

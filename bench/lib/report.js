@@ -116,6 +116,10 @@ function targets (results) {
       row('monorepo', 'npm-pack-each'), cli || row('monorepo', 'pack-many'), 2.5)
   }
   if (ran('oci')) ratio('buildOciLayout vs podman packager + push', '≥ 5× faster', row('oci', 'podman'), row('oci', 'build-oci'), 5)
+  if (ran('push')) {
+    ratio('`dynpack push` vs `skopeo copy` (same layout, loopback registry)', '≥ 1× (at least as fast)', row('push', 'skopeo-copy'), row('push', 'dynpack-push'), 1)
+    ratio('`dynpack package --push` vs janus-cli packager + `podman push`', '≥ 10× faster', row('push', 'podman-package-push'), row('push', 'dynpack-package-push'), 10)
+  }
   if (ran('integrity')) ratio('computeIntegrity vs sha512sum (throughput)', '≥ 0.9×', row('integrity', 'sha512sum'), row('integrity', 'compute-integrity'), 0.9)
   const mem = [row('backend', 'pack-npm'), row('backend', 'pack-fast')].filter(Boolean)
   if (mem.length) {

@@ -220,40 +220,68 @@ impl Pattern {
     /// minimatch's `match(f, partial)` with `flipNegate`: true when any
     /// alternative matches, whatever the negation.
     pub fn matches(&self, f: &str, partial: bool) -> bool {
+        self.matches_subject(&Subject::new(f), partial)
+    }
+
+    /// [`Pattern::matches`] on a path already split, for matching one path
+    /// against many rules.
+    pub fn matches_subject(&self, f: &Subject, partial: bool) -> bool {
         if self.comment {
             return false;
         }
         if self.empty {
-            return f.is_empty();
+            return f.text.is_empty();
         }
-        if f == "/" && partial {
+        if f.text == "/" && partial {
             return true;
         }
         if self.base_only {
-            // The last non-empty segment, as the split below would find it.
-            let base = [crate::posix::basename(f)];
+            // The last non-empty segment, as the split would find it.
+            let base = [crate::posix::basename(f.text)];
             return self.set.iter().any(|alt| match_one(&base, alt, partial));
         }
-        // Borrowed segments: this runs for every rule, entry and ancestor
-        // folder, so allocating here dominates deep trees.
-        let ff = slash_split_ref(f);
-        let mut filename = ff.last().copied().unwrap_or("");
+        let base = [f.filename];
+        for pattern in &self.set {
+            let file: &[&str] = if pattern.len() == 1 {
+                &base
+            } else {
+                &f.segments
+            };
+            if match_one(file, pattern, partial) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// A path as minimatch's `match` splits it: segments between runs of
+/// slashes, and the file name (the last non-empty segment). Splitting
+/// once per path rather than once per rule matters: every entry of a tree
+/// is matched against every rule of every ancestor folder.
+pub struct Subject<'a> {
+    text: &'a str,
+    segments: Vec<&'a str>,
+    filename: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(f: &'a str) -> Subject<'a> {
+        let segments = slash_split_ref(f);
+        let mut filename = segments.last().copied().unwrap_or("");
         if filename.is_empty() {
-            for s in ff.iter().rev().skip(1) {
+            for s in segments.iter().rev().skip(1) {
                 if !s.is_empty() {
                     filename = s;
                     break;
                 }
             }
         }
-        let base = [filename];
-        for pattern in &self.set {
-            let file: &[&str] = if pattern.len() == 1 { &base } else { &ff };
-            if match_one(file, pattern, partial) {
-                return true;
-            }
+        Subject {
+            text: f,
+            segments,
+            filename,
         }
-        false
     }
 }
 

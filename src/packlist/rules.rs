@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::glob::Pattern;
+use super::glob::{Pattern, Subject};
 
 /// Where a rule set comes from, in precedence order (later wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,14 +154,33 @@ impl<'p> Level<'p> {
             }
         }
         let slash_entry = format!("/{entry}");
-        // The forms partial matching tries, built once rather than per rule.
-        let dir_forms = partial.then(|| (format!("/{entry}/"), format!("{entry}/")));
-        let base_forms = match (partial, entry_basename) {
-            (true, Some(base)) => {
-                Some((format!("/{base}/"), format!("{base}/"), format!("/{base}")))
-            }
+        let slash_entry = Subject::new(&slash_entry);
+        let plain_entry = Subject::new(entry);
+        // The forms partial matching tries, built (and split) once rather
+        // than per rule.
+        let dir_texts = partial.then(|| (format!("/{entry}/"), format!("{entry}/")));
+        let dir_forms = dir_texts
+            .as_ref()
+            .map(|(slash_dir, dir)| (Subject::new(slash_dir), Subject::new(dir)));
+        let base_texts = match (partial, entry_basename) {
+            (true, Some(base)) => Some((
+                base,
+                format!("/{base}/"),
+                format!("{base}/"),
+                format!("/{base}"),
+            )),
             _ => None,
         };
+        let base_forms = base_texts
+            .as_ref()
+            .map(|(base, slash_base_dir, base_dir, slash_base)| {
+                (
+                    Subject::new(base),
+                    Subject::new(slash_base_dir),
+                    Subject::new(base_dir),
+                    Subject::new(slash_base),
+                )
+            });
         for source in self.sources {
             let Some(rules) = &self.rules[*source as usize] else {
                 continue;
@@ -170,23 +189,25 @@ impl<'p> Level<'p> {
                 if rule.negate == included {
                     continue;
                 }
-                let relative = entry_basename.filter(|_| rule.is_relative());
-                let hit = rule.matches(&slash_entry, false)
-                    || rule.matches(entry, false)
+                let relative = rule.is_relative();
+                let hit = rule.matches_subject(&slash_entry, false)
+                    || rule.matches_subject(&plain_entry, false)
                     || dir_forms.as_ref().is_some_and(|(slash_dir, dir)| {
-                        rule.matches(slash_dir, false)
-                            || rule.matches(dir, false)
+                        rule.matches_subject(slash_dir, false)
+                            || rule.matches_subject(dir, false)
                             || (rule.negate
-                                && (rule.matches(&slash_entry, true) || rule.matches(entry, true)))
-                            || relative.zip(base_forms.as_ref()).is_some_and(
-                                |(base, (slash_base_dir, base_dir, slash_base))| {
-                                    rule.matches(slash_base_dir, false)
-                                        || rule.matches(base_dir, false)
-                                        || (rule.negate
-                                            && (rule.matches(slash_base, true)
-                                                || rule.matches(base, true)))
-                                },
-                            )
+                                && (rule.matches_subject(&slash_entry, true)
+                                    || rule.matches_subject(&plain_entry, true)))
+                            || (relative
+                                && base_forms.as_ref().is_some_and(
+                                    |(base, slash_base_dir, base_dir, slash_base)| {
+                                        rule.matches_subject(slash_base_dir, false)
+                                            || rule.matches_subject(base_dir, false)
+                                            || (rule.negate
+                                                && (rule.matches_subject(slash_base, true)
+                                                    || rule.matches_subject(base, true)))
+                                    },
+                                ))
                     });
                 if hit {
                     included = rule.negate;
