@@ -650,6 +650,10 @@ describe('token auth registry (Bearer, JWT with x5c)', () => {
     assert.deepEqual({ ...post, scope: undefined }, { grant_type: 'refresh_token', refresh_token: IDENTITY_TOKEN, client_id: 'dynpack', service: 'test-registry', scope: undefined })
     assert.match(post.scope, /(^| )repository:t\/idt:pull,push( |$)/)
     await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false', '--creds=alice:s3cret'])
+    // skopeo with the same auth.json takes the same path (its own OAuth2 POST) and reads the same bytes
+    const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `--authfile=${authfile}`, `docker://${r.tag}`], { encoding: 'buffer' })
+    assert.ok(raw.equals(fs.readFileSync(blobPath(image.output, r.digest))))
+    assert.match(tokens.state.posts.at(-1).client_id, /^containers\/image/)
 
     // a credential helper answering Username "<token>", through the CLI
     const home = fresh('home')
