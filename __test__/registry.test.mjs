@@ -65,6 +65,16 @@ function cli (args, { input, env } = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
+/** As `cli`, without blocking the event loop (for servers living in this process). */
+async function cliAsync (args, { env } = {}) {
+  try {
+    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
+    return { status: 0, stdout: r.stdout, stderr: r.stderr }
+  } catch (e) {
+    return { status: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
 async function rejectsWith (promise, code, pattern) {
   await assert.rejects(promise, (e) => {
     assert.equal(e.code, code, `${e.code}: ${e.message}`)
@@ -238,6 +248,35 @@ describe('plain HTTP registry', () => {
     const controller = new AbortController()
     controller.abort()
     await assert.rejects(pushOciImage(image.output, { ...insecure, tag: `${registry.host}/acme/aborted:1`, signal: controller.signal }), { name: 'AbortError', code: 'E_ABORTED' })
+  })
+
+  test('registries.conf drop-ins: insecure = true in one lets dynpack push use plain HTTP; a later drop-in takes it back', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const home = fresh('home')
+    const conf = path.join(home, '.config', 'containers')
+    fs.mkdirSync(path.join(conf, 'registries.conf.d'), { recursive: true })
+    // A user main file: the drop-ins of /etc are then not read (containers-registries.conf.d(5)).
+    fs.writeFileSync(path.join(conf, 'registries.conf'), `[[registry]]\nlocation = "${registry.host}"\n`)
+    fs.writeFileSync(path.join(conf, 'registries.conf.d', '10-local.conf'), `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`)
+    fs.writeFileSync(path.join(conf, 'registries.conf.d', '15-ignored.txt'), `[[registry]]\nlocation = "${registry.host}"\ninsecure = false\n`)
+    const env = { HOME: home }
+    const tag = `${registry.host}/acme/dropin:1`
+    const ok = cli(['push', image.output, tag], { env })
+    assert.equal(ok.status, 0, ok.stderr)
+    assert.match(ok.stderr, /pushed .*acme\/dropin:1/)
+    // skopeo reads the same files the same way
+    const raw = run('skopeo', ['inspect', '--raw', `docker://${tag}`], { encoding: 'buffer', env: { ...process.env, ...env } })
+    assert.equal(sha256(raw), image.result.manifestDigest)
+
+    fs.writeFileSync(path.join(conf, 'registries.conf.d', '20-strict.conf'), `[[registry]]\nlocation = "${registry.host}"\ninsecure = false\n`)
+    const strict = cli(['push', image.output, tag], { env })
+    assert.equal(strict.status, 1)
+    assert.match(strict.stderr, /E_REGISTRY_TLS: .*plain HTTP, not TLS.*registries\.conf\.d/)
+    assert.throws(() => run('skopeo', ['inspect', '--raw', `docker://${tag}`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), /HTTP response to HTTPS client/)
+    // A later table for the same location replaces the earlier one whole (skopeo agrees): insecure is gone.
+    fs.writeFileSync(path.join(conf, 'registries.conf.d', '20-strict.conf'), `[[registry]]\nlocation = "${registry.host}"\nblocked = false\n`)
+    assert.equal(cli(['push', image.output, tag], { env }).status, 1)
+    assert.throws(() => run('skopeo', ['inspect', '--raw', `docker://${tag}`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), /HTTP response to HTTPS client/)
   })
 
   test('failure codes: TLS to a plain registry, nothing listening, not a registry, unknown refName, a Docker Hub name', async (t) => {
@@ -551,6 +590,8 @@ describe('TLS registry with htpasswd (Basic)', () => {
   })
 })
 
+const IDENTITY_TOKEN = 'idt-alice-3f9c2b7e51d04a8c'
+
 describe('token auth registry (Bearer, JWT with x5c)', () => {
   let registry
   let tokens
@@ -565,6 +606,7 @@ describe('token auth registry (Bearer, JWT with x5c)', () => {
       signer,
       issuer: 'test-issuer',
       users: { alice: { password: 's3cret', actions: ['pull', 'push'] }, bob: { password: 'pw', actions: ['pull'] } },
+      refreshTokens: { [IDENTITY_TOKEN]: 'alice' },
     })
     registry = await startDockerRegistry({
       authYaml: ['token:', `  realm: ${tokens.realm}`, '  service: test-registry', '  issuer: test-issuer', `  rootcertbundle: ${ca.crt}`],
@@ -592,5 +634,99 @@ describe('token auth registry (Bearer, JWT with x5c)', () => {
     await rejectsWith(pushOciImage(image.output, { tlsVerify: false, tag }), 'E_REGISTRY_AUTH', /found none/)
     await rejectsWith(pushOciImage(image.output, { tlsVerify: false, tag, creds: 'bob:pw' }), 'E_REGISTRY_DENIED', /"bob"/)
     await rejectsWith(pushOciImage(image.output, { tlsVerify: false, tag, creds: 'bob:nope' }), 'E_REGISTRY_AUTH', /refused/)
+  })
+
+  test('identity tokens (OAuth2 refresh-token grant) from an auth.json and from a credential helper; a wrong one, a realm without OAuth2: E_REGISTRY_AUTH', async (t) => {
+    if (!need(t)) return
+    const dir = fresh('idt')
+    fs.mkdirSync(dir)
+    const authfile = path.join(dir, 'auth.json')
+    const entry = (token) => ({ auths: { [registry.host]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: token } } })
+    fs.writeFileSync(authfile, JSON.stringify(entry(IDENTITY_TOKEN)))
+    tokens.state.posts.length = 0
+    const r = await pushOciImage(image.output, { tlsVerify: false, authfile, tag: `${registry.host}/t/idt:1` })
+    assert.equal(r.digest, image.result.manifestDigest)
+    const post = tokens.state.posts.at(-1)
+    assert.deepEqual({ ...post, scope: undefined }, { grant_type: 'refresh_token', refresh_token: IDENTITY_TOKEN, client_id: 'dynpack', service: 'test-registry', scope: undefined })
+    assert.match(post.scope, /(^| )repository:t\/idt:pull,push( |$)/)
+    await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false', '--creds=alice:s3cret'])
+    // skopeo with the same auth.json takes the same path (its own OAuth2 POST) and reads the same bytes
+    const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `--authfile=${authfile}`, `docker://${r.tag}`], { encoding: 'buffer' })
+    assert.ok(raw.equals(fs.readFileSync(blobPath(image.output, r.digest))))
+    assert.match(tokens.state.posts.at(-1).client_id, /^containers\/image/)
+
+    // a credential helper answering Username "<token>", through the CLI
+    const home = fresh('home')
+    const bin = path.join(home, 'bin')
+    fs.mkdirSync(bin, { recursive: true })
+    fs.mkdirSync(path.join(home, '.docker'))
+    fs.writeFileSync(path.join(bin, 'docker-credential-dynidt'),
+      `#!/bin/sh\nread host\nprintf '{"ServerURL":"%s","Username":"<token>","Secret":"${IDENTITY_TOKEN}"}' "$host"\n`, { mode: 0o755 })
+    fs.writeFileSync(path.join(home, '.docker', 'config.json'), JSON.stringify({ credHelpers: { [registry.host]: 'dynidt' } }))
+    const env = { HOME: home, PATH: `${bin}:${process.env.PATH}` }
+    const viaHelper = await cliAsync(['push', image.output, `${registry.host}/t/idt-helper:1`, '--tls-verify=false'], { env })
+    assert.equal(viaHelper.status, 0, viaHelper.stderr)
+    assert.equal(tokens.state.posts.at(-1).refresh_token, IDENTITY_TOKEN)
+
+    const wrong = 'idt-wrong-77aa01'
+    fs.writeFileSync(authfile, JSON.stringify(entry(wrong)))
+    await assert.rejects(pushOciImage(image.output, { tlsVerify: false, authfile, tag: `${registry.host}/t/idt:2` }), (e) => {
+      assert.equal(e.code, 'E_REGISTRY_AUTH', e.message)
+      assert.match(e.message, /refused the identity token from .*auth\.json/)
+      assert.ok(!e.message.includes(wrong), 'the token is never printed')
+      return true
+    })
+    fs.writeFileSync(authfile, JSON.stringify(entry(IDENTITY_TOKEN)))
+    tokens.state.oauth = false
+    try {
+      const cliRun = await cliAsync(['push', image.output, `${registry.host}/t/idt:3`, '--tls-verify=false', '--authfile', authfile])
+      assert.equal(cliRun.status, 1)
+      assert.match(cliRun.stderr, /E_REGISTRY_AUTH: .*does not take identity tokens \(it answered 405/)
+      assert.ok(!cliRun.stderr.includes(IDENTITY_TOKEN), 'the token is never printed')
+    } finally {
+      tokens.state.oauth = true
+    }
+  })
+})
+
+describe('TLS registry requiring a client certificate (mTLS)', () => {
+  let registry
+  let image
+  let dirs
+  before(async () => {
+    if (!REGISTRY_BIN || !which('openssl')) return
+    const certs = fresh('mtls')
+    fs.mkdirSync(certs)
+    const ca = makeCa(certs)
+    const server = makeLeaf(certs, ca, 'server')
+    const client = makeLeaf(certs, ca, 'client', { san: 'DNS:dynpack-client', clientAuth: true })
+    registry = await startDockerRegistry({ tls: { ...server, clientcas: [ca.crt] } })
+    dirs = {}
+    for (const [name, files] of Object.entries({ full: ['ca', 'cert', 'key'], caOnly: ['ca'], noKey: ['ca', 'cert'] })) {
+      dirs[name] = path.join(certs, name)
+      fs.mkdirSync(dirs[name])
+      fs.copyFileSync(ca.crt, path.join(dirs[name], 'ca.crt'))
+      if (files.includes('cert')) fs.copyFileSync(client.crt, path.join(dirs[name], 'client.cert'))
+      if (files.includes('key')) fs.copyFileSync(client.key, path.join(dirs[name], 'client.key'))
+    }
+    image = await layout(`${registry.host}/acme/mtls:1.0.0`)
+  })
+  after(async () => { if (registry) await registry.stop() })
+  const need = (t) => needTools(t, 'skopeo', 'docker-registry', 'openssl')
+
+  test('client.cert + client.key in --cert-dir: pushed, and skopeo with the same folder reads the same bytes', async (t) => {
+    if (!need(t)) return
+    const r = await pushOciImage(image.output, { certDir: dirs.full })
+    assert.equal(r.blobs.uploaded, 2)
+    const raw = await runAsync('skopeo', ['inspect', '--raw', `--cert-dir=${dirs.full}`, `docker://${r.tag}`], { encoding: 'buffer' })
+    assert.ok(raw.equals(fs.readFileSync(blobPath(image.output, r.digest))))
+    const cliRun = cli(['push', image.output, `${registry.host}/acme/mtls:cli`, '--cert-dir', dirs.full])
+    assert.equal(cliRun.status, 0, cliRun.stderr)
+  })
+
+  test('without the client certificate: E_REGISTRY_TLS naming certs.d and client.cert/client.key; a certificate without its key is refused', async (t) => {
+    if (!need(t)) return
+    await rejectsWith(pushOciImage(image.output, { certDir: dirs.caOnly }), 'E_REGISTRY_TLS', /client certificate.*certs\.d\/127\.0\.0\.1:\d+\/client\.cert.*client\.key/)
+    await rejectsWith(pushOciImage(image.output, { certDir: dirs.noKey }), 'E_REGISTRY_TLS', /client\.cert: a client certificate without its key .*client\.key/)
   })
 })

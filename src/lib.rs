@@ -1112,6 +1112,7 @@ impl Task for LoginTask {
         let credential = registry::auth::Credential {
             username: self.username.clone(),
             password: self.password.clone(),
+            identity_token: false,
             source: "the login".into(),
         };
         registry::remote::check_login(&self.host, credential, &self.transport).map_err(js_error)?;

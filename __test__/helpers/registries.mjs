@@ -34,22 +34,24 @@ export function makeCa (dir, name = 'ca') {
   return { key, crt }
 }
 
-/** A leaf certificate signed by `ca`. */
-export function makeLeaf (dir, ca, name, { san = 'IP:127.0.0.1,DNS:localhost', serverAuth = true } = {}) {
+/** A leaf certificate signed by `ca` (`clientAuth`: a TLS client certificate). */
+export function makeLeaf (dir, ca, name, { san = 'IP:127.0.0.1,DNS:localhost', serverAuth = true, clientAuth = false } = {}) {
   const key = path.join(dir, `${name}.key`)
   const csr = path.join(dir, `${name}.csr`)
   const crt = path.join(dir, `${name}.crt`)
   const ext = path.join(dir, `${name}.ext`)
   run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`])
   fs.writeFileSync(ext, [`subjectAltName=${san}`, 'basicConstraints=CA:FALSE',
-    serverAuth ? 'extendedKeyUsage=serverAuth' : 'keyUsage=digitalSignature'].join('\n') + '\n')
+    clientAuth ? 'extendedKeyUsage=clientAuth' : serverAuth ? 'extendedKeyUsage=serverAuth' : 'keyUsage=digitalSignature'].join('\n') + '\n')
   run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.crt, '-CAkey', ca.key, '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext])
   return { key, crt }
 }
 
 /**
  * Starts docker-registry with `auth` (a YAML block under `auth:`) and
- * optional TLS. `dir` keeps the storage so that a restart sees the same data.
+ * optional TLS (`tls.clientcas`: CA files; the registry then requires a
+ * client certificate signed by one of them). `dir` keeps the storage so that
+ * a restart sees the same data.
  */
 export async function startDockerRegistry ({ dir = tempDir('dynpack-reg-'), port, tls, authYaml, keepDir = false } = {}) {
   port = port ?? await freePort()
@@ -68,6 +70,7 @@ export async function startDockerRegistry ({ dir = tempDir('dynpack-reg-'), port
     `  addr: 127.0.0.1:${port}`,
   ]
   if (tls) lines.push('  tls:', `    certificate: ${tls.crt}`, `    key: ${tls.key}`)
+  if (tls?.clientcas) lines.push('    clientcas:', ...tls.clientcas.map((c) => `      - ${c}`))
   if (authYaml) lines.push('auth:', ...authYaml.map((l) => `  ${l}`))
   fs.writeFileSync(config, lines.join('\n') + '\n')
   const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -101,14 +104,51 @@ const b64url = (buf) => Buffer.from(buf).toString('base64url')
 /**
  * A token server: GET /token?service&scope with Basic credentials from
  * `users` ({ name: { password, actions: ['pull','push'] } }); anonymous
- * callers get pull only. Returns { realm, stop }.
+ * callers get pull only. POST /token is the OAuth2 refresh-token grant
+ * (distribution's oauth.md): form `grant_type=refresh_token`, `refresh_token`
+ * one of `refreshTokens` ({ token: user name }), `service`, space-separated
+ * `scope`, `client_id`; a wrong token gets 400 invalid_grant. With
+ * `server.oauth = false` the POST gets 405, as from a realm without OAuth2.
+ * Returns { realm, stop, state: { oauth, posts (the POST forms received) } }.
  */
-export async function startTokenServer ({ signer, issuer, users }) {
+export async function startTokenServer ({ signer, issuer, users, refreshTokens = {} }) {
   const leafDer = new crypto.X509Certificate(fs.readFileSync(signer.crt)).raw
   const key = crypto.createPrivateKey(fs.readFileSync(signer.key))
+  const state = { oauth: true, posts: [] }
+  const issue = (user, actions, service, scopes) => {
+    const access = scopes.map((s) => {
+      const [type, name, wanted] = s.split(':')
+      return { type, name, actions: wanted.split(',').filter((a) => actions.includes(a)) }
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const header = { alg: 'ES256', typ: 'JWT', x5c: [leafDer.toString('base64')] }
+    const claims = { iss: issuer, sub: user ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access }
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
+    const sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    return `${input}.${b64url(sig)}`
+  }
+  const oauth = (req, res) => {
+    let body = ''
+    req.on('data', (d) => { body += d })
+    req.on('end', () => {
+      const form = new URLSearchParams(body)
+      state.posts.push(Object.fromEntries(form))
+      if (!state.oauth) { res.writeHead(405).end(); return }
+      const user = refreshTokens[form.get('refresh_token')]
+      if (form.get('grant_type') !== 'refresh_token' || !user || !users[user]) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}')
+        return
+      }
+      const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean)
+      const token = issue(user, users[user].actions, form.get('service'), scopes)
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ access_token: token, expires_in: 300, issued_at: new Date().toISOString() }))
+    })
+  }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x')
     if (url.pathname !== '/token') { res.writeHead(404).end(); return }
+    if (req.method === 'POST') { oauth(req, res); return }
     let user = null
     let actions = ['pull']
     const auth = req.headers.authorization
@@ -122,22 +162,17 @@ export async function startTokenServer ({ signer, issuer, users }) {
       user = name
       actions = u.actions
     }
-    const access = url.searchParams.getAll('scope').map((s) => {
-      const [type, name, wanted] = s.split(':')
-      return { type, name, actions: wanted.split(',').filter((a) => actions.includes(a)) }
-    })
-    const now = Math.floor(Date.now() / 1000)
-    const header = { alg: 'ES256', typ: 'JWT', x5c: [leafDer.toString('base64')] }
-    const claims = { iss: issuer, sub: user ?? '', aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access }
-    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
-    const sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-    const token = `${input}.${b64url(sig)}`
+    const token = issue(user, actions, url.searchParams.get('service'), url.searchParams.getAll('scope'))
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }))
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const realm = `http://127.0.0.1:${server.address().port}/token`
-  return { realm, stop: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve) }) }
+  return {
+    realm,
+    state,
+    stop: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve) }),
+  }
 }
 
 /**

@@ -9,7 +9,10 @@
 //! `${DOCKER_CONFIG:-~/.docker}/config.json`, `~/.dockercfg`. In a file,
 //! `credHelpers[host]` (a `docker-credential-<name>` program on PATH) comes
 //! first, then `auths` keys from the most specific (`host/ns/repo`) to the
-//! host. `credsStore` is ignored, as containers/image does.
+//! host. `credsStore` is ignored, as containers/image does. An
+//! `identitytoken` next to an `auth` that names the user, or a helper
+//! answering `Username: "<token>"`, is an OAuth2 refresh token that the
+//! transport exchanges at the token realm.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,10 @@ use crate::error::{Error, IoContext, Result};
 pub struct Credential {
     pub username: String,
     pub password: String,
+    /// `password` is an identity token (an OAuth2 refresh token: an auth
+    /// file's `identitytoken`, or a helper's answer with `Username:
+    /// "<token>"`), to exchange at the Bearer realm for an access token.
+    pub identity_token: bool,
     /// Where it came from, for messages (never the secret itself).
     pub source: String,
 }
@@ -122,6 +129,7 @@ pub fn parse_creds(creds: &str) -> Result<Credential> {
     Ok(Credential {
         username: user.to_string(),
         password: pass.to_string(),
+        identity_token: false,
         source: "--creds".into(),
     })
 }
@@ -181,6 +189,8 @@ pub fn run_helper(helper: &str, host: &str) -> Result<Option<Credential>> {
     Ok(Some(Credential {
         username: username.to_string(),
         password: secret.to_string(),
+        // docker-credential-helpers' marker for an identity token.
+        identity_token: username == "<token>",
         source: program,
     }))
 }
@@ -243,10 +253,26 @@ pub fn lookup(registry: &str, path: &str, opts: &AuthOptions) -> Result<Option<C
                 continue; // a marker for a helper, not a credential
             }
             if let Some((username, password)) = decode_auth(auth) {
-                return Ok(Some(Credential {
-                    username,
-                    password,
-                    source: format!("{} (key {key})", file.display()),
+                let source = format!("{} (key {key})", file.display());
+                // As containers/image: `identitytoken` counts only next to an
+                // `auth` naming the user, and then wins over the password.
+                let identity = entry
+                    .get("identitytoken")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty());
+                return Ok(Some(match identity {
+                    Some(token) => Credential {
+                        username,
+                        password: token.to_string(),
+                        identity_token: true,
+                        source,
+                    },
+                    None => Credential {
+                        username,
+                        password,
+                        identity_token: false,
+                        source,
+                    },
                 }));
             }
         }
@@ -395,5 +421,39 @@ mod tests {
         assert_eq!(c.username, "host");
         assert!(erase("reg.example:5000", &opts).unwrap().0);
         assert!(!erase("reg.example:5000", &opts).unwrap().0);
+    }
+
+    #[test]
+    fn identity_tokens_need_the_user_in_auth() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("auth.json");
+        let opts = AuthOptions {
+            authfile: Some(file.clone()),
+            creds: None,
+        };
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let doc = json!({ "auths": {
+            "a.example": { "auth": b64("alice:"), "identitytoken": "idt-a" },
+            "b.example": { "auth": b64("bob:pw"), "identitytoken": "idt-b" },
+            "c.example": { "auth": "", "identitytoken": "idt-c" },
+            "d.example": { "auth": b64("dan:pw") },
+        }});
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let a = lookup("a.example", "x/y", &opts).unwrap().unwrap();
+        assert!(a.identity_token);
+        assert_eq!(
+            (a.username.as_str(), a.password.as_str()),
+            ("alice", "idt-a")
+        );
+        let b = lookup("b.example", "x/y", &opts).unwrap().unwrap();
+        assert!(
+            b.identity_token,
+            "the identity token wins over the password"
+        );
+        assert_eq!(b.password, "idt-b");
+        assert!(lookup("c.example", "x/y", &opts).unwrap().is_none());
+        let d = lookup("d.example", "x/y", &opts).unwrap().unwrap();
+        assert!(!d.identity_token);
+        assert!(!format!("{a:?}").contains("idt-a"));
     }
 }

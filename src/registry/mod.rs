@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod push;
 pub mod reference;
+pub mod registries_conf;
 pub mod remote;
 pub mod sign;
 pub mod source;

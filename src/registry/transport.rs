@@ -1,14 +1,16 @@
 //! HTTP to one registry: TLS as containers/image sets it up, the auth
-//! challenge (Basic, or Bearer tokens from the realm with a scope), bounded
-//! timeouts and a bounded number of retries for 429, 5xx and lost
+//! challenge (Basic, or Bearer tokens from the realm with a scope: a GET
+//! with Basic credentials, or the OAuth2 refresh-token POST for an identity
+//! token), bounded timeouts and a bounded number of retries for 429, 5xx and lost
 //! connections. Every error maps to a stable `E_REGISTRY_*` code.
 //!
 //! TLS: system roots plus the `*.crt` CAs (and a `*.cert`/`*.key` client
 //! certificate) of the first existing `certs.d/<host[:port]>/` among
 //! `~/.config/containers/`, `/etc/containers/`, `/etc/docker/`, or of
 //! `--cert-dir`. Plain HTTP only for a registry marked `insecure` in
-//! registries.conf or with `--tls-verify=false`, and then only after HTTPS
-//! (unverified) failed, as skopeo does. Credentials never travel over plain
+//! registries.conf (with its drop-ins, see `registries_conf`) or with
+//! `--tls-verify=false`, and then only after HTTPS (unverified) failed, as
+//! skopeo does. Credentials never travel over plain
 //! HTTP to a host other than loopback.
 
 use std::io::Read;
@@ -24,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{check_cancel, Cancel};
 use crate::registry::auth::{self, AuthOptions, Credential};
 use crate::registry::reference::{api_host, is_loopback};
+use crate::registry::registries_conf;
 
 /// Retries after the first try for 429, 5xx and lost connections.
 pub const MAX_RETRIES: u32 = 3;
@@ -276,7 +279,7 @@ fn tls_config(
             return Err(tls_error(
                 registry,
                 format!(
-                    "{}: a client certificate without its {} key",
+                    "{}: a client certificate without its key {}; put the certificate's PEM private key there, or remove the .cert file to connect without a client certificate",
                     cert.display(),
                     key_path.display()
                 ),
@@ -299,48 +302,6 @@ fn tls_config(
             .map_err(|e| tls_error(registry, format!("{}: {e}", cert.display())));
     }
     Ok(Arc::new(builder.with_no_client_auth()))
-}
-
-/// Whether registries.conf (`~/.config/containers/registries.conf`, else
-/// `/etc/containers/registries.conf`) marks `registry` insecure.
-pub fn insecure_in_registries_conf(registry: &str) -> bool {
-    let mut candidates = Vec::new();
-    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        candidates.push(PathBuf::from(h).join(".config/containers/registries.conf"));
-    }
-    candidates.push(PathBuf::from("/etc/containers/registries.conf"));
-    let Some(text) = candidates
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-    else {
-        return false;
-    };
-    let Ok(conf) = text.parse::<toml::Table>() else {
-        return false;
-    };
-    // v2: [[registry]] location = "…" insecure = true
-    let v2 = conf
-        .get("registry")
-        .and_then(|r| r.as_array())
-        .is_some_and(|list| {
-            list.iter().any(|r| {
-                let loc = r
-                    .get("location")
-                    .or_else(|| r.get("prefix"))
-                    .and_then(|l| l.as_str())
-                    .unwrap_or("");
-                let host = loc.split('/').next().unwrap_or("");
-                host == registry && r.get("insecure").and_then(|i| i.as_bool()) == Some(true)
-            })
-        });
-    // v1: [registries.insecure] registries = ["…"]
-    let v1 = conf
-        .get("registries")
-        .and_then(|r| r.get("insecure"))
-        .and_then(|r| r.get("registries"))
-        .and_then(|r| r.as_array())
-        .is_some_and(|l| l.iter().any(|h| h.as_str() == Some(registry)));
-    v2 || v1
 }
 
 /// Whether a transport error is a TLS failure (rustls underneath).
@@ -367,12 +328,28 @@ fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 fn tls_failure(registry: &str, reason: &str) -> Error {
     let hint = if reason.contains("InvalidContentType") {
         format!(
-            "the registry answers in plain HTTP, not TLS: if it is meant to run without TLS, mark it insecure in registries.conf (~/.config/containers/registries.conf or /etc/containers/registries.conf: [[registry]] location = \"{registry}\" insecure = true) or pass --tls-verify=false"
+            "the registry answers in plain HTTP, not TLS: if it is meant to run without TLS, mark it insecure in registries.conf (~/.config/containers/registries.conf, a drop-in ~/.config/containers/registries.conf.d/*.conf, or /etc/containers/registries.conf: [[registry]] location = \"{registry}\" insecure = true) or pass --tls-verify=false"
+        )
+    } else if client_certificate_wanted(reason) {
+        format!(
+            "the registry wants a client certificate it trusts (mutual TLS): put yours in ~/.config/containers/certs.d/{registry}/client.cert with its key in client.key (or in /etc/containers/certs.d/{registry}/), or pass --cert-dir DIR holding client.cert and client.key"
         )
     } else {
         certs_hint(registry)
     };
     tls_error(registry, format!("TLS failed ({reason}); {hint}"))
+}
+
+/// Whether the server's TLS alert says it wanted a (valid) client certificate.
+fn client_certificate_wanted(reason: &str) -> bool {
+    [
+        "CertificateRequired",
+        "BadCertificate",
+        "UnknownCA",
+        "CertificateUnknown",
+    ]
+    .iter()
+    .any(|alert| reason.contains(&format!("alert: {alert}")))
 }
 
 fn certs_hint(registry: &str) -> String {
@@ -513,7 +490,7 @@ impl Session {
     ) -> Result<Session> {
         check_cancel(&opts.cancel)?;
         let host = api_host(registry);
-        let insecure = !opts.tls_verify || insecure_in_registries_conf(registry);
+        let insecure = !opts.tls_verify || registries_conf::insecure(registry);
         let https =
             url::Url::parse(&format!("https://{host}/")).map_err(|e| Error::InvalidOption {
                 message: format!("{registry:?} is not a registry host ({e})"),
@@ -665,8 +642,18 @@ impl Session {
         let ch = Challenge::parse(header);
         match ch.scheme.as_str() {
             "basic" => {
-                if self.credential.is_none() {
-                    return Err(self.no_credentials("every request (Basic auth)"));
+                match &self.credential {
+                    None => return Err(self.no_credentials("every request (Basic auth)")),
+                    Some(c) if c.identity_token => {
+                        return Err(Error::RegistryAuth {
+                            host: self.registry.clone(),
+                            reason: format!(
+                                "the credential from {} is an identity token, which only a token server (Bearer auth) accepts, and this registry asks for Basic auth; log in with a user name and password",
+                                c.source
+                            ),
+                        })
+                    }
+                    Some(_) => {}
                 }
                 *self.state.lock().expect("lock") = AuthState::Basic;
                 Ok(())
@@ -696,8 +683,11 @@ impl Session {
         }
     }
 
-    /// `GET realm?service=…&scope=…`, with Basic credentials when there are some.
+    /// A token from the realm: `GET realm?service=…&scope=…`, with Basic
+    /// credentials when there are some, or for an identity token the OAuth2
+    /// refresh-token grant (`POST realm`, distribution's `oauth.md`).
     fn fetch_token(&self, realm: &str, service: Option<&str>, scopes: &[String]) -> Result<String> {
+        let identity = self.credential.as_ref().filter(|c| c.identity_token);
         let mut url = url::Url::parse(realm)
             .map_err(|e| self.protocol(format!("unusable token realm {realm:?} ({e})")))?;
         {
@@ -713,12 +703,29 @@ impl Session {
         let mut attempt = 0;
         loop {
             check_cancel(&self.options.cancel)?;
-            let mut req = self.agent.get(&url);
-            if let Some(c) = &self.credential {
-                self.refuse_plain_http_credentials(&url)?;
-                req = req.set("Authorization", &Self::basic_header(c));
-            }
-            let resp = match req.call() {
+            let result = match identity {
+                Some(c) => {
+                    self.refuse_plain_http_credentials(realm)?;
+                    let scope = scopes.join(" ");
+                    let mut form = vec![
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", c.password.as_str()),
+                        ("client_id", "dynpack"),
+                        ("scope", scope.as_str()),
+                    ];
+                    form.extend(service.map(|s| ("service", s)));
+                    self.agent.post(realm).send_form(&form)
+                }
+                None => {
+                    let mut req = self.agent.get(&url);
+                    if let Some(c) = &self.credential {
+                        self.refuse_plain_http_credentials(&url)?;
+                        req = req.set("Authorization", &Self::basic_header(c));
+                    }
+                    req.call()
+                }
+            };
+            let resp = match result {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => r,
                 Err(ureq::Error::Transport(t)) => {
                     if let Some(reason) = tls_cause(&t) {
@@ -753,9 +760,14 @@ impl Session {
                             "the token server {realm} answered something that is not JSON"
                         ))
                     })?;
+                    // The OAuth2 answer carries `access_token`; the GET one `token`.
+                    let (first, second) = match identity {
+                        Some(_) => ("access_token", "token"),
+                        None => ("token", "access_token"),
+                    };
                     let token = v
-                        .get("token")
-                        .or_else(|| v.get("access_token"))
+                        .get(first)
+                        .or_else(|| v.get(second))
                         .and_then(Value::as_str)
                         .filter(|t| !t.is_empty())
                         .ok_or_else(|| {
@@ -764,6 +776,26 @@ impl Session {
                             ))
                         })?;
                     return Ok(token.to_string());
+                }
+                404 | 405 if identity.is_some() => {
+                    return Err(Error::RegistryAuth {
+                        host: self.registry.clone(),
+                        reason: format!(
+                            "the token server {realm} does not take identity tokens (it answered {} to the OAuth2 refresh-token POST); the credential from {} is one: log in with a user name and password instead",
+                            resp.status(),
+                            identity.map(|c| c.source.as_str()).unwrap_or("")
+                        ),
+                    })
+                }
+                400 | 401 | 403 if identity.is_some() => {
+                    return Err(Error::RegistryAuth {
+                        host: self.registry.clone(),
+                        reason: format!(
+                            "the token server {realm} refused the identity token from {} (answer {}); log in again",
+                            identity.map(|c| c.source.as_str()).unwrap_or(""),
+                            resp.status()
+                        ),
+                    })
                 }
                 401 | 403 => {
                     return Err(match &self.credential {
