@@ -85,9 +85,7 @@ impl PackList {
             root_real: real,
             children: Mutex::new(HashMap::new()),
         };
-        let mut found = Vec::new();
-        let mut seen = HashSet::new();
-        walk.package(&root, &mut seen, &mut found)?;
+        let mut found = walk.packages(&root)?;
 
         let mut unique = HashSet::new();
         found.retain(|f: &PackFile| unique.insert(f.path.clone()));
@@ -242,14 +240,32 @@ fn strict_package_rules(
 }
 
 impl Walk {
-    /// Walks one package (the root or a bundled dependency), then its
-    /// bundles; paths come out relative to the project root.
-    fn package(
-        &self,
-        node: &Node,
-        seen: &mut HashSet<PathBuf>,
-        out: &mut Vec<PackFile>,
-    ) -> Result<()> {
+    /// The files of the root package and of its bundles, paths relative to
+    /// the project root, in npm's walk order (each package's files, then
+    /// its bundled dependencies, depth first).
+    ///
+    /// Which packages are walked depends only on manifests, so they are
+    /// resolved first, in that order, and their folders then walked on all
+    /// cores; a tree of many small bundled packages kept one core idle
+    /// otherwise. Errors keep npm's order too: a folder's error wins over a
+    /// resolution error met after it.
+    fn packages(&self, root: &Node) -> Result<Vec<PackFile>> {
+        let mut bundled = Vec::new();
+        let planned = self.bundles(root, &mut HashSet::new(), &mut bundled);
+        let nodes: Vec<&Node> = std::iter::once(root).chain(bundled.iter()).collect();
+        let walked: Vec<Result<Vec<PackFile>>> =
+            nodes.par_iter().map(|n| self.package_files(n)).collect();
+        let mut out = Vec::new();
+        for w in walked {
+            out.extend(w?);
+        }
+        planned?;
+        Ok(out)
+    }
+
+    /// The files of one package (the root or a bundled dependency), paths
+    /// relative to the project root.
+    fn package_files(&self, node: &Node) -> Result<Vec<PackFile>> {
         let sources: &'static [Source] = if node.is_root || node.is_link {
             rules::PACKAGE_SOURCES
         } else {
@@ -268,18 +284,18 @@ impl Walk {
             &mut required,
             &mut found,
         )?;
-        for mut f in found {
-            if !prefix.is_empty() {
+        if prefix.is_empty() {
+            return Ok(found);
+        }
+        Ok(found
+            .into_iter()
+            .filter_map(|mut f| {
                 f.path = crate::posix::clean_join(&format!("{prefix}/{}", f.path));
                 // A bundle that resolves outside the package cannot be
                 // represented under package/; npm would write `..` paths.
-                if f.path.starts_with("../") || f.path.is_empty() {
-                    continue;
-                }
-            }
-            out.push(f);
-        }
-        self.bundles(node, seen, out)
+                (!(f.path.starts_with("../") || f.path.is_empty())).then_some(f)
+            })
+            .collect())
     }
 
     /// Walks one folder with ignore-walk's rules. `manifest` is set for the
@@ -425,13 +441,10 @@ impl Walk {
         Ok(())
     }
 
-    /// npm-packlist's `gatherBundles`.
-    fn bundles(
-        &self,
-        node: &Node,
-        seen: &mut HashSet<PathBuf>,
-        out: &mut Vec<PackFile>,
-    ) -> Result<()> {
+    /// npm-packlist's `gatherBundles`: appends to `out` the bundled
+    /// dependencies of `node` to walk, each followed by its own (a package
+    /// reached twice is walked twice, its dependencies once).
+    fn bundles(&self, node: &Node, seen: &mut HashSet<PathBuf>, out: &mut Vec<Node>) -> Result<()> {
         if !seen.insert(node.real.clone()) {
             return Ok(());
         }
@@ -453,7 +466,11 @@ impl Walk {
             let Some(child) = self.resolve(node, &name)? else {
                 continue;
             };
-            self.package(&child, seen, out)?;
+            let mut below = Vec::new();
+            let planned = self.bundles(&child, seen, &mut below);
+            out.push(child);
+            out.append(&mut below);
+            planned?;
         }
         Ok(())
     }
