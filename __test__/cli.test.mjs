@@ -635,6 +635,18 @@ describe('the printed dynamic-plugins.yaml', () => {
     assert.equal(fromPack.plugins[0].disabled, false)
   })
 
+  test('an app-config that is not plain YAML stops package before it leaves an image', () => {
+    const mk = makeExamples(path.join(root, 'yaml-refused'))
+    fs.writeFileSync(path.join(mk.backend, 'app-config.yaml'), 'a: 1\na: 2\n')
+    const output = path.join(root, 'yaml-refused-oci')
+    const r = dynpack(['package', '--tag', 'quay.io/acme/todo:1.0.0', '--output', output], { cwd: mk.root })
+    assert.equal(r.status, 1, r.stderr)
+    const lines = r.stderr.trim().split('\n')
+    assert.match(lines.at(-1), /^dynpack: E_INVALID_APP_CONFIG: .*app-config\.yaml: /)
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
+    assert.equal(fs.existsSync(output) && fs.readdirSync(output).length > 0, false, 'no image left in the output folder')
+  })
+
   test('with an image: by-tag package, by-digest comment', (t) => {
     const skip = needPyYaml()
     if (skip) return t.skip(skip)
