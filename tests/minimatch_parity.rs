@@ -14,13 +14,21 @@
 //!    by default, `DYNPACK_GLOB_PAIRS=10000000` for a long run
 //!    (`DYNPACK_GLOB_SEED` picks another seed).
 //!
+//! A pattern minimatch does not finish within [`ORACLE_TIME_BOUND`] (V8
+//! backtracking catastrophically) is listed as an oracle timeout and left
+//! out; dynpack still answers it, timed. Long run of 2026-12-01, seed
+//! 20251201: 29,999,850 pairs, 0 divergences (after fixing `/..`, which the
+//! run found), 3 oracle timeouts, all `*(*…)` patterns that dynpack answers
+//! in about 1 ms: `*(*)[[:bogus:]]{a,b}\(`, `*(*)[[:alpha:]]%[[:xdigit:]][^a]`,
+//! `*(*\|[[:space:]])[[:upper:]]😀`; 680 s on 2 shared cores.
+//!
 //! Skipped (with a note) where node or the dev dependency is missing;
 //! required when `CI=true`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dynpack::packlist::{brace_expand, Pattern};
 
@@ -72,16 +80,37 @@ fn dynpack_answer(pattern: &str, paths: &[String]) -> Answer {
     Some(full.chain(partial).collect())
 }
 
+/// How long minimatch may take on one pattern (construction and all its
+/// paths) before it counts as an oracle timeout: V8's RegExp engine
+/// backtracks catastrophically on a few random patterns (one hung a long
+/// run after 9.4 million pairs). Patterns take microseconds to milliseconds.
+const ORACLE_TIME_BOUND: Duration = Duration::from_secs(2);
+
+/// What one comparison run saw.
+#[derive(Default)]
+struct Outcome {
+    /// (pattern, path) pairs compared, each in full and partial matching.
+    pairs: usize,
+    /// Patterns on which dynpack and minimatch differ, with the paths.
+    divergences: Vec<String>,
+    /// Patterns minimatch did not finish within the time bound (twice), with
+    /// the time dynpack took on them: left out of the comparison, listed.
+    oracle_timeouts: Vec<String>,
+    /// dynpack's slowest pattern (all its paths) and the time it took.
+    slowest: (Duration, String),
+}
+
 /// Feeds `cases` to minimatch and compares every answer with dynpack's.
-/// Returns the number of (pattern, path) pairs and the divergences.
 fn compare(
     dir: &std::path::Path,
+    time_bound: Duration,
     cases: impl Iterator<Item = (String, Vec<String>)> + Clone + Send + 'static,
-) -> (usize, Vec<String>) {
+) -> Outcome {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/minimatch-oracle.js");
     let mut child = Command::new("node")
         .arg(script)
         .arg(dir)
+        .arg(time_bound.as_millis().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -95,20 +124,35 @@ fn compare(
         }
     });
     let mut answers = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut pairs, mut divergences) = (0, Vec::new());
-    let mut ours_time = std::time::Duration::ZERO;
+    let mut outcome = Outcome::default();
+    let mut ours_time = Duration::ZERO;
     let (mut thrown, mut matched) = (0, 0);
     for (pattern, paths) in cases {
         let line = answers.next().expect("an answer from node").unwrap();
+        if line == "T" {
+            // Said before dynpack runs it, in case dynpack is slow on it too.
+            eprintln!("oracle timeout: minimatch takes over {time_bound:?} on {pattern:?}");
+        }
+        let t = Instant::now();
+        let ours = dynpack_answer(&pattern, &paths);
+        let took = t.elapsed();
+        ours_time += took;
+        if took > outcome.slowest.0 {
+            outcome.slowest = (took, pattern.clone());
+        }
+        if line == "T" {
+            eprintln!("  dynpack answers it in {took:?}");
+            outcome
+                .oracle_timeouts
+                .push(format!("{pattern:?} (dynpack: {took:?})"));
+            continue;
+        }
         let theirs: Answer = (line != "E").then(|| line.bytes().map(|b| b == b'1').collect());
         match &theirs {
             None => thrown += 1,
             Some(t) => matched += t[..paths.len()].iter().filter(|&&m| m).count(),
         }
-        let t = Instant::now();
-        let ours = dynpack_answer(&pattern, &paths);
-        ours_time += t.elapsed();
-        pairs += paths.len();
+        let pairs = outcome.pairs + paths.len();
         if ours != theirs {
             let detail = match (&ours, &theirs) {
                 (Some(o), Some(t)) => {
@@ -127,31 +171,47 @@ fn compare(
             };
             // Printed as found, so that a long run that has to be stopped
             // still says what it saw.
-            if divergences.len() < 30 {
+            if outcome.divergences.len() < 30 {
                 eprintln!("divergence: {pattern:?}: {detail}");
             }
-            divergences.push(format!("{pattern:?}: {detail}"));
+            outcome.divergences.push(format!("{pattern:?}: {detail}"));
         }
-        if pairs / 1_000_000 != (pairs - paths.len()) / 1_000_000 {
+        if pairs / 1_000_000 != outcome.pairs / 1_000_000 {
             eprintln!(
-                "{pairs} pairs compared, {} divergences so far",
-                divergences.len()
+                "{pairs} pairs compared, {} divergences, {} oracle timeouts so far",
+                outcome.divergences.len(),
+                outcome.oracle_timeouts.len()
             );
         }
+        outcome.pairs = pairs;
     }
     writer.join().unwrap();
     eprintln!(
-        "{matched} pairs match, {thrown} patterns make minimatch throw; dynpack's side took {:.1} s",
-        ours_time.as_secs_f64()
+        "{matched} pairs match, {thrown} patterns make minimatch throw; dynpack's side took {:.1} s, at most {:?} on one pattern ({:?})",
+        ours_time.as_secs_f64(),
+        outcome.slowest.0,
+        outcome.slowest.1
     );
     assert!(child.wait().unwrap().success());
-    (pairs, divergences)
+    outcome
 }
 
-fn report(what: &str, pairs: usize, divergences: &[String], started: Instant) {
+/// Prints what a run saw; fails on any divergence. Oracle timeouts are
+/// listed but do not fail: they say minimatch could not answer, not that
+/// dynpack answered differently.
+fn report(what: &str, outcome: &Outcome, started: Instant) {
+    let Outcome {
+        pairs,
+        divergences,
+        oracle_timeouts,
+        ..
+    } = outcome;
     eprintln!(
-        "{what}: {pairs} pairs (each with match and partial match), {} divergences, {:.1} s",
+        "{what}: {pairs} pairs (each with match and partial match), {} divergences, {} oracle timeouts{}{}, {:.1} s",
         divergences.len(),
+        oracle_timeouts.len(),
+        if oracle_timeouts.is_empty() { "" } else { ": " },
+        oracle_timeouts.join(", "),
         started.elapsed().as_secs_f64()
     );
     assert!(
@@ -191,8 +251,8 @@ fn minimatch_suite_patterns_match_as_minimatch() {
     paths.extend(extra);
     let started = Instant::now();
     let cases = patterns.into_iter().map(move |p| (p, paths.clone()));
-    let (pairs, divergences) = compare(&dir, cases);
-    report("minimatch's test suite", pairs, &divergences, started);
+    let outcome = compare(&dir, ORACLE_TIME_BOUND, cases);
+    report("minimatch's test suite", &outcome, started);
 }
 
 /// xorshift64*: the same cases for the same seed on every machine.
@@ -378,13 +438,26 @@ fn random_patterns_match_as_minimatch() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_251_201);
     let started = Instant::now();
-    let (pairs, divergences) = compare(&dir, random_cases(seed, pairs));
-    report(
-        &format!("random patterns (seed {seed})"),
-        pairs,
-        &divergences,
-        started,
-    );
+    let outcome = compare(&dir, ORACLE_TIME_BOUND, random_cases(seed, pairs));
+    report(&format!("random patterns (seed {seed})"), &outcome, started);
+}
+
+/// A pattern V8 backtracks on catastrophically (`*(*)` compiles to a nested
+/// `(?:[^/]*?)*`) is reported as an oracle timeout instead of hanging the
+/// run, and the patterns after it are still compared.
+#[test]
+fn oracle_timeouts_are_listed_not_hung_on() {
+    let Some(dir) = minimatch_dir() else {
+        return;
+    };
+    let cases = vec![
+        ("*(*)x".to_string(), vec!["a".repeat(40), "ax".to_string()]),
+        ("a".to_string(), vec!["a".to_string(), "b/A".to_string()]),
+    ];
+    let outcome = compare(&dir, Duration::from_millis(200), cases.into_iter());
+    assert_eq!(outcome.oracle_timeouts.len(), 1);
+    assert!(outcome.oracle_timeouts[0].starts_with("\"*(*)x\""));
+    assert_eq!((outcome.pairs, outcome.divergences.len()), (2, 0));
 }
 
 #[test]

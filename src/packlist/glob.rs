@@ -331,9 +331,11 @@ fn level_one_optimize(parts: Vec<String>) -> Vec<String> {
         if part == "**" && prev == Some("**") {
             continue;
         }
+        // `prev &&` in minimatch: the empty first part of `/..` is falsy
+        // there, so `/..` keeps its `..`.
         if part == ".." {
             if let Some(prev) = prev {
-                if prev != ".." && prev != "." && prev != "**" {
+                if !prev.is_empty() && prev != ".." && prev != "." && prev != "**" {
                     set.pop();
                     continue;
                 }
@@ -737,6 +739,17 @@ mod tests {
         for p in ["", "/", "a", "/a//b/", "a///", "//x", "é/ü//z"] {
             assert_eq!(slash_split_ref(p), slash_split(p), "{p:?}");
         }
+    }
+
+    #[test]
+    fn dot_dot_after_a_leading_slash_stays() {
+        // Found by the long differential run (seed 20251201): minimatch
+        // keeps `/..` as ['', '..'] and matches `/..`, `//..` and `/../`.
+        for f in ["/..", "//..", "/../"] {
+            assert!(m("/..", f), "{f:?}");
+        }
+        assert!(!m("/..", "..") && !m("/..", "/a/.."));
+        assert!(!m("a/..", "a/..") && m("a/..", ""), "`a/..` is ['']");
     }
 
     #[test]
