@@ -8,7 +8,7 @@
 
 use super::braces::brace_expand;
 use super::extglob::{self, Compiled};
-use super::jsregex::{JsRegex, SyntaxError};
+use super::jsregex::{nonunicode_canon, JsRegex, SyntaxError};
 
 /// One path segment of a compiled pattern.
 #[derive(Debug, Clone)]
@@ -56,24 +56,6 @@ impl Segment {
     }
 }
 
-/// ECMAScript's `Canonicalize` for case-insensitive, non-Unicode RegExps:
-/// the code unit upper-cased when that gives one code unit, except that
-/// nothing outside ASCII becomes ASCII (`ſ` does not match `s`, the
-/// Kelvin sign does not match `k`).
-fn canonicalize(u: u16) -> u16 {
-    if u < 128 {
-        return (u as u8).to_ascii_uppercase() as u16;
-    }
-    let Some(ch) = char::from_u32(u as u32) else {
-        return u; // a surrogate
-    };
-    let mut upper = ch.to_uppercase();
-    match (upper.next(), upper.next()) {
-        (Some(c), None) if c.len_utf16() == 1 && (c as u32) >= 128 => c as u32 as u16,
-        _ => u,
-    }
-}
-
 /// `*`/`?` matching with one backtrack point (linear for one `*`, at
 /// worst pattern × name) over canonicalized UTF-16 code units.
 fn wild_match(p: &[Tok], s: &str) -> bool {
@@ -85,7 +67,7 @@ fn wild_match(p: &[Tok], s: &str) -> bool {
 }
 
 fn wild_units<T: Copy + Into<u32>>(p: &[Tok], s: &[T]) -> bool {
-    let unit = |i: usize| canonicalize(s[i].into() as u16);
+    let unit = |i: usize| nonunicode_canon(s[i].into() as u16);
     let (mut pi, mut si) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
@@ -625,7 +607,7 @@ fn parse_segment(seg: &str) -> Result<Segment, SyntaxError> {
                     toks.extend(
                         c.encode_utf16(&mut buf)
                             .iter()
-                            .map(|&u| Tok::Unit(canonicalize(u))),
+                            .map(|&u| Tok::Unit(nonunicode_canon(u))),
                     );
                 }
             }

@@ -482,9 +482,11 @@ pub fn canonicalize(ch: u32, unicode: bool) -> u32 {
     }
 }
 
-/// Without `u`: the code unit upper-cased when that gives one code unit,
-/// except that nothing outside ASCII becomes ASCII.
-fn nonunicode_canon(u: u16) -> u16 {
+/// ECMAScript's `Canonicalize` without `u` (case-insensitive RegExps, and
+/// minimatch's `nocase` matching): the code unit upper-cased when that gives
+/// one code unit, except that nothing outside ASCII becomes ASCII (`ſ` does
+/// not match `s`, the Kelvin sign does not match `k`).
+pub(crate) fn nonunicode_canon(u: u16) -> u16 {
     if u < 128 {
         return (u as u8).to_ascii_uppercase() as u16;
     }
