@@ -260,19 +260,15 @@ pub fn lookup(registry: &str, path: &str, opts: &AuthOptions) -> Result<Option<C
                     .get("identitytoken")
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty());
-                return Ok(Some(match identity {
-                    Some(token) => Credential {
-                        username,
-                        password: token.to_string(),
-                        identity_token: true,
-                        source,
-                    },
-                    None => Credential {
-                        username,
-                        password,
-                        identity_token: false,
-                        source,
-                    },
+                let (password, identity_token) = match identity {
+                    Some(token) => (token.to_string(), true),
+                    None => (password, false),
+                };
+                return Ok(Some(Credential {
+                    username,
+                    password,
+                    identity_token,
+                    source,
                 }));
             }
         }
