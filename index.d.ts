@@ -64,6 +64,11 @@ export interface BuildOciLayoutOptions {
   allowPrefixDirectories?: boolean
   /** Attach each plugin's CycloneDX SBOM as an OCI 1.1 referrer of the image. */
   sbom?: boolean
+  /**
+   * Upload the layer to the registry of `tag` while it is compressed, so
+   * that a pushOciImage right after finds it there (best effort).
+   */
+  uploadLayer?: LayerUploadOptions
 }
 
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
@@ -210,6 +215,26 @@ export interface KeyPairFiles {
   publicKey: string
 }
 
+/** Where and how the layer is uploaded during the build (as pushOciImage's options). */
+export interface LayerUploadOptions {
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
+/** What became of `uploadLayer`. */
+export interface LayerUploadResult {
+  /**
+   * The layer is in the registry (pass `layerDigest` as pushOciImage's
+   * `streamedBlobs` to count it as uploaded).
+   */
+  uploaded: boolean
+  bytes: number
+  /** Why the layer was left to the push, when it was. */
+  note?: string
+}
+
 /**
  * gzips `data` with the host's zlib exactly as `npm pack` does; used by
  * the JavaScript layer to check once that it equals `zlib.gzipSync`.
@@ -228,6 +253,8 @@ export interface OciLayoutResult {
   plugins: Array<OciPluginInfo>
   /** One per plugin with `sbom: true`, else empty. */
   sboms: Array<OciSbomInfo>
+  /** With `uploadLayer`. */
+  layerUpload?: LayerUploadResult
 }
 
 export interface OciPluginInfo {
@@ -325,6 +352,11 @@ export interface PushOciImageOptions {
   tlsVerify?: boolean
   /** Repositories (`host/path`) of the same registry to mount blobs from. */
   mountFrom?: Array<string>
+  /**
+   * Blobs uploaded during the build (buildOciLayout's `uploadLayer`):
+   * found in the registry, they count as uploaded, not existing.
+   */
+  streamedBlobs?: Array<string>
 }
 
 export interface PushOciImageResult {

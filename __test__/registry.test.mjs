@@ -364,6 +364,131 @@ describe('plain HTTP registry', () => {
   })
 })
 
+describe('the layer uploaded while it is built (uploadLayer, package --push)', () => {
+  let registry
+  const insecure = { tlsVerify: false }
+  before(async () => { if (REGISTRY_BIN) registry = await startDockerRegistry() })
+  after(async () => { if (registry) await registry.stop() })
+  /** A plugin whose layer is several MiB, most of it incompressible, so it flows in many pieces. */
+  function bigPlugin (name, randomBytes = 6 << 20) {
+    const dir = plugin(name)
+    fs.writeFileSync(path.join(dir, 'dist', 'random.bin'), crypto.randomBytes(randomBytes))
+    return dir
+  }
+  const committed = (repo) => {
+    const layers = path.join(registry.dir, 'data', 'docker', 'registry', 'v2', 'repositories', repo, '_layers', 'sha256')
+    return fs.existsSync(layers) ? fs.readdirSync(layers).map((h) => `sha256:${h}`) : []
+  }
+
+  test('the registry holds the layer when the build ends; the push counts it as uploaded; skopeo reads the image', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const output = fresh('layout')
+    const tag = `${registry.host}/acme/streamed:1.0.0`
+    const built = await buildOciLayout(bigPlugin('streamed'), { output, tag, uploadLayer: insecure })
+    assert.deepEqual(built.layerUpload, { uploaded: true, bytes: built.layerSize })
+    assert.deepEqual(committed('acme/streamed'), [built.layerDigest])
+    const blob = await fetch(`http://${registry.host}/v2/acme/streamed/blobs/${built.layerDigest}`)
+    assert.equal(blob.status, 200)
+    assert.ok(Buffer.from(await blob.arrayBuffer()).equals(fs.readFileSync(blobPath(output, built.layerDigest))))
+
+    const r = await pushOciImage(output, { ...insecure, streamedBlobs: [built.layerDigest] })
+    assert.deepEqual(r.blobs, { uploaded: 2, mounted: 0, existing: 0 })
+    assert.equal(r.bytesUploaded, built.layerSize + fs.statSync(blobPath(output, built.configDigest)).size)
+    await checkWithSkopeo(tag, output, r.digest, ['--tls-verify=false'])
+
+    // The tag exists now: a rebuild leaves the layer to the push, which finds the image up to date.
+    const again = await buildOciLayout(bigPlugin('streamed'), { output: fresh('layout'), tag, uploadLayer: insecure })
+    assert.equal(again.layerUpload.uploaded, false)
+    assert.match(again.layerUpload.note, /acme\/streamed:1\.0\.0 answered 200/)
+  })
+
+  test('an aborted or failed build commits nothing; a registry not listening does not hold the build up', async (t) => {
+    if (!needTools(t, 'docker-registry')) return
+    const controller = new AbortController()
+    let events = 0
+    const aborted = buildOciLayout(bigPlugin('aborted', 40 << 20), {
+      output: fresh('layout'),
+      tag: `${registry.host}/acme/aborted:1`,
+      uploadLayer: insecure,
+      signal: controller.signal,
+      onProgress: () => { if (++events === 2) controller.abort() },
+    })
+    await assert.rejects(aborted, { code: 'E_ABORTED' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepEqual(committed('acme/aborted'), [])
+
+    // A file that shrinks after the walk fails the layer half-way (E_FILE_CHANGED), without an abort.
+    const dir = bigPlugin('shrinking', 40 << 20)
+    const last = path.join(dir, 'dist', 'zz-last.bin')
+    fs.writeFileSync(last, crypto.randomBytes(1 << 20))
+    const failed = buildOciLayout(dir, {
+      output: fresh('layout'),
+      tag: `${registry.host}/acme/failed:1`,
+      uploadLayer: insecure,
+      onProgress: () => fs.truncateSync(last, 10),
+    })
+    await assert.rejects(failed, { code: 'E_FILE_CHANGED' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepEqual(committed('acme/failed'), [])
+
+    const closed = await freePort()
+    const started = Date.now()
+    const built = await buildOciLayout(bigPlugin('unreachable'), { output: fresh('layout'), tag: `127.0.0.1:${closed}/acme/x:1`, uploadLayer: insecure })
+    assert.equal(built.layerUpload.uploaded, false)
+    assert.match(built.layerUpload.note, /not ready|no answer/)
+    // Connecting is retried (4 tries, 10 s timeout each); the build waits for it 3 s at most.
+    assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`)
+  })
+
+  test('a registry refusing the streamed PATCH gets the layer from the push instead', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    let refused = 0
+    const proxy = http.createServer((req, res) => {
+      if (req.method === 'PATCH' && req.headers['transfer-encoding'] === 'chunked') {
+        refused++
+        req.resume()
+        res.writeHead(416, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"no chunked uploads here"}]}')
+        return
+      }
+      const up = http.request({ host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+        res.writeHead(ur.statusCode, ur.headers)
+        ur.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    try {
+      const output = fresh('layout')
+      const tag = `127.0.0.1:${proxy.address().port}/acme/refused:1`
+      const built = await buildOciLayout(bigPlugin('refused'), { output, tag, uploadLayer: insecure })
+      assert.equal(refused, 1)
+      assert.equal(built.layerUpload.uploaded, false)
+      assert.match(built.layerUpload.note, /PATCH .*416|BLOB_UPLOAD_INVALID|no chunked uploads/)
+      assert.deepEqual(committed('acme/refused'), [])
+      const r = await pushOciImage(output, { ...insecure })
+      assert.deepEqual(r.blobs, { uploaded: 2, mounted: 0, existing: 0 })
+      const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/refused:1`], { encoding: 'buffer' })
+      assert.equal(sha256(raw), built.manifestDigest)
+    } finally {
+      proxy.closeAllConnections?.()
+      proxy.close()
+    }
+  })
+
+  test('dynpack package --push --verbose says the layer went up during the build', async (t) => {
+    if (!needTools(t, 'skopeo', 'docker-registry')) return
+    const tag = `${registry.host}/acme/pkv:1.0.0`
+    const r = await cliAsync(['package', bigPlugin('pkv'), '--tag', tag, '--push', '--tls-verify=false', '--output', fresh('o'), '--verbose'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /uploaded the layer while building \(6\.\d MB\)/)
+    assert.match(r.stderr, /pushed .*acme\/pkv:1\.0\.0 \(2 uploaded \(6\.\d MB\), 0 mounted, 0 already there\)/)
+    const digest = sha256(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${tag}`], { encoding: 'buffer' }))
+    assert.match(r.stdout, new RegExp(`- package: oci://${registry.host}/acme/pkv@${digest}!acme-pkv$`, 'm'))
+    await rejectsWith(buildOciLayout(plugin('bad'), { output: fresh('l'), tag, uploadLayer: { tlsVerify: 'no' } }), 'E_INVALID_OPTION', /options\.uploadLayer\.tlsVerify must be a boolean/)
+  })
+})
+
 describe('inspect of a registry image', () => {
   let registry
   before(async () => { if (REGISTRY_BIN) registry = await startDockerRegistry() })
@@ -502,6 +627,17 @@ describe('TLS registry with htpasswd (Basic)', () => {
     await checkWithSkopeo(r.tag, image.output, r.digest, [`--cert-dir=${certDir}`, '--creds=alice:s3cret'])
   })
 
+  test('the layer uploaded during the build over TLS with Basic credentials', async (t) => {
+    if (!need(t)) return
+    const output = fresh('layout')
+    const certDir = path.join(certs, 'cadir')
+    const built = await buildOciLayout(plugin('tlsstream'), { output, tag: `${registry.host}/acme/streamed:1`, uploadLayer: { creds: 'alice:s3cret', certDir } })
+    assert.deepEqual(built.layerUpload, { uploaded: true, bytes: built.layerSize })
+    const r = await pushOciImage(output, { creds: 'alice:s3cret', certDir, streamedBlobs: [built.layerDigest] })
+    assert.deepEqual(r.blobs, { uploaded: 2, mounted: 0, existing: 0 })
+    await checkWithSkopeo(r.tag, output, r.digest, ['--cert-dir', certDir, '--creds=alice:s3cret'])
+  })
+
   test('E_REGISTRY_TLS without the CA, E_REGISTRY_AUTH without or with wrong credentials', async (t) => {
     if (!need(t)) return
     await rejectsWith(pushOciImage(image.output, { creds: 'alice:s3cret' }), 'E_REGISTRY_TLS', /certs\.d\/127\.0\.0\.1:\d+\/ca\.crt/)
@@ -626,6 +762,20 @@ describe('token auth registry (Bearer, JWT with x5c)', () => {
     await checkWithSkopeo(r.tag, image.output, r.digest, ['--tls-verify=false', '--creds=alice:s3cret'])
     const again = await pushOciImage(image.output, { tlsVerify: false, creds: 'alice:s3cret' })
     assert.equal(again.upToDate, true)
+  })
+
+  test('the layer uploaded during the build with a bearer token; a pull-only user leaves it to the push', async (t) => {
+    if (!need(t)) return
+    const output = fresh('layout')
+    const built = await buildOciLayout(plugin('tokstream'), { output, tag: `${registry.host}/t/streamed:1`, uploadLayer: { tlsVerify: false, creds: 'alice:s3cret' } })
+    assert.deepEqual(built.layerUpload, { uploaded: true, bytes: built.layerSize })
+    const r = await pushOciImage(output, { tlsVerify: false, creds: 'alice:s3cret', streamedBlobs: [built.layerDigest] })
+    assert.deepEqual(r.blobs, { uploaded: 2, mounted: 0, existing: 0 })
+    await checkWithSkopeo(r.tag, output, r.digest, ['--tls-verify=false', '--creds=alice:s3cret'])
+    const denied = await buildOciLayout(plugin('tokstream'), { output: fresh('layout'), tag: `${registry.host}/t/denied:1`, uploadLayer: { tlsVerify: false, creds: 'bob:pw' } })
+    assert.equal(denied.layerUpload.uploaded, false)
+    assert.match(denied.layerUpload.note, /"bob"/)
+    assert.doesNotMatch(denied.layerUpload.note, /pw\b/)
   })
 
   test('anonymous: E_REGISTRY_AUTH; a pull-only user: E_REGISTRY_DENIED; a wrong password: E_REGISTRY_AUTH', async (t) => {

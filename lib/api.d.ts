@@ -312,6 +312,12 @@ export interface PushOciImageOptions {
   tlsVerify?: boolean
   /** Repositories (`host/path`) of the same registry to mount blobs from. */
   mountFrom?: string[]
+  /**
+   * Digests of blobs uploaded during the build (buildOciLayout's `uploadLayer`:
+   * its `layerDigest` when `layerUpload.uploaded`): found in the registry, they
+   * count as uploaded rather than existing.
+   */
+  streamedBlobs?: string[]
   /** Called about every 200 ms with the bytes sent so far. */
   onProgress?: (bytesSent: number) => void
   signal?: AbortSignal

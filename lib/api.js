@@ -306,13 +306,17 @@ async function buildOciLayout (plugins, options) {
     return resolved.folders.map((f) => f.dir)
   })
   checkOptions(options, {
-    output: 'string', tag: 'string', refName: 'string', archive: 'boolean', platform: 'string', annotations: 'stringMap', labels: 'stringMap', allowPrefixDirectories: 'boolean', compressionLevel: [1, 2, 3, 4, 5, 6, 7, 8, 9], onProgress: 'function',
+    output: 'string', tag: 'string', refName: 'string', archive: 'boolean', platform: 'string', annotations: 'stringMap', labels: 'stringMap', allowPrefixDirectories: 'boolean', compressionLevel: [1, 2, 3, 4, 5, 6, 7, 8, 9], onProgress: 'function', uploadLayer: 'object',
   }, 'buildOciLayout')
   const { signal, onProgress, ...rest } = options
   if (typeof rest.tag !== 'string' || rest.tag === '') {
     throw dynpackError('E_INVALID_TAG', 'options.tag must name the image, e.g. quay.io/<org>/<image>:<version>')
   }
   const nativeOptions = { ...rest, output: resolveDir(rest.output, 'options.output') }
+  if (rest.uploadLayer !== undefined) {
+    if (rest.uploadLayer === null) throw dynpackError('E_INVALID_OPTION', 'buildOciLayout: options.uploadLayer must be an object (the registry options), not null')
+    nativeOptions.uploadLayer = registryConnection(rest.uploadLayer, 'options.uploadLayer')
+  }
   if (nativeOptions.sourceDateEpoch === undefined) {
     const epoch = envSourceDateEpoch()
     if (epoch !== undefined) nativeOptions.sourceDateEpoch = epoch
@@ -379,7 +383,26 @@ async function cosignSign ({ key, passphrase, reference, digest } = {}) {
   return run(undefined, () => native.cosignSign(keyPath, pass ?? null, reference, digest))
 }
 
-const PUSH_OPTIONS = new Set(['refName', 'tag', 'authfile', 'creds', 'certDir', 'tlsVerify', 'mountFrom', 'signal', 'onProgress'])
+const PUSH_OPTIONS = new Set(['refName', 'tag', 'authfile', 'creds', 'certDir', 'tlsVerify', 'mountFrom', 'streamedBlobs', 'signal', 'onProgress'])
+
+/**
+ * How to reach a registry (pushOciImage's options, buildOciLayout's
+ * `uploadLayer`): checked, file paths made absolute.
+ */
+function registryConnection (options, what) {
+  const out = {}
+  for (const key of ['authfile', 'creds', 'certDir']) {
+    const v = options[key]
+    if (v === undefined) continue
+    if (typeof v !== 'string' || v === '') throw dynpackError('E_INVALID_OPTION', `${what}.${key} must be a non-empty string`)
+    out[key] = key === 'creds' ? v : path.resolve(v)
+  }
+  if (options.tlsVerify !== undefined) {
+    if (typeof options.tlsVerify !== 'boolean') throw dynpackError('E_INVALID_OPTION', `${what}.tlsVerify must be a boolean`)
+    out.tlsVerify = options.tlsVerify
+  }
+  return out
+}
 
 /**
  * Pushes an image of an OCI layout folder (default `dist-oci`) or an
@@ -395,22 +418,19 @@ async function pushOciImage (source = 'dist-oci', options = {}) {
     if (!PUSH_OPTIONS.has(key)) throw dynpackError('E_INVALID_OPTION', `unknown option ${key} (known: ${[...PUSH_OPTIONS].join(', ')})`)
   }
   const { signal, onProgress, ...rest } = options
-  for (const key of ['refName', 'tag', 'authfile', 'creds', 'certDir']) {
+  for (const key of ['refName', 'tag']) {
     if (rest[key] !== undefined && (typeof rest[key] !== 'string' || rest[key] === '')) {
       throw dynpackError('E_INVALID_OPTION', `options.${key} must be a non-empty string`)
     }
   }
-  if (rest.tlsVerify !== undefined && typeof rest.tlsVerify !== 'boolean') {
-    throw dynpackError('E_INVALID_OPTION', 'options.tlsVerify must be a boolean')
+  if (rest.streamedBlobs !== undefined && !(Array.isArray(rest.streamedBlobs) && rest.streamedBlobs.every((d) => typeof d === 'string'))) {
+    throw dynpackError('E_INVALID_OPTION', 'options.streamedBlobs must be an array of digests (strings)')
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw dynpackError('E_INVALID_OPTION', 'options.onProgress must be a function')
   }
   const abs = resolveDir(source, 'source')
-  const nativeOptions = { ...rest }
-  for (const key of ['authfile', 'certDir']) {
-    if (rest[key] !== undefined) nativeOptions[key] = path.resolve(rest[key])
-  }
+  const nativeOptions = { ...rest, ...registryConnection(rest, 'options') }
   const progress = onProgress ? new native.PushProgress() : undefined
   let last = -1
   const report = () => {

@@ -423,6 +423,29 @@ pub struct BuildOciLayoutOptions {
     pub allow_prefix_directories: Option<bool>,
     /// Attach each plugin's CycloneDX SBOM as an OCI 1.1 referrer of the image.
     pub sbom: Option<bool>,
+    /// Upload the layer to the registry of `tag` while it is compressed, so
+    /// that a pushOciImage right after finds it there (best effort).
+    pub upload_layer: Option<LayerUploadOptions>,
+}
+
+/// Where and how the layer is uploaded during the build (as pushOciImage's options).
+#[napi(object)]
+pub struct LayerUploadOptions {
+    pub authfile: Option<String>,
+    pub creds: Option<String>,
+    pub cert_dir: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+/// What became of `uploadLayer`.
+#[napi(object)]
+pub struct LayerUploadResult {
+    /// The layer is in the registry (pass `layerDigest` as pushOciImage's
+    /// `streamedBlobs` to count it as uploaded).
+    pub uploaded: bool,
+    pub bytes: i64,
+    /// Why the layer was left to the push, when it was.
+    pub note: Option<String>,
 }
 
 #[napi(object)]
@@ -459,11 +482,14 @@ pub struct OciLayoutResult {
     pub plugins: Vec<OciPluginInfo>,
     /// One per plugin with `sbom: true`, else empty.
     pub sboms: Vec<OciSbomInfo>,
+    /// With `uploadLayer`.
+    pub layer_upload: Option<LayerUploadResult>,
 }
 
 impl From<oci::OciReport> for OciLayoutResult {
     fn from(r: oci::OciReport) -> Self {
         OciLayoutResult {
+            layer_upload: None,
             output: r.output.to_string_lossy().into_owned(),
             ref_name: r.ref_name,
             manifest_digest: r.manifest_digest,
@@ -500,19 +526,39 @@ impl From<oci::OciReport> for OciLayoutResult {
 pub struct OciTask {
     plugins: Vec<PathBuf>,
     options: oci::OciOptions,
+    upload: Option<(
+        registry::auth::AuthOptions,
+        registry::transport::TransportOptions,
+    )>,
 }
 
 #[napi]
 impl Task for OciTask {
-    type Output = oci::OciReport;
+    type Output = (oci::OciReport, Option<registry::stream::StreamOutcome>);
     type JsValue = OciLayoutResult;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        oci::build_oci_layout(&self.plugins, &self.options).map_err(js_error)
+        match self.upload.take() {
+            None => oci::build_oci_layout(&self.plugins, &self.options).map(|r| (r, None)),
+            Some((auth, transport)) => registry::stream::build_uploading_layer(
+                &self.plugins,
+                &self.options,
+                auth,
+                transport,
+            )
+            .map(|(r, s)| (r, Some(s))),
+        }
+        .map_err(js_error)
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.into())
+    fn resolve(&mut self, _env: Env, (report, upload): Self::Output) -> Result<Self::JsValue> {
+        let mut result = OciLayoutResult::from(report);
+        result.layer_upload = upload.map(|u| LayerUploadResult {
+            uploaded: u.uploaded,
+            bytes: u.bytes as i64,
+            note: u.note,
+        });
+        Ok(result)
     }
 }
 
@@ -557,9 +603,19 @@ pub fn build_oci_layout(
     // The SBOM carries a timestamp only when an epoch was given (the JS
     // layer passes SOURCE_DATE_EPOCH here); the image's default 0 is not one.
     o.sbom_timestamp = epoch_option(options.source_date_epoch)?;
+    let upload = options.upload_layer.map(|u| {
+        (
+            registry::auth::AuthOptions {
+                authfile: u.authfile.map(PathBuf::from),
+                creds: u.creds,
+            },
+            transport_options(u.cert_dir, u.tls_verify, cancel),
+        )
+    });
     Ok(AsyncTask::new(OciTask {
         plugins,
         options: o,
+        upload,
     }))
 }
 
@@ -964,6 +1020,9 @@ pub struct PushOciImageOptions {
     pub tls_verify: Option<bool>,
     /// Repositories (`host/path`) of the same registry to mount blobs from.
     pub mount_from: Option<Vec<String>>,
+    /// Blobs uploaded during the build (buildOciLayout's `uploadLayer`):
+    /// found in the registry, they count as uploaded, not existing.
+    pub streamed_blobs: Option<Vec<String>>,
 }
 
 #[napi(object)]
@@ -1069,6 +1128,7 @@ pub fn push_oci_image(
         cert_dir: None,
         tls_verify: None,
         mount_from: None,
+        streamed_blobs: None,
     });
     let mut transport = transport_options(o.cert_dir, o.tls_verify, cancel);
     transport.progress = progress.map(|p| p.bytes.clone());
@@ -1078,6 +1138,7 @@ pub fn push_oci_image(
             ref_name: o.ref_name,
             tag: o.tag,
             mount_from: o.mount_from.unwrap_or_default(),
+            streamed: o.streamed_blobs.unwrap_or_default(),
             auth: registry::auth::AuthOptions {
                 authfile: o.authfile.map(PathBuf::from),
                 creds: o.creds,

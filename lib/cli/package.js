@@ -12,7 +12,7 @@ const { discoverPlugins, describeResolution } = require('./discover.js')
 const { exportPlugins } = require('./export-to.js')
 const { pluginsYaml, parseAppConfig, yamlLine } = require('./yaml.js')
 const { isTemplate, expandTemplate } = require('../tag-template.js')
-const { REGISTRY_OPTIONS, pushBuilt } = require('./push.js')
+const { REGISTRY_OPTIONS, pushBuilt, registryOptions } = require('./push.js')
 
 /** Where a plugin report keeps its parsed app-config for the text report (a symbol: JSON leaves it out). */
 const CONFIG_NODE = Symbol('pluginConfig node')
@@ -292,6 +292,8 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
   if (values.platform) options.platform = values.platform // "" (the packagers' "no --platform") gives the default
   if (values.sourceDateEpoch !== undefined) options.sourceDateEpoch = values.sourceDateEpoch
   if (values.sbom) options.sbom = true
+  // With --push, the layer goes to the registry while it is compressed; the push then finds it there.
+  if (values.push) options.uploadLayer = registryOptions(values, cwd, 'package')
   const started = Date.now()
   const live = report.liveProgress()
   options.onProgress = live.callback(`${count} plugin${count === 1 ? '' : 's'} -> ${displayPath(cwd, output)}`)
@@ -304,6 +306,8 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
   for (const w of warnings) report.warn(w)
   report.detail(`built ${result.output} in ${Date.now() - started} ms: manifest ${result.manifestDigest}, layer ${result.layerDigest} (${formatBytes(result.layerSize)})`)
   for (const s of result.sboms) report.detail(`attached the SBOM of ${s.directory}: referrer ${s.manifestDigest}, SBOM ${s.sbomDigest} (${formatBytes(s.sbomSize)})`)
+  const upload = result.layerUpload
+  if (upload) report.detail(upload.uploaded ? `uploaded the layer while building (${formatBytes(upload.bytes)})` : `the push sends the layer: ${upload.note}`)
   const source = `${archive ? 'oci-archive' : 'oci'}:${displayPath(cwd, result.output)}:${result.refName}`
   return {
     output: result.output,

@@ -72,14 +72,14 @@ function progressPrinter (report, label) {
 
 /**
  * Pushes several images in parallel; one failure does not stop or hide the
- * others. `jobs` = [{ source, refName?, tag? }]. Resolves to
+ * others. `jobs` = [{ source, refName?, tag?, streamedBlobs? }]. Resolves to
  * [{ job, result } | { job, error }] in order.
  */
 async function pushImages (jobs, options, report, signal) {
   const api = require('../api.js')
   const settled = await Promise.allSettled(jobs.map((job) => {
     const onProgress = jobs.length === 1 ? progressPrinter(report, job.tag ?? job.source) : undefined
-    return api.pushOciImage(job.source, { ...options, refName: job.refName, tag: job.tag, signal, onProgress })
+    return api.pushOciImage(job.source, { ...options, refName: job.refName, tag: job.tag, streamedBlobs: job.streamedBlobs, signal, onProgress })
       .finally(() => { if (onProgress) report.io.stderr.write('\n') })
   }))
   return settled.map((s, i) => (s.status === 'fulfilled' ? { job: jobs[i], result: s.value } : { job: jobs[i], error: s.reason }))
@@ -101,7 +101,11 @@ function describePush (r) {
  */
 async function pushBuilt (images, values, { cwd, report, signal }) {
   const options = registryOptions(values, cwd, 'package')
-  const outcomes = await pushImages(images.map((img) => ({ source: img.output, refName: img.result.refName })), options, report, signal)
+  const outcomes = await pushImages(images.map((img) => ({
+    source: img.output,
+    refName: img.result.refName,
+    streamedBlobs: img.result.layerUpload?.uploaded ? [img.result.layerDigest] : undefined,
+  })), options, report, signal)
   const failures = []
   outcomes.forEach((o, i) => {
     if (o.result) {

@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::gzip::Sink;
 use crate::output::FolderLock;
 use crate::packlist::PackList;
 use crate::pipeline::{check_cancel, Cancel};
@@ -210,6 +211,33 @@ fn size_warnings(plugins: &[PluginFiles], warnings: &mut Vec<String>) {
 /// Builds the image of `inputs` (dist-dynamic folders, or plugin folders
 /// that contain `dist-dynamic/`) and records it under `opts.tag`.
 pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciReport> {
+    build_oci_layout_tapped(inputs, opts, None)
+}
+
+/// The layer blob, and `tap` given every compressed byte of it as written.
+struct Tee<'a, 't> {
+    blob: &'a mut blob::TempBlob,
+    tap: Option<&'a mut (dyn Sink + 't)>,
+}
+
+impl Sink for Tee<'_, '_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.blob.write(bytes)?;
+        match &mut self.tap {
+            Some(tap) => tap.write(bytes),
+            None => Ok(()),
+        }
+    }
+}
+
+/// [`build_oci_layout`], also handing the compressed layer to `tap` as it
+/// is written (an upload that runs during the build,
+/// [`crate::registry::stream`]).
+pub fn build_oci_layout_tapped(
+    inputs: &[PathBuf],
+    opts: &OciOptions,
+    tap: Option<&mut dyn Sink>,
+) -> Result<OciReport> {
     check_cancel(&opts.cancel)?;
     if inputs.is_empty() {
         return Err(Error::InvalidOption {
@@ -315,7 +343,10 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
         &members,
         opts.source_date_epoch,
         opts.compression_level,
-        &mut layer_blob,
+        &mut Tee {
+            blob: &mut layer_blob,
+            tap,
+        },
         &opts.cancel,
         &opts.progress,
     )?;

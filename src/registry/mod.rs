@@ -1,8 +1,9 @@
 //! OCI registries, crane-like: [`reference`] parsing, [`auth`] (the
 //! containers-auth.json keychain and `login`/`logout`), [`transport`] (HTTP,
 //! TLS, token challenges, retries), [`push`] (an image from a layout or an
-//! oci-archive to a registry) and [`remote`] (reading manifests and blobs
-//! back), over the images on disk that [`source`] opens.
+//! oci-archive to a registry), [`stream`] (the layer uploaded while it is
+//! built) and [`remote`] (reading manifests and blobs back), over the images
+//! on disk that [`source`] opens.
 //!
 //! The distribution protocol is written here on top of `ureq` (blocking,
 //! rustls) rather than taken from `oci-client`: see the README's "Pushing"
@@ -15,6 +16,7 @@ pub mod registries_conf;
 pub mod remote;
 pub mod sign;
 pub mod source;
+pub mod stream;
 pub mod transport;
 
 pub use push::{push_image, PushOptions, PushReport};

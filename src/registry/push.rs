@@ -38,6 +38,9 @@ pub struct PushOptions {
     pub tag: Option<String>,
     /// Repositories (`host/path`) of the same registry to mount blobs from.
     pub mount_from: Vec<String>,
+    /// Blobs this process uploaded during the build
+    /// ([`crate::registry::stream`]): found there, they count as uploaded.
+    pub streamed: Vec<String>,
     pub auth: AuthOptions,
     pub transport: TransportOptions,
 }
@@ -166,7 +169,7 @@ pub fn accept_all() -> String {
     .join(", ")
 }
 
-fn location(session: &Session, resp: &ureq::Response, what: &str) -> Result<String> {
+pub(crate) fn location(session: &Session, resp: &ureq::Response, what: &str) -> Result<String> {
     let loc = resp.header("location").ok_or_else(|| {
         session.protocol(format!(
             "{what}: answer {} without a Location",
@@ -176,7 +179,7 @@ fn location(session: &Session, resp: &ureq::Response, what: &str) -> Result<Stri
     session.resolve(loc)
 }
 
-fn with_digest(url: &str, digest: &str) -> String {
+pub(crate) fn with_digest(url: &str, digest: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}digest={}", digest.replace(':', "%3A"))
 }
@@ -193,6 +196,7 @@ struct Pusher<'a> {
     source: &'a ImageSource,
     repo: Repository,
     mount_from: Vec<String>,
+    streamed: Vec<String>,
     cancel: crate::pipeline::Cancel,
 }
 
@@ -371,6 +375,10 @@ impl Pusher<'_> {
     fn send_blobs(&self, blobs: &[(String, u64)], report: &mut PushReport) -> Result<()> {
         for (digest, size) in blobs {
             match self.blob(digest, *size)? {
+                Outcome::Existing if self.streamed.contains(digest) => {
+                    report.uploaded += 1;
+                    report.bytes_uploaded += size;
+                }
                 Outcome::Existing => report.existing += 1,
                 Outcome::Mounted => report.mounted += 1,
                 Outcome::Uploaded(n) => {
@@ -694,6 +702,7 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
         source: &source,
         repo: repo.clone(),
         mount_from,
+        streamed: opts.streamed.clone(),
         cancel: opts.transport.cancel.clone(),
     };
     let mut report = PushReport {

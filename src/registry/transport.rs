@@ -69,6 +69,9 @@ pub enum Body<'a> {
         &'a (dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Sync),
         u64,
     ),
+    /// A reader of bytes still being produced, sent chunked; it can be
+    /// taken once, so a retry or a new token fails instead of resending.
+    Once(&'a Mutex<Option<Box<dyn Read + Send>>>),
 }
 
 enum AuthState {
@@ -890,6 +893,17 @@ impl Session {
                         source: e,
                     })?;
                     req.set("Content-Length", &len.to_string()).send(Counting {
+                        inner,
+                        progress: self.options.progress.clone(),
+                        sent: sent.clone(),
+                        cancel: self.options.cancel.clone(),
+                    })
+                }
+                Body::Once(slot) => {
+                    let inner = slot.lock().expect("body lock").take().ok_or_else(|| {
+                        self.protocol(format!("{what}: a streamed body cannot be sent twice"))
+                    })?;
+                    req.send(Counting {
                         inner,
                         progress: self.options.progress.clone(),
                         sent: sent.clone(),
