@@ -5,8 +5,8 @@
 //! registry reports. A failed or aborted push leaves the remote tag as it
 //! was, and running it again sends only what did not arrive.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -22,6 +22,8 @@ use crate::registry::transport::{Body, Session, TransportOptions};
 pub const MONOLITHIC_LIMIT: u64 = 32 << 20;
 /// Size of each `PATCH` of a chunked upload.
 pub const CHUNK_SIZE: u64 = 32 << 20;
+/// Blobs uploaded at the same time.
+pub const PARALLEL_BLOBS: usize = 4;
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -371,10 +373,35 @@ impl Pusher<'_> {
         get_manifest(&self.session, &self.repo.path, reference, accept)
     }
 
-    /// Sends the blobs of `blobs` that the registry lacks, counting them in `report`.
+    /// Sends the blobs of `blobs` that the registry lacks, counting them in
+    /// `report`: up to [`PARALLEL_BLOBS`] at a time (a config goes beside its
+    /// layer). After a failure no new blob starts; the first failure in
+    /// `blobs` order is returned.
     fn send_blobs(&self, blobs: &[(String, u64)], report: &mut PushReport) -> Result<()> {
-        for (digest, size) in blobs {
-            match self.blob(digest, *size)? {
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let outcomes: Vec<Mutex<Option<Result<Outcome>>>> =
+            blobs.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..PARALLEL_BLOBS.min(blobs.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= blobs.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let outcome = self.blob(&blobs[i].0, blobs[i].1);
+                    if outcome.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *outcomes[i].lock().expect("outcome lock") = Some(outcome);
+                });
+            }
+        });
+        for ((digest, size), outcome) in blobs.iter().zip(outcomes) {
+            let Some(outcome) = outcome.into_inner().expect("outcome lock") else {
+                continue; // not started after a failure, which is returned below
+            };
+            match outcome? {
                 Outcome::Existing if self.streamed.contains(digest) => {
                     report.uploaded += 1;
                     report.bytes_uploaded += size;
