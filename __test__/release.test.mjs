@@ -1,6 +1,7 @@
 // The release tarballs install and run without Rust: `npm run release:pack`
 // writes the main package and this machine's platform package into release/;
-// a fresh project installs both (npm offline: nothing but the two tarballs and
+// a fresh project installs both (npm offline: nothing but the two tarballs,
+// dynpack's runtime dependencies packed from this checkout's node_modules, and
 // npm's cache), with no cargo or rustc on PATH, then runs the CLI and the API.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,6 +20,7 @@ let tmp
 let project
 let env
 let tarballs
+let dependencies
 
 /** PATH with this Node (and its npm/npx beside /usr/bin) but no Rust toolchain. */
 function pathWithoutRust () {
@@ -36,6 +38,9 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dynpack-release-'))
   const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'release-pack.mjs')], { cwd: ROOT, encoding: 'utf8' })
   tarballs = out.trim().split('\n').map((line) => path.join(ROOT, line))
+  // Offline, npm resolves a range only from a cached packument, which `npm ci` does not leave
+  // on a fresh machine: the runtime dependencies go in as tarballs of what this checkout installed.
+  dependencies = packRuntimeDependencies(path.join(tmp, 'deps'))
   project = path.join(tmp, 'consumer')
   fs.mkdirSync(project)
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
@@ -54,6 +59,22 @@ after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
 })
 
+/** Tarballs of dynpack's runtime dependencies and of theirs, packed from ROOT/node_modules into `dir`. */
+function packRuntimeDependencies (dir) {
+  fs.mkdirSync(dir)
+  const dependenciesOf = (folder) => Object.keys(JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')).dependencies ?? {})
+  const packed = new Map()
+  const queue = dependenciesOf(ROOT)
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    if (packed.has(name)) continue
+    const folder = path.join(ROOT, 'node_modules', name)
+    const [entry] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir, folder], { cwd: dir, encoding: 'utf8' }))
+    packed.set(name, path.join(dir, entry.filename))
+    queue.push(...dependenciesOf(folder))
+  }
+  return [...packed.values()]
+}
+
 test('release:pack writes the main and this platform\'s tarball into release/', () => {
   const names = tarballs.map((f) => path.basename(f)).sort()
   assert.deepEqual(names, [`dynpack-${VERSION}.tgz`, `dynpack-${platformId()}-${VERSION}.tgz`].sort())
@@ -68,7 +89,7 @@ test('release:pack writes the main and this platform\'s tarball into release/', 
 
 test('the tarballs install offline with no cargo or rustc on PATH', () => {
   assert.notEqual(spawnSync('sh', ['-c', 'command -v cargo || command -v rustc'], { env }).status, 0, 'PATH still has Rust')
-  run('npm', ['install', '--save-dev', '--offline', ...tarballs])
+  run('npm', ['install', '--save-dev', '--offline', ...dependencies, ...tarballs])
   const installed = fs.readdirSync(path.join(project, 'node_modules')).filter((n) => n.startsWith('dynpack')).sort()
   assert.equal(installed.length, 2, `installed: ${installed}`)
 })
@@ -105,7 +126,7 @@ test('without its platform package the CLI names the platform and the package to
   fs.mkdirSync(bare)
   fs.writeFileSync(path.join(bare, 'package.json'), JSON.stringify({ name: 'bare', version: '1.0.0', private: true }))
   const main = tarballs.find((f) => path.basename(f) === `dynpack-${VERSION}.tgz`)
-  run('npm', ['install', '--save-dev', '--offline', main], { cwd: bare })
+  run('npm', ['install', '--save-dev', '--offline', ...dependencies, main], { cwd: bare })
   const r = spawnSync('npx', ['dynpack', 'integrity', 'package.json'], { cwd: bare, env, encoding: 'utf8' })
   assert.equal(r.status, 1, r.stderr)
   assert.match(r.stderr, new RegExp(`^dynpack: E_NO_ADDON: .*\\(${platformId()}\\): the package dynpack-${platformId()} holds it`))
