@@ -9,8 +9,7 @@ const path = require('node:path')
 const { parse, keyValues, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./report.js')
 const { discoverPlugins, describeResolution } = require('./discover.js')
-const { exportPlugins } = require('./export-to.js')
-const { pluginsYaml, parseAppConfig, yamlLine } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig, yamlLine, preload: preloadYaml } = require('./yaml.js')
 const { isTemplate, expandTemplate } = require('../tag-template.js')
 const { REGISTRY_OPTIONS, pushBuilt, registryOptions } = require('./push.js')
 
@@ -146,9 +145,10 @@ async function run (argv, io) {
     ? []
     : await buildImages(api, found, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
   const image = images.length === 1 && !images[0].fromTemplate ? images[0] : null
+  // export-to.js (and the zlib it loads) only when asked for
   const exported = exportTo === null
     ? null
-    : await exportPlugins(api, found.plugins, exportTo, {
+    : await require('./export-to.js').exportPlugins(api, found.plugins, exportTo, {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
@@ -297,7 +297,9 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
   const started = Date.now()
   const live = report.liveProgress()
   options.onProgress = live.callback(`${count} plugin${count === 1 ? '' : 's'} -> ${displayPath(cwd, output)}`)
-  const result = await api.buildOciLayout(plugins.map((p) => p.distDynamic), options).finally(() => live.end())
+  const building = api.buildOciLayout(plugins.map((p) => p.distDynamic), options)
+  preloadYaml() // for the snippet, while the image builds off the main thread
+  const result = await building.finally(() => live.end())
   for (const p of result.plugins) {
     const stats = p.files != null ? `${p.files} files, ${formatBytes(p.unpackedSize ?? 0)}` : `${p.name}@${p.version}`
     report.progress(`added ${p.directory}: ${stats}`)

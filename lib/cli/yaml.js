@@ -17,7 +17,15 @@
 // - tabs and a lone `=` or `<<` are double-quoted, and keys that are empty
 //   or collections refused (PyYAML fails on, or reads them differently).
 
-const YAML = require('yaml')
+/**
+ * The `yaml` package, loaded on first use: loading it takes about 25 ms, which
+ * `dynpack package` spends while the image builds off the main thread (`preload`).
+ */
+let yamlPackage
+function YAMLPackage () {
+  yamlPackage ??= require('yaml')
+  return yamlPackage
+}
 
 /** Characters YAML 1.1 or 1.2 would not keep as written in a plain or block scalar, or a comment. */
 const UNSAFE = /[\0-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
@@ -55,15 +63,15 @@ function safeComment (text) {
  * core ones, or expands beyond MAX_NODES.
  */
 function parseAppConfig (text, file) {
-  const docs = YAML.parseAllDocuments(String(text).replace(/^\uFEFF/, ''), { merge: true, prettyErrors: true, uniqueKeys: true })
+  const docs = YAMLPackage().parseAllDocuments(String(text).replace(/^\uFEFF/, ''), { merge: true, prettyErrors: true, uniqueKeys: true })
   const doc = Array.isArray(docs) ? docs[0] : docs // an empty text gives an EmptyStream
-  if (!doc || !YAML.isDocument(doc)) return null
+  if (!doc || !YAMLPackage().isDocument(doc)) return null
   const problem = doc.errors[0] ?? doc.warnings[0]
   if (problem) throw fail(file, `not valid YAML (${problem.message.split('\n')[0]})`)
-  if (doc.contents == null || (YAML.isScalar(doc.contents) && doc.contents.value == null)) return null
+  if (doc.contents == null || (YAMLPackage().isScalar(doc.contents) && doc.contents.value == null)) return null
 
   let nodes = 0
-  YAML.visit(doc, {
+  YAMLPackage().visit(doc, {
     Alias (_, alias) {
       const target = alias.resolve(doc)
       if (!target) throw fail(file, `alias *${alias.source} has no anchor before it`)
@@ -72,17 +80,17 @@ function parseAppConfig (text, file) {
     Pair (_, pair) {
       // JavaScript and Python read these differently (a "" key, an unhashable dict): meaningless in an app-config
       const key = pair.key
-      if (key == null || (YAML.isScalar(key) && key.value == null)) throw fail(file, 'a mapping key is empty (null)')
-      if (YAML.isCollection(key)) throw fail(file, 'a mapping key is itself a mapping or a list')
+      if (key == null || (YAMLPackage().isScalar(key) && key.value == null)) throw fail(file, 'a mapping key is empty (null)')
+      if (YAMLPackage().isCollection(key)) throw fail(file, 'a mapping key is itself a mapping or a list')
     },
     Node (_, node) {
       if (++nodes > MAX_NODES) throw fail(file, `it expands to more than ${MAX_NODES} YAML nodes once its aliases are copied`)
       if (node.tag && !PLAIN_TAGS.has(node.tag)) throw fail(file, `tag ${JSON.stringify(node.tag)} is not one RHDH's installer reads`)
     },
   })
-  YAML.visit(doc, {
+  YAMLPackage().visit(doc, {
     Node (_, node) {
-      if (YAML.isMap(node)) resolveMerges(node, file)
+      if (YAMLPackage().isMap(node)) resolveMerges(node, file)
       node.anchor = undefined
     },
   })
@@ -94,13 +102,13 @@ function parseAppConfig (text, file) {
 
 /** A copied node keeps no comments: they belong to the place it was copied from. */
 function strip (node) {
-  YAML.visit(node, { Node (_, n) { n.comment = undefined; n.commentBefore = undefined } })
+  YAMLPackage().visit(node, { Node (_, n) { n.comment = undefined; n.commentBefore = undefined } })
   node.comment = node.commentBefore = undefined
   return node
 }
 
 function isMergeKey (key) {
-  return YAML.isScalar(key) && typeof key.value === 'symbol' && key.source === '<<'
+  return YAMLPackage().isScalar(key) && typeof key.value === 'symbol' && key.source === '<<'
 }
 
 /** Replaces `<<: map` / `<<: [maps]` by the keys they merge, as both parsers would (explicit keys win, earlier sources win). */
@@ -110,33 +118,33 @@ function resolveMerges (map, file) {
   const merged = []
   for (const pair of map.items) {
     if (!isMergeKey(pair.key)) { items.push(pair); continue }
-    const sources = YAML.isSeq(pair.value) ? pair.value.items : [pair.value]
+    const sources = YAMLPackage().isSeq(pair.value) ? pair.value.items : [pair.value]
     for (const source of sources) {
-      if (!YAML.isMap(source)) throw fail(file, 'a merge key (<<) must name a mapping or a list of mappings')
+      if (!YAMLPackage().isMap(source)) throw fail(file, 'a merge key (<<) must name a mapping or a list of mappings')
       resolveMerges(source, file)
       merged.push(...source.items)
     }
   }
   const has = (key) => items.some((p) => sameKey(p.key, key))
   for (const pair of merged) {
-    if (!has(pair.key)) items.push(new YAML.Pair(strip(pair.key.clone()), pair.value == null ? pair.value : strip(pair.value.clone())))
+    if (!has(pair.key)) items.push(new (YAMLPackage()).Pair(strip(pair.key.clone()), pair.value == null ? pair.value : strip(pair.value.clone())))
   }
   map.items = items
 }
 
 function sameKey (a, b) {
-  const v = (k) => (YAML.isScalar(k) ? k.value : JSON.stringify(k))
+  const v = (k) => (YAMLPackage().isScalar(k) ? k.value : JSON.stringify(k))
   return v(a) === v(b)
 }
 
 /** Makes every node of `root` print the same for both parsers (see the top of this file). */
 function harden (root) {
   // one visitor for every node: visit calls only the most specific one (Scalar, Map, …) per node
-  YAML.visit(root, {
+  YAMLPackage().visit(root, {
     Node (_, node) {
       node.comment = safeComment(node.comment)
       node.commentBefore = safeComment(node.commentBefore)
-      if (!YAML.isScalar(node)) return
+      if (!YAMLPackage().isScalar(node)) return
       // the library writes a block scalar's header comment (`key: > # c`) as a line of its content
       if (node.type === 'BLOCK_FOLDED' || node.type === 'BLOCK_LITERAL') node.comment = undefined
       if (typeof node.value === 'string') {
@@ -186,7 +194,7 @@ const OUTPUT = { version: '1.2', compat: 'yaml-1.1', customTags: numberTags }
  * when uncommented (the by-digest `# package: …` under a by-tag one).
  */
 function yamlLine (key, value) {
-  const doc = new YAML.Document({ [key]: String(value) }, OUTPUT)
+  const doc = new (YAMLPackage()).Document({ [key]: String(value) }, OUTPUT)
   harden(doc.contents)
   const scalar = doc.contents.items[0].value
   if (/\n/.test(scalar.value)) scalar.type = 'QUOTE_DOUBLE'
@@ -200,7 +208,7 @@ function yamlLine (key, value) {
  *   pluginConfigFile?: the file it came from, for errors }`.
  */
 function pluginsYaml (entries) {
-  const doc = new YAML.Document({ plugins: [] }, OUTPUT)
+  const doc = new (YAMLPackage()).Document({ plugins: [] }, OUTPUT)
   const list = doc.get('plugins', true)
   for (const e of entries) {
     const entry = doc.createNode({ package: String(e.package) })
@@ -220,4 +228,4 @@ function pluginsYaml (entries) {
   return escapeRaw(doc.toString({ lineWidth: 0, minContentWidth: 0, indentSeq: true }))
 }
 
-module.exports = { pluginsYaml, parseAppConfig, yamlLine }
+module.exports = { pluginsYaml, parseAppConfig, yamlLine, preload: YAMLPackage }

@@ -214,10 +214,18 @@ pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciRepo
     build_oci_layout_tapped(inputs, opts, None)
 }
 
+/// Receives the compressed layer as it is written ([`Sink::write`]), then
+/// its digest: an upload that runs during the build
+/// ([`crate::registry::stream`]).
+pub trait LayerTap: Sink {
+    /// Every byte was written; `digest` names them.
+    fn complete(&mut self, digest: &str);
+}
+
 /// The layer blob, and `tap` given every compressed byte of it as written.
 struct Tee<'a, 't> {
     blob: &'a mut blob::TempBlob,
-    tap: Option<&'a mut (dyn Sink + 't)>,
+    tap: Option<&'a mut (dyn LayerTap + 't)>,
 }
 
 impl Sink for Tee<'_, '_> {
@@ -231,12 +239,11 @@ impl Sink for Tee<'_, '_> {
 }
 
 /// [`build_oci_layout`], also handing the compressed layer to `tap` as it
-/// is written (an upload that runs during the build,
-/// [`crate::registry::stream`]).
+/// is written, then its digest.
 pub fn build_oci_layout_tapped(
     inputs: &[PathBuf],
     opts: &OciOptions,
-    tap: Option<&mut dyn Sink>,
+    mut tap: Option<&mut dyn LayerTap>,
 ) -> Result<OciReport> {
     check_cancel(&opts.cancel)?;
     if inputs.is_empty() {
@@ -345,12 +352,15 @@ pub fn build_oci_layout_tapped(
         opts.compression_level,
         &mut Tee {
             blob: &mut layer_blob,
-            tap,
+            tap: tap.as_deref_mut(),
         },
         &opts.cancel,
         &opts.progress,
     )?;
     let (layer_digest, layer_size) = layer_blob.digest();
+    if let Some(tap) = tap {
+        tap.complete(&layer_digest);
+    }
     check_cancel(&opts.cancel)?;
 
     let mut labels = opts.labels.clone();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::gzip::Sink;
-use crate::oci::{self, OciOptions, OciReport};
+use crate::oci::{self, LayerTap, OciOptions, OciReport};
 use crate::pipeline::check_cancel;
 use crate::registry::auth::AuthOptions;
 use crate::registry::push::{accept_all, location, with_digest};
@@ -31,6 +31,10 @@ use crate::registry::transport::{Body, Session, TransportOptions};
 /// than the build slowed. Once bytes flow, a full buffer makes the build
 /// wait for the network instead, since the push would wait for it anyway.
 pub const BUFFER_LIMIT: usize = 64 << 20;
+
+/// Bytes the body waits for before it sends: a registry woken for every
+/// compressed block spends several times the CPU of one taking bursts.
+pub const BURST: usize = 4 << 20;
 
 /// How long a finished build waits for a registry still connecting (the
 /// push would have to connect too); past this the layer is left to the push.
@@ -58,6 +62,8 @@ struct Queue {
     /// The producer is done: `Some(true)` with every byte, `Some(false)`
     /// when the build failed (the body then fails too).
     end: Option<bool>,
+    /// The digest of every byte fed, once the layer is complete.
+    digest: Option<String>,
     /// Why the upload was given up; bytes are then dropped.
     given_up: Option<String>,
 }
@@ -99,10 +105,14 @@ impl Read for QueueReader {
                 if q.given_up.is_some() || q.end == Some(false) {
                     return Err(std::io::Error::other("the layer was not finished"));
                 }
-                if let Some(chunk) = q.chunks.pop_front() {
-                    q.bytes -= chunk.len();
+                if q.bytes >= BURST || (q.end == Some(true) && !q.chunks.is_empty()) {
+                    let mut burst = Vec::with_capacity(q.bytes);
+                    for chunk in q.chunks.drain(..) {
+                        burst.extend_from_slice(&chunk);
+                    }
+                    q.bytes = 0;
                     self.shared.changed.notify_all();
-                    self.current = chunk;
+                    self.current = burst;
                     self.pos = 0;
                     break;
                 }
@@ -135,7 +145,7 @@ struct Sent {
 /// build failed), it fails its `PATCH`, so nothing is committed.
 pub struct StreamedUpload {
     shared: Arc<Shared>,
-    worker: Option<JoinHandle<std::result::Result<Sent, String>>>,
+    worker: Option<JoinHandle<std::result::Result<(), String>>>,
     cancel: crate::pipeline::Cancel,
 }
 
@@ -150,11 +160,13 @@ impl StreamedUpload {
             std::thread::Builder::new()
                 .name("dynpack-layer-upload".into())
                 .spawn(move || {
-                    let sent = send(&tag, &auth, &transport, &shared).map_err(|e| e.to_string());
-                    if let Err(why) = &sent {
+                    let done = send(&tag, &auth, &transport, &shared)
+                        .and_then(|sent| commit(&sent, &shared))
+                        .map_err(|e| e.to_string());
+                    if let Err(why) = &done {
                         shared.give_up(why.clone());
                     }
-                    sent
+                    done
                 })
         };
         let worker = match worker {
@@ -171,14 +183,15 @@ impl StreamedUpload {
         }
     }
 
-    /// Ends the body and commits the blob as `digest`, after waiting up to
-    /// [`READY_WAIT`] for a registry still connecting.
-    pub fn finish(mut self, digest: &str) -> StreamOutcome {
+    /// Waits for the blob to be committed (after [`LayerTap::complete`]),
+    /// and up to [`READY_WAIT`] for a registry still connecting.
+    pub fn finish(mut self) -> StreamOutcome {
         let fed = {
             let deadline = Instant::now() + READY_WAIT;
             let mut q = self.shared.lock();
-            q.end = Some(true);
-            self.shared.changed.notify_all();
+            if q.end.is_none() {
+                q.given_up = Some("the layer was not completed".into());
+            }
             while !q.flowing && q.given_up.is_none() {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() || check_cancel(&self.cancel).is_err() {
@@ -207,12 +220,22 @@ impl StreamedUpload {
         if let Some(why) = self.shared.lock().given_up.clone() {
             return outcome(Some(why)); // the worker ends by itself
         }
-        let sent = match self.worker.take().map(|w| w.join()) {
-            Some(Ok(Ok(sent))) => sent,
-            Some(Ok(Err(why))) => return outcome(Some(why)),
-            _ => return outcome(Some("the upload thread failed".into())),
-        };
-        outcome(commit(&sent, digest).err().map(|e| e.to_string()))
+        match self.worker.take().map(|w| w.join()) {
+            Some(Ok(Ok(()))) => outcome(None),
+            Some(Ok(Err(why))) => outcome(Some(why)),
+            _ => outcome(Some("the upload thread failed".into())),
+        }
+    }
+}
+
+impl LayerTap for StreamedUpload {
+    /// Ends the body; the worker commits the blob as `digest` while the
+    /// build writes the rest of the image.
+    fn complete(&mut self, digest: &str) {
+        let mut q = self.shared.lock();
+        q.digest = Some(digest.to_string());
+        q.end = Some(true);
+        self.shared.changed.notify_all();
     }
 }
 
@@ -254,12 +277,17 @@ impl Sink for StreamedUpload {
 }
 
 impl Drop for StreamedUpload {
+    /// After [`StreamedUpload::finish`], nothing is left to do; before it,
+    /// the build failed: the body fails and nothing is committed.
     fn drop(&mut self) {
         let mut q = self.shared.lock();
         if q.end.is_none() {
             q.end = Some(false);
-            self.shared.changed.notify_all();
         }
+        if q.given_up.is_none() {
+            q.given_up = Some("the build did not finish".into());
+        }
+        self.shared.changed.notify_all();
     }
 }
 
@@ -344,8 +372,21 @@ fn send(
     })
 }
 
-/// `PUT ?digest=`: the registry checks the bytes it received against it.
-fn commit(sent: &Sent, digest: &str) -> Result<()> {
+/// `PUT ?digest=` with the digest of the complete layer: the registry
+/// checks the bytes it received against it.
+fn commit(sent: &Sent, shared: &Shared) -> Result<()> {
+    let (digest, given_up) = {
+        let q = shared.lock();
+        (q.digest.clone(), q.given_up.clone())
+    };
+    let Some(digest) = digest.filter(|_| given_up.is_none()) else {
+        let _ = sent
+            .session
+            .send("DELETE", &sent.location, &[], &Body::Empty, &sent.what);
+        let why = given_up.unwrap_or_else(|| "the layer was not complete".into());
+        return Err(sent.session.protocol(why));
+    };
+    let digest = digest.as_str();
     let url = with_digest(&sent.location, digest);
     let headers = [
         ("Content-Type", "application/octet-stream"),
@@ -375,8 +416,7 @@ pub fn build_uploading_layer(
 ) -> Result<(OciReport, StreamOutcome)> {
     let mut upload = StreamedUpload::start(&opts.tag, auth, transport);
     let report = oci::build_oci_layout_tapped(inputs, opts, Some(&mut upload))?;
-    let outcome = upload.finish(&report.layer_digest);
-    Ok((report, outcome))
+    Ok((report, upload.finish()))
 }
 
 #[cfg(test)]
@@ -411,8 +451,9 @@ mod tests {
         });
         upload.write(b"world").unwrap();
         let shared = upload.shared.clone();
-        let outcome = upload.finish("sha256:unused");
+        upload.complete("sha256:unused");
         assert_eq!(body.join().unwrap().unwrap(), b"hello world");
+        let outcome = upload.finish();
         assert_eq!(outcome.bytes, 11);
         // No worker to commit: reported, not claimed.
         assert!(!outcome.uploaded);
@@ -441,7 +482,8 @@ mod tests {
         assert!(q.given_up.as_deref().unwrap().contains("took no bytes"));
         drop(q);
         assert!(reader.read(&mut [0u8; 8]).is_err());
-        let outcome = upload.finish("sha256:unused");
+        upload.complete("sha256:unused");
+        let outcome = upload.finish();
         assert!(!outcome.uploaded);
         assert!(outcome.note.unwrap().contains("took no bytes"));
     }
@@ -451,7 +493,8 @@ mod tests {
         let (mut upload, _reader) = detached();
         upload.write(b"x").unwrap();
         let started = Instant::now();
-        let outcome = upload.finish("sha256:unused");
+        upload.complete("sha256:unused");
+        let outcome = upload.finish();
         assert!(started.elapsed() >= READY_WAIT);
         assert!(outcome.note.unwrap().contains("not ready"));
     }
