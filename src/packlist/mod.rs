@@ -251,11 +251,14 @@ impl Walk {
     /// resolution error met after it.
     fn packages(&self, root: &Node) -> Result<Vec<PackFile>> {
         let mut bundled = Vec::new();
-        let planned = self.bundles(root, &mut HashSet::new(), &mut bundled);
-        let nodes: Vec<&Node> = std::iter::once(root).chain(bundled.iter()).collect();
+        // The root's own folders are walked while the bundles are resolved.
+        let (planned, root_files) = rayon::join(
+            || self.bundles(root, &mut HashSet::new(), &mut bundled),
+            || self.package_files(root),
+        );
         let walked: Vec<Result<Vec<PackFile>>> =
-            nodes.par_iter().map(|n| self.package_files(n)).collect();
-        let mut out = Vec::new();
+            bundled.par_iter().map(|n| self.package_files(n)).collect();
+        let mut out = root_files?;
         for w in walked {
             out.extend(w?);
         }
