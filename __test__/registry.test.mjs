@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
 import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
 import { needTools, which, run, REGISTRY_BIN } from './helpers/oci.mjs'
-import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startProxy, freePort } from './helpers/registries.mjs'
+import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startProxy, startHttpProxy, freePort } from './helpers/registries.mjs'
 
 const require = createRequire(import.meta.url)
 const { buildOciLayout, pushOciImage, registryLogin, registryLogout, inspectOciImage } = require('../lib/api.js')
@@ -224,31 +224,25 @@ describe('plain HTTP registry', () => {
     // Every first try of each request gets 503 or 429; the rest reach the registry, whose
     // absolute Locations then point past the proxy, straight at the registry's port.
     const seen = new Set()
-    const proxy = http.createServer((req, res) => {
-      const key = `${req.method} ${req.url.split('?')[0]}`
-      if (!seen.has(key)) {
+    const proxy = await startHttpProxy(registry.port, {
+      intercept (req, res) {
+        const key = `${req.method} ${req.url.split('?')[0]}`
+        if (seen.has(key)) return false
         seen.add(key)
         req.resume()
         res.writeHead(seen.size % 2 ? 503 : 429, { 'retry-after': '0' }).end()
-        return
-      }
-      const up = http.request({ host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: { ...req.headers, host: registry.host } }, (ur) => {
-        res.writeHead(ur.statusCode, ur.headers)
-        ur.pipe(res)
-      })
-      up.on('error', () => res.destroy())
-      req.pipe(up)
+        return true
+      },
+      headers: (req) => ({ ...req.headers, host: registry.host }),
     })
-    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
     try {
-      const r = await pushOciImage(image.output, { ...insecure, tag: `127.0.0.1:${proxy.address().port}/acme/retried:1` })
+      const r = await pushOciImage(image.output, { ...insecure, tag: `127.0.0.1:${proxy.port}/acme/retried:1` })
       assert.equal(r.digest, image.result.manifestDigest)
       assert.ok(seen.size >= 4, `retried ${[...seen].join(', ')}`)
       const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/retried:1`], { encoding: 'buffer' })
       assert.equal(sha256(raw), r.digest)
     } finally {
-      proxy.closeAllConnections?.()
-      proxy.close()
+      proxy.stop()
     }
   })
 
@@ -452,24 +446,18 @@ describe('the layer uploaded while it is built (uploadLayer, package --push)', (
   test('a registry refusing the streamed PATCH gets the layer from the push instead', async (t) => {
     if (!needTools(t, 'skopeo', 'docker-registry')) return
     let refused = 0
-    const proxy = http.createServer((req, res) => {
-      if (req.method === 'PATCH' && req.headers['transfer-encoding'] === 'chunked') {
+    const proxy = await startHttpProxy(registry.port, {
+      intercept (req, res) {
+        if (req.method !== 'PATCH' || req.headers['transfer-encoding'] !== 'chunked') return false
         refused++
         req.resume()
         res.writeHead(416, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"no chunked uploads here"}]}')
-        return
-      }
-      const up = http.request({ host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-        res.writeHead(ur.statusCode, ur.headers)
-        ur.pipe(res)
-      })
-      up.on('error', () => res.destroy())
-      req.pipe(up)
+        return true
+      },
     })
-    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
     try {
       const output = fresh('layout')
-      const tag = `127.0.0.1:${proxy.address().port}/acme/refused:1`
+      const tag = `127.0.0.1:${proxy.port}/acme/refused:1`
       const built = await buildOciLayout(bigPlugin('refused'), { output, tag, uploadLayer: insecure })
       assert.equal(refused, 1)
       assert.equal(built.layerUpload.uploaded, false)
@@ -480,8 +468,7 @@ describe('the layer uploaded while it is built (uploadLayer, package --push)', (
       const raw = await runAsync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/refused:1`], { encoding: 'buffer' })
       assert.equal(sha256(raw), built.manifestDigest)
     } finally {
-      proxy.closeAllConnections?.()
-      proxy.close()
+      proxy.stop()
     }
   })
 

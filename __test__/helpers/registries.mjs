@@ -2,7 +2,8 @@
 // HTTP, over TLS with a CA made here (openssl) and bcrypt htpasswd, and with
 // token auth from a small token server that signs ES256 JWTs with an x5c
 // chain to a CA made here (as quay, ghcr and Docker Hub work). A TCP proxy
-// stands in for a registry that stops in the middle of a push.
+// stands in for a registry that stops in the middle of a push, an HTTP proxy
+// for one that answers some requests its own way.
 import fs from 'node:fs'
 import net from 'node:net'
 import http from 'node:http'
@@ -207,4 +208,29 @@ export async function startProxy (targetPort, { port, killAfter = Infinity } = {
   }
   await new Promise((resolve) => server.listen(port ?? 0, '127.0.0.1', resolve))
   return { port: server.address().port, whenKilled, stop: () => { if (!killed) kill() } }
+}
+
+/**
+ * An HTTP proxy to the registry on `targetPort`: `intercept(req, res)` may
+ * answer a request itself (and return true); every other request is
+ * forwarded with the headers `headers(req)` gives. Resolves to { port, stop }.
+ */
+export async function startHttpProxy (targetPort, { intercept = () => false, headers = (req) => req.headers } = {}) {
+  const server = http.createServer((req, res) => {
+    if (intercept(req, res)) return
+    const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: headers(req) }, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers)
+      ur.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: server.address().port,
+    stop: () => {
+      server.closeAllConnections?.()
+      server.close()
+    },
+  }
 }

@@ -582,6 +582,17 @@ pub(crate) fn get_manifest(
     Ok(Some(bytes))
 }
 
+/// Opens an upload session in the repository `path` (`POST blobs/uploads/`):
+/// its `Location`.
+pub(crate) fn open_upload(session: &Session, path: &str, what: &str) -> Result<String> {
+    let url = session.url(&format!("/v2/{path}/blobs/uploads/"));
+    let resp = session.send("POST", &url, &[("Content-Length", "0")], &Body::Empty, what)?;
+    if resp.status() != 202 {
+        return Err(session.unexpected("POST", &url, resp, what));
+    }
+    location(session, &resp, "POST blobs/uploads/")
+}
+
 /// Uploads `bytes` as a blob of the repository `path` unless it is there
 /// (`HEAD`, then `POST` + `PUT`). Returns whether it was sent.
 pub(crate) fn put_blob_bytes(session: &Session, path: &str, bytes: &[u8]) -> Result<bool> {
@@ -594,18 +605,7 @@ pub(crate) fn put_blob_bytes(session: &Session, path: &str, bytes: &[u8]) -> Res
         404 => {}
         _ => return Err(session.unexpected("HEAD", &url, resp, &what)),
     }
-    let start = session.url(&format!("/v2/{path}/blobs/uploads/"));
-    let resp = session.send(
-        "POST",
-        &start,
-        &[("Content-Length", "0")],
-        &Body::Empty,
-        &what,
-    )?;
-    if resp.status() != 202 {
-        return Err(session.unexpected("POST", &start, resp, &what));
-    }
-    let put = with_digest(&location(session, &resp, "POST blobs/uploads/")?, &digest);
+    let put = with_digest(&open_upload(session, path, &what)?, &digest);
     let resp = session.send(
         "PUT",
         &put,

@@ -22,7 +22,7 @@ use crate::gzip::Sink;
 use crate::oci::{self, LayerTap, OciOptions, OciReport};
 use crate::pipeline::check_cancel;
 use crate::registry::auth::AuthOptions;
-use crate::registry::push::{accept_all, location, with_digest};
+use crate::registry::push::{accept_all, location, open_upload, with_digest};
 use crate::registry::reference::{ImageReference, Repository};
 use crate::registry::transport::{Body, Session, TransportOptions};
 
@@ -324,18 +324,7 @@ fn send(
             resp.status()
         )));
     }
-    let url = session.url(&format!("/v2/{}/blobs/uploads/", repo.path));
-    let resp = session.send(
-        "POST",
-        &url,
-        &[("Content-Length", "0")],
-        &Body::Empty,
-        &what,
-    )?;
-    if resp.status() != 202 {
-        return Err(session.unexpected("POST", &url, resp, &what));
-    }
-    let upload = location(&session, &resp, "POST blobs/uploads/")?;
+    let upload = open_upload(&session, &repo.path, &what)?;
     {
         let mut q = shared.lock();
         if let Some(why) = &q.given_up {
