@@ -90,11 +90,14 @@ impl Shared {
     }
 }
 
-/// The `PATCH` body: the queued bytes until the producer is done.
+/// The `PATCH` body: the queued bytes until the producer is done, taken in
+/// bursts of at least [`BURST`] bytes.
 struct QueueReader {
     shared: Arc<Shared>,
     current: Vec<u8>,
     pos: usize,
+    /// Within a burst: take what is queued until the queue is empty.
+    draining: bool,
 }
 
 impl Read for QueueReader {
@@ -105,16 +108,16 @@ impl Read for QueueReader {
                 if q.given_up.is_some() || q.end == Some(false) {
                     return Err(std::io::Error::other("the layer was not finished"));
                 }
-                if q.bytes >= BURST || (q.end == Some(true) && !q.chunks.is_empty()) {
-                    let mut burst = Vec::with_capacity(q.bytes);
-                    for chunk in q.chunks.drain(..) {
-                        burst.extend_from_slice(&chunk);
+                if self.draining || q.bytes >= BURST || q.end == Some(true) {
+                    if let Some(chunk) = q.chunks.pop_front() {
+                        q.bytes -= chunk.len();
+                        self.shared.changed.notify_all();
+                        self.current = chunk;
+                        self.pos = 0;
+                        self.draining = true;
+                        break;
                     }
-                    q.bytes = 0;
-                    self.shared.changed.notify_all();
-                    self.current = burst;
-                    self.pos = 0;
-                    break;
+                    self.draining = false;
                 }
                 if q.end == Some(true) {
                     return Ok(0);
@@ -339,6 +342,7 @@ fn send(
         shared: shared.clone(),
         current: Vec::new(),
         pos: 0,
+        draining: false,
     });
     let body = Mutex::new(Some(reader));
     let octet = ("Content-Type", "application/octet-stream");
@@ -419,6 +423,7 @@ mod tests {
             shared: shared.clone(),
             current: Vec::new(),
             pos: 0,
+            draining: false,
         };
         let upload = StreamedUpload {
             shared,
