@@ -219,16 +219,16 @@ impl Pusher<'_> {
         }
     }
 
-    /// Starts an upload session, mounting from `from` when given: `Ok(None)`
-    /// when the mount succeeded, else the upload Location.
-    fn start(&self, digest: &str, from: Option<&str>) -> Result<Option<String>> {
-        let mut url = self
-            .session
-            .url(&format!("/v2/{}/blobs/uploads/", self.repo.path));
-        if let Some(f) = from {
-            url = format!("{url}?mount={}&from={f}", digest.replace(':', "%3A"));
-        }
-        let what = format!("push to {}", self.repo.path);
+    /// Asks for a mount of `digest` from the repository `from`: `Ok(None)`
+    /// when it was mounted, else the Location of the ordinary upload
+    /// session the registry opened instead (202).
+    fn mount(&self, digest: &str, from: &str) -> Result<Option<String>> {
+        let url = self.session.url(&format!(
+            "/v2/{}/blobs/uploads/?mount={}&from={from}",
+            self.repo.path,
+            digest.replace(':', "%3A")
+        ));
+        let what = self.push_what();
         let resp = self.session.send(
             "POST",
             &url,
@@ -237,10 +237,19 @@ impl Pusher<'_> {
             &what,
         )?;
         match resp.status() {
-            201 if from.is_some() => Ok(None),
+            201 => Ok(None),
             202 => location(&self.session, &resp, "POST blobs/uploads/").map(Some),
             _ => Err(self.session.unexpected("POST", &url, resp, &what)),
         }
+    }
+
+    /// An upload session for a blob ([`open_upload`]).
+    fn start(&self) -> Result<String> {
+        open_upload(&self.session, &self.repo.path, &self.push_what())
+    }
+
+    fn push_what(&self) -> String {
+        format!("push to {}", self.repo.path)
     }
 
     fn finish_put(&self, url: &str, resp: ureq::Response, digest: &str, what: &str) -> Result<()> {
@@ -316,20 +325,20 @@ impl Pusher<'_> {
         }
         let mut pending = None;
         if let Some(from) = self.mount_source(digest)? {
-            match self.start(digest, Some(&from))? {
+            match self.mount(digest, &from)? {
                 None => return Ok(Outcome::Mounted),
                 Some(loc) => pending = Some(loc), // 202: an ordinary upload session
             }
         }
         let loc = match pending {
             Some(l) => l,
-            None => self.start(digest, None)?.expect("an upload session"),
+            None => self.start()?,
         };
         match self.upload(loc, digest, size) {
             Ok(n) => Ok(Outcome::Uploaded(n)),
             // A session the registry forgot (restart, expiry): start over once.
             Err(Error::RegistryProtocol { .. }) if !self.exists(digest)? => {
-                let loc = self.start(digest, None)?.expect("an upload session");
+                let loc = self.start()?;
                 self.upload(loc, digest, size).map(Outcome::Uploaded)
             }
             Err(e) => Err(e),

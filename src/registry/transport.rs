@@ -881,6 +881,12 @@ impl Session {
                 req = req.set("Authorization", &a);
             }
             let sent = Arc::new(AtomicU64::new(0));
+            let counting = |inner| Counting {
+                inner,
+                progress: self.options.progress.clone(),
+                sent: sent.clone(),
+                cancel: self.options.cancel.clone(),
+            };
             let result = match body {
                 Body::Empty if method == "PUT" || method == "PATCH" || method == "POST" => {
                     req.send_bytes(&[])
@@ -892,23 +898,14 @@ impl Session {
                         path: PathBuf::from(what),
                         source: e,
                     })?;
-                    req.set("Content-Length", &len.to_string()).send(Counting {
-                        inner,
-                        progress: self.options.progress.clone(),
-                        sent: sent.clone(),
-                        cancel: self.options.cancel.clone(),
-                    })
+                    req.set("Content-Length", &len.to_string())
+                        .send(counting(inner))
                 }
                 Body::Once(slot) => {
                     let inner = slot.lock().expect("body lock").take().ok_or_else(|| {
                         self.protocol(format!("{what}: a streamed body cannot be sent twice"))
                     })?;
-                    req.send(Counting {
-                        inner,
-                        progress: self.options.progress.clone(),
-                        sent: sent.clone(),
-                        cancel: self.options.cancel.clone(),
-                    })
+                    req.send(counting(inner))
                 }
             };
             let undo_progress = || {
