@@ -120,10 +120,10 @@ trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 npx () { if [ "$1" = dynpack ]; then shift; dynpack "$@"; else command npx "$@"; fi; }
 `
 
-const haveRegistryTools = () => Boolean(REGISTRY_BIN) && ['openssl', 'htpasswd', 'skopeo'].every((t) => which(t))
+const haveRegistryTools = () => Boolean(REGISTRY_BIN) && ['openssl', 'htpasswd', 'skopeo', 'jq', 'curl'].every((t) => which(t))
 function needRegistry (t) {
   if (haveRegistryTools()) return true
-  const reason = 'needs docker-registry, openssl, htpasswd and skopeo (not installed; .ci/run installs them)'
+  const reason = 'needs docker-registry, openssl, htpasswd, skopeo, jq and curl (not installed; .ci/run installs them)'
   if (process.env.CI === 'true') throw new Error(`CI: ${reason}`)
   t.skip(reason)
   return false
@@ -337,6 +337,16 @@ describe('the documentation as a whole', () => {
         assert.ok(fs.existsSync(path.join(checkout, path.dirname(f), target)), `${f} links ${target}, which does not exist`)
       }
     }
+  })
+
+  test('a skip is accepted only when the named test holds every dynpack command of the block', () => {
+    const block = (skip, code) => ({ skip, code, line: 1 })
+    const name = '`npm run demo` runs the commands the README says it runs, and they succeed'
+    checkCovered('x.md', block(`covered by __test__/readme.test.mjs: "${name}"`, 'npm test\n'))
+    assert.throws(() => checkCovered('x.md', block('needs a registry', 'dynpack push\n')), /names the test/)
+    assert.throws(() => checkCovered('x.md', block('covered by __test__/nope.test.mjs: "x"', 'dynpack push\n')), /does not exist/)
+    assert.throws(() => checkCovered('x.md', block(`covered by __test__/readme.test.mjs: "${'no such test'.toUpperCase()}"`, '')), /has no test/)
+    assert.throws(() => checkCovered('x.md', block(`covered by __test__/readme.test.mjs: "${name}"`, `dynpack push ${'z'.repeat(9)}\n`)), /does not run/)
   })
 
   test('dynpackCommands finds each command as written', () => {
