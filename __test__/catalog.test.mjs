@@ -1,0 +1,206 @@
+// RHDH Extensions catalog entities (lib/catalog.js): every generated entity
+// validated with ajv against the published Extensions JSON schemas
+// (fixtures/extensions-schemas/, source in its README), the E_CATALOG_*
+// errors, merging into an existing folder, and the catalog index image pushed
+// to a real docker-registry and read back with skopeo.
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { tempDir } from './helpers/tree.mjs'
+
+const require = createRequire(import.meta.url)
+const here = path.dirname(fileURLToPath(import.meta.url))
+const BIN = path.join(here, '..', 'bin', 'dynpack.js')
+const Ajv = require('ajv')
+const YAML = require('yaml')
+const { makeExamples } = require('../examples/make-examples.js')
+const catalog = require('../lib/catalog.js')
+
+const SCHEMAS = path.join(here, 'fixtures', 'extensions-schemas')
+const ajv = new Ajv({ allErrors: true, strict: false })
+const validatePackage = ajv.compile(JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'packages.json'), 'utf8')))
+const validatePlugin = ajv.compile(JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'plugins.json'), 'utf8')))
+
+/** Asserts `entity` validates against its published schema (ajv), with ajv's errors in the message. */
+function assertSchema (entity) {
+  const validate = entity.kind === 'Package' ? validatePackage : validatePlugin
+  assert.ok(validate(entity), `${entity.kind} ${entity.metadata?.name}: ${ajv.errorsText(validate.errors)}`)
+  // Backstage entity names: letters, digits, -_. , at most 63, alphanumeric at both ends.
+  assert.match(entity.metadata.name, /^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/)
+}
+
+function dynpack (args, { cwd, env } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 << 20 })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+let root
+let ex
+before(() => {
+  root = tempDir('dynpack-catalog-')
+  ex = makeExamples(path.join(root, 'examples'))
+  fs.writeFileSync(path.join(ex.root, 'backstage.json'), JSON.stringify({ version: '1.39.1' }) + '\n')
+})
+after(() => fs.rmSync(root, { recursive: true, force: true }))
+
+const backend = () => path.join(ex.root, 'plugins', 'todo-backend', 'dist-dynamic')
+const frontend = () => path.join(ex.root, 'plugins', 'todo-frontend', 'dist-dynamic')
+const DIGEST = 'sha256:' + 'ab'.repeat(32)
+
+function items () {
+  return [
+    { dir: backend(), dynamicArtifact: `oci://127.0.0.1:5000/acme/todo-backend@${DIGEST}!acme-plugin-todo-backend` },
+    { dir: frontend(), dynamicArtifact: 'https://plugins.example.com/acme-plugin-todo-frontend-dynamic-1.2.0.tgz', integrity: 'sha512-' + 'A'.repeat(86) + '==' },
+  ]
+}
+
+/** A copy of a plugin folder (source + dist-dynamic) whose package.json files `edit` changes. */
+function variant (name, edit) {
+  const dir = path.join(root, 'variants', name)
+  fs.cpSync(path.join(ex.root, 'plugins', 'todo-backend'), dir, { recursive: true })
+  for (const f of [path.join(dir, 'package.json'), path.join(dir, 'dist-dynamic', 'package.json')]) {
+    const m = JSON.parse(fs.readFileSync(f, 'utf8'))
+    edit(m, f.includes('dist-dynamic'))
+    fs.writeFileSync(f, JSON.stringify(m, null, 2))
+  }
+  return path.join(dir, 'dist-dynamic')
+}
+
+describe('catalogEntities', () => {
+  test('every generated Package and Plugin entity validates against the published Extensions schemas', () => {
+    const g = catalog.catalogEntities(items(), { support: { provider: 'Acme platform team', level: 'production' }, lifecycle: 'production' })
+    assert.equal(g.packages.length, 2)
+    assert.equal(g.plugins.length, 1)
+    for (const e of [...g.packages, ...g.plugins]) assertSchema(e)
+    const [b, f] = g.packages
+    assert.equal(b.metadata.name, 'acme-plugin-todo-backend')
+    assert.equal(b.spec.packageName, '@acme/plugin-todo-backend')
+    assert.equal(b.spec.version, '1.2.0')
+    assert.deepEqual(b.spec.backstage, { role: 'backend-plugin', supportedVersions: '1.39.1' })
+    assert.equal(b.spec.dynamicArtifact, items()[0].dynamicArtifact)
+    assert.equal(b.spec.integrity, undefined)
+    assert.deepEqual(b.spec.partOf, ['todo'])
+    assert.deepEqual(b.spec.appConfigExamples[0].content.todo.tags, ['TODO', 'FIXME'])
+    assert.deepEqual(b.metadata.tags, ['backstage', 'dynamic-plugin', 'todo'])
+    assert.deepEqual(b.metadata.links.map((l) => l.title), ['Homepage', 'Repository'])
+    assert.equal(f.spec.integrity, items()[1].integrity)
+    assert.equal(f.spec.backstage.role, 'frontend-plugin')
+    const plugin = g.plugins[0]
+    assert.equal(plugin.metadata.name, 'todo')
+    assert.deepEqual(plugin.spec.packages, ['acme-plugin-todo-backend', 'acme-plugin-todo-frontend'])
+    assert.deepEqual(plugin.spec.support, { provider: 'Acme platform team', level: 'generally-available' })
+    // Entity refs agree: every partOf names a Plugin, every Plugin package a Package.
+    const names = new Set(g.packages.map((e) => e.metadata.name))
+    for (const p of g.plugins) for (const n of p.spec.packages) assert.ok(names.has(n))
+    for (const e of g.packages) assert.ok(g.plugins.some((p) => e.spec.partOf.includes(p.metadata.name)))
+    assert.deepEqual(g.defaults.map((d) => d.disabled), [true, true])
+    assert.deepEqual(catalog.catalogEntities(items(), { enable: true }).defaults.map((d) => d.disabled), [false, false])
+  })
+
+  test('the catalog section of package.json gives the Plugin title, description, categories and icon', () => {
+    const dir = variant('curated', (m, dist) => {
+      if (!dist) m.catalog = { title: 'TODO finder', description: 'Finds TODOs', categories: ['Productivity'], icon: 'data:image/svg+xml;base64,PHN2Zy8+', highlights: ['Fast'] }
+    })
+    const g = catalog.catalogEntities([{ dir, dynamicArtifact: 'acme-plugin-todo-backend-dynamic@1.2.0', integrity: 'sha512-x' }])
+    const p = g.plugins[0]
+    assert.equal(p.metadata.title, 'TODO finder')
+    assert.equal(p.metadata.description, 'Finds TODOs')
+    assert.deepEqual(p.spec.categories, ['Productivity'])
+    assert.equal(p.spec.icon, 'data:image/svg+xml;base64,PHN2Zy8+')
+    for (const e of [...g.packages, ...g.plugins]) assertSchema(e)
+  })
+
+  test('supportedVersions is omitted when no backstage.json says the Backstage release', () => {
+    const mk = makeExamples(path.join(root, 'no-backstage-json'))
+    const g = catalog.catalogEntities([{ dir: path.join(mk.root, 'plugins', 'todo-backend', 'dist-dynamic'), dynamicArtifact: 'x@1.0.0' }])
+    assert.deepEqual(g.packages[0].spec.backstage, { role: 'backend-plugin' })
+    assertSchema(g.packages[0])
+  })
+
+  test('bad input: E_CATALOG_NO_VERSION, E_CATALOG_INVALID_NAME, E_CATALOG_DUPLICATE_NAME, naming the file and field', () => {
+    const noVersion = variant('no-version', (m, dist) => { if (dist) delete m.version })
+    assert.throws(() => catalog.catalogEntities([{ dir: noVersion, dynamicArtifact: 'x' }]),
+      (e) => e.code === 'E_CATALOG_NO_VERSION' && e.message.includes(path.join(noVersion, 'package.json')) && /version/.test(e.message))
+    const longName = variant('long-name', (m) => { m.name = '@acme/' + 'x'.repeat(70) + (m.name.endsWith('-dynamic') ? '-dynamic' : '') })
+    assert.throws(() => catalog.catalogEntities([{ dir: longName, dynamicArtifact: 'x' }]),
+      (e) => e.code === 'E_CATALOG_INVALID_NAME' && e.message.includes(path.join(path.dirname(longName), 'package.json')) && /name/.test(e.message))
+    const badPluginId = variant('bad-plugin-id', (m) => { m.backstage.pluginId = 'to do!' })
+    assert.throws(() => catalog.catalogEntities([{ dir: badPluginId, dynamicArtifact: 'x' }]),
+      (e) => e.code === 'E_CATALOG_INVALID_NAME' && /backstage\.pluginId/.test(e.message))
+    const twin = variant('twin', () => {})
+    assert.throws(() => catalog.catalogEntities([{ dir: backend(), dynamicArtifact: 'a' }, { dir: twin, dynamicArtifact: 'b' }]),
+      (e) => e.code === 'E_CATALOG_DUPLICATE_NAME' && e.message.includes(backend()) && e.message.includes(twin) && /acme-plugin-todo-backend/.test(e.message))
+    const badCatalog = variant('bad-catalog', (m, dist) => { if (!dist) m.catalog = { categories: 'Productivity' } })
+    assert.throws(() => catalog.catalogEntities([{ dir: badCatalog, dynamicArtifact: 'x' }]),
+      (e) => e.code === 'E_CATALOG_INVALID_FIELD' && /catalog\.categories/.test(e.message))
+  })
+
+  test("dynpack's own entity checks agree with ajv on the published schemas", () => {
+    const g = catalog.catalogEntities(items())
+    const good = [...g.packages, ...g.plugins]
+    const clone = (e) => JSON.parse(JSON.stringify(e))
+    const broken = []
+    for (const e of good) {
+      let x = clone(e); delete x.spec; broken.push(x)
+      x = clone(e); x.metadata.owner = 'me'; broken.push(x)
+      x = clone(e); x.metadata.links = [{ url: 'https://x' }]; broken.push(x)
+      x = clone(e); x.metadata.tags = [1]; broken.push(x)
+      x = clone(e); x.extra = true; broken.push(x)
+      x = clone(e); x.spec.support = { provider: 'p', level: 'gold' }; broken.push(x)
+      x = clone(e); delete x.metadata.name; broken.push(x)
+    }
+    let x = clone(g.packages[0]); delete x.spec.packageName; broken.push(x)
+    x = clone(g.packages[0]); x.spec.backstage.owner = 'x'; broken.push(x)
+    x = clone(g.packages[0]); x.spec.appConfigExamples = [{ title: 't', content: 3 }]; broken.push(x)
+    x = clone(g.plugins[0]); x.spec.categories = 'x'; broken.push(x)
+    x = clone(g.plugins[0]); x.spec.history = {}; broken.push(x)
+    for (const e of good) assert.equal(catalog.entityProblem(e), null)
+    for (const e of broken) {
+      const validate = e.kind === 'Plugin' ? validatePlugin : validatePackage
+      assert.equal(validate(e), false, `ajv refuses ${JSON.stringify(e).slice(0, 200)}`)
+      assert.notEqual(catalog.entityProblem(e), null, `dynpack refuses ${JSON.stringify(e).slice(0, 200)}`)
+    }
+  })
+})
+
+describe('writeCatalog', () => {
+  test('writes the folder; re-running merges: other plugins kept, the same plugin replaced', () => {
+    const out = path.join(root, 'merge')
+    const [b, f] = items()
+    catalog.writeCatalog(out, catalog.catalogEntities([b]))
+    const base = path.join(out, 'catalog-entities', 'extensions')
+    assert.deepEqual(fs.readdirSync(path.join(base, 'packages')), ['acme-plugin-todo-backend.yaml'])
+    catalog.writeCatalog(out, catalog.catalogEntities([f], { enable: true }))
+    const b2 = { ...b, dynamicArtifact: b.dynamicArtifact.replace(DIGEST, 'sha256:' + 'cd'.repeat(32)) }
+    catalog.writeCatalog(out, catalog.catalogEntities([b2]))
+    assert.deepEqual(fs.readdirSync(path.join(base, 'packages')).sort(), ['acme-plugin-todo-backend.yaml', 'acme-plugin-todo-frontend.yaml'])
+    assert.deepEqual(fs.readdirSync(out).sort(), ['catalog-entities', 'dynamic-plugins.default.yaml'], 'no temporary folder left')
+    const read = catalog.readCatalog(out)
+    for (const e of [...read.packages, ...read.plugins]) assertSchema(e)
+    assert.equal(read.packages.find((e) => e.metadata.name === 'acme-plugin-todo-backend').spec.dynamicArtifact, b2.dynamicArtifact)
+    assert.deepEqual(read.plugins[0].spec.packages, ['acme-plugin-todo-backend', 'acme-plugin-todo-frontend'])
+    assert.deepEqual(read.defaults.map((d) => [d.package, d.disabled]).sort(), [[b2.dynamicArtifact, true], [f.dynamicArtifact, false]].sort())
+    const all = YAML.parse(fs.readFileSync(path.join(base, 'all.yaml'), 'utf8'))
+    assert.equal(all.kind, 'Location')
+    assert.deepEqual(all.spec.targets, ['./packages/acme-plugin-todo-backend.yaml', './packages/acme-plugin-todo-frontend.yaml', './plugins/todo.yaml'])
+    for (const t of all.spec.targets) assert.ok(fs.existsSync(path.join(base, t)), t)
+  })
+
+  test('a hand-curated entity that fails the schema: E_CATALOG_INVALID_ENTITY naming the file and field', () => {
+    const out = path.join(root, 'curated-bad')
+    catalog.writeCatalog(out, catalog.catalogEntities(items()))
+    const file = path.join(out, 'catalog-entities', 'extensions', 'packages', 'acme-plugin-todo-backend.yaml')
+    const entity = YAML.parse(fs.readFileSync(file, 'utf8'))
+    entity.metadata.owner = 'team-a'
+    assert.equal(validatePackage(entity), false, 'ajv refuses it too')
+    fs.writeFileSync(file, YAML.stringify(entity))
+    assert.throws(() => catalog.readCatalog(out), (e) => e.code === 'E_CATALOG_INVALID_ENTITY' && e.message.includes(file) && /metadata\.owner/.test(e.message))
+    const r = dynpack(['catalog-index', out, '--tag', '127.0.0.1:1/acme/index:1'])
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /^dynpack: E_CATALOG_INVALID_ENTITY: .*metadata\.owner/m)
+  })
+})

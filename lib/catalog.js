@@ -1,0 +1,963 @@
+'use strict'
+// RHDH Extensions catalog entities for the plugins dynpack packages.
+//
+// RHDH (1.9+) lists installable plugins from `Package` and `Plugin` entities
+// (apiVersion extensions.backstage.io/v1alpha1) that its installer extracts
+// from a catalog index image, with `dynamic-plugins.default.yaml` beside them.
+// dynpack knows, when it pushes, packs or publishes, what those files need:
+// the package.json fields, the role, the exact artifact RHDH installs (a
+// digest-pinned oci:// reference, a tgz URL or name@version with its SRI
+// integrity) and the plugin's app-config. This module turns that into the
+// entity objects (catalogEntities), writes and merges the index folder
+// (writeCatalog), checks a hand-curated folder (readCatalog) and builds the
+// one-layer index image (buildCatalogIndex).
+//
+// The checks mirror the Extensions JSON schemas
+// (redhat-developer/rhdh-plugins workspaces/extensions/json-schema,
+// packages.json and plugins.json): a validator library would be a run-time
+// dependency; __test__/catalog.test.mjs holds these checks to ajv with the
+// published schema text.
+
+const crypto = require('node:crypto')
+const fs = require('node:fs')
+const path = require('node:path')
+const zlib = require('node:zlib')
+
+const API_VERSION = 'extensions.backstage.io/v1alpha1'
+const ENTITIES = path.join('catalog-entities', 'extensions')
+const DEFAULT_FILE = 'dynamic-plugins.default.yaml'
+/** Backstage entity names: letters, digits, `-_.`, at most 63, starting and ending alphanumeric. */
+const NAME_RE = /^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/
+/** Backstage tags: lower-case words joined by `-`, at most 63 characters. */
+const TAG_RE = /^(?=.{1,63}$)[a-z0-9:+#]+(?:-[a-z0-9:+#]+)*$/
+/** `spec.support.level` of a Package (packages.json; plugins.json says `generally-available` for `production`). */
+const PACKAGE_LEVELS = ['production', 'tech-preview', 'dev-preview', 'community', 'none']
+const PLUGIN_LEVELS = ['generally-available', 'tech-preview', 'dev-preview', 'community', 'none']
+/** Fields of the `catalog` section a plugin's package.json may hold, and their types. */
+const CATALOG_FIELDS = { name: 'string', title: 'string', description: 'string', categories: 'strings', highlights: 'strings', icon: 'string', tags: 'strings' }
+
+function catalogError (code, message) {
+  const e = new Error(message)
+  e.code = code
+  return e
+}
+
+function yamlLib () {
+  return require('yaml')
+}
+
+function readJson (file) {
+  let text
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    if (err.code === 'ENOENT') return null
+    throw catalogError('E_CATALOG_READ', `${file}: ${err.message}`)
+  }
+  try {
+    const v = JSON.parse(text)
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object')
+    return v
+  } catch (err) {
+    throw catalogError('E_CATALOG_READ', `${file}: ${err.message}; fix the file and run again`)
+  }
+}
+
+/** `@scope/plugin-x-backend` → `scope-plugin-x-backend`, refused when no valid entity name comes out. */
+function entityName (packageName, file, field = 'name') {
+  const name = String(packageName).replace(/^@/, '').replace(/\//g, '-')
+  if (!NAME_RE.test(name)) {
+    throw catalogError('E_CATALOG_INVALID_NAME',
+      `${file}: ${field} ${JSON.stringify(packageName)} does not make a valid catalog entity name (${JSON.stringify(name)}: letters, digits, '-', '_', '.', at most 63 characters, starting and ending with a letter or digit); set "catalog": { "name": "…" } in package.json`)
+  }
+  return name
+}
+
+/** The URL of a package.json `repository` / `bugs` field, as a browser opens it. */
+function urlOf (value) {
+  const raw = typeof value === 'string' ? value : value && typeof value.url === 'string' ? value.url : null
+  if (!raw) return null
+  const url = raw.replace(/^git\+/, '').replace(/^git:\/\//, 'https://').replace(/\.git$/, '')
+  return /^https?:\/\//.test(url) ? url : null
+}
+
+function authorOf (value) {
+  if (typeof value === 'string') return value.replace(/\s*[<(].*$/, '') || undefined
+  if (value && typeof value.name === 'string') return value.name
+  return undefined
+}
+
+/**
+ * The Backstage release a plugin is built for: `version` of the nearest
+ * `backstage.json` (what `backstage-cli versions:bump` writes at a monorepo
+ * root) from the plugin folder up, not past a `workspaces` root. undefined
+ * when there is none: the `@backstage/*` package ranges do not name a
+ * Backstage release, so nothing is guessed from them.
+ */
+function backstageVersion (source) {
+  if (!source) return undefined
+  let dir = path.resolve(source)
+  for (;;) {
+    const bj = readJson(path.join(dir, 'backstage.json'))
+    if (bj) {
+      if (typeof bj.version !== 'string' || !/^\d+\.\d+\.\d+/.test(bj.version)) {
+        throw catalogError('E_CATALOG_INVALID_FIELD', `${path.join(dir, 'backstage.json')}: version must be a Backstage release such as "1.39.1", not ${JSON.stringify(bj.version)}`)
+      }
+      return bj.version
+    }
+    const pj = readJson(path.join(dir, 'package.json'))
+    if (pj && pj.workspaces !== undefined) return undefined
+    const up = path.dirname(dir)
+    if (up === dir) return undefined
+    dir = up
+  }
+}
+
+/** The `catalog` section of a package.json, checked field by field. */
+function catalogSection (manifest, file) {
+  const c = manifest && manifest.catalog
+  if (c === undefined) return {}
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) {
+    throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog must be an object such as { "title": "…", "categories": ["…"] }`)
+  }
+  for (const [key, value] of Object.entries(c)) {
+    const type = CATALOG_FIELDS[key]
+    if (!type) throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog.${key} is not a catalog field (known: ${Object.keys(CATALOG_FIELDS).join(', ')})`)
+    const ok = type === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type && value !== ''
+    if (!ok) throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog.${key} must be ${type === 'strings' ? 'an array of strings' : 'a non-empty string'}`)
+  }
+  return c
+}
+
+function checkSupport (support, levels, what) {
+  if (support === undefined || typeof support === 'string') return support
+  if (support && typeof support === 'object' && typeof support.provider === 'string' && levels.includes(support.level) &&
+      Object.keys(support).every((k) => k === 'provider' || k === 'level')) return { provider: support.provider, level: support.level }
+  throw catalogError('E_CATALOG_INVALID_FIELD', `${what}: support must be a string or { provider, level } with level one of ${levels.join(', ')}`)
+}
+
+/** Package support levels are `production` where Plugin entities say `generally-available`. */
+function packageSupport (support) {
+  if (support && typeof support === 'object' && support.level === 'generally-available') return { ...support, level: 'production' }
+  return support
+}
+
+function pluginSupport (support) {
+  if (support && typeof support === 'object' && support.level === 'production') return { ...support, level: 'generally-available' }
+  return support
+}
+
+/** Lower-case tags Backstage accepts, from package.json keywords (others dropped). */
+function tagsOf (keywords) {
+  if (!Array.isArray(keywords)) return []
+  const out = []
+  for (const k of keywords) {
+    const t = String(k).trim().toLowerCase().replace(/[\s_]+/g, '-')
+    if (TAG_RE.test(t) && !out.includes(t)) out.push(t)
+  }
+  return out
+}
+
+function titleCase (id) {
+  return String(id).split(/[-_.]/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ')
+}
+
+/** Drops undefined values and empty arrays, so that the YAML shows only what is known. */
+function compact (obj) {
+  const out = {}
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) continue
+    out[k] = v
+  }
+  return out
+}
+
+/**
+ * Loads what one plugin contributes: its dist-dynamic manifest (`dir`), its
+ * source folder's manifest (`source`, where `catalog`, `backstage.pluginId`
+ * and the app-config live) and the artifact. `plugin` is
+ * `{ dir, source?, dynamicArtifact, integrity?, pluginConfig? }`.
+ */
+function loadPlugin (plugin, i) {
+  if (plugin === null || typeof plugin !== 'object') throw catalogError('E_INVALID_OPTION', `catalogEntities: plugins[${i}] must be an object { dir, source?, dynamicArtifact, integrity? }`)
+  if (typeof plugin.dir !== 'string' || plugin.dir === '') throw catalogError('E_INVALID_OPTION', `catalogEntities: plugins[${i}].dir must name the plugin's dist-dynamic folder`)
+  if (typeof plugin.dynamicArtifact !== 'string' || plugin.dynamicArtifact === '') {
+    throw catalogError('E_INVALID_OPTION', `catalogEntities: plugins[${i}].dynamicArtifact must be what RHDH installs (oci://host/repo@sha256:…!dir, a tgz URL or name@version)`)
+  }
+  const dir = path.resolve(plugin.dir)
+  const file = path.join(dir, 'package.json')
+  const manifest = readJson(file)
+  if (!manifest) throw catalogError('E_CATALOG_READ', `${file}: no package.json; pass the plugin's dist-dynamic folder`)
+  const source = plugin.source ? path.resolve(plugin.source) : (path.basename(dir) === 'dist-dynamic' ? path.dirname(dir) : null)
+  const sourceFile = source ? path.join(source, 'package.json') : null
+  const sourceManifest = sourceFile ? readJson(sourceFile) : null
+  const version = manifest.version
+  if (typeof version !== 'string' || version === '') {
+    throw catalogError('E_CATALOG_NO_VERSION', `${file}: version is missing; a catalog Package needs the version RHDH installs (run the dynamic-plugin export again, or set "version")`)
+  }
+  if (typeof manifest.name !== 'string' || manifest.name === '') throw catalogError('E_CATALOG_INVALID_NAME', `${file}: name is missing`)
+  const packageName = sourceManifest && typeof sourceManifest.name === 'string' ? sourceManifest.name : manifest.name.replace(/-dynamic$/, '')
+  const catalogFile = sourceManifest && sourceManifest.catalog !== undefined ? sourceFile : file
+  const catalog = catalogSection(sourceManifest && sourceManifest.catalog !== undefined ? sourceManifest : manifest, catalogFile)
+  const backstage = { ...(manifest.backstage ?? {}), ...(sourceManifest?.backstage ?? {}) }
+  let pluginConfig = plugin.pluginConfig
+  if (pluginConfig === undefined && source) {
+    const { findAppConfig } = require('./cli/discover.js')
+    const found = findAppConfig(source)
+    if (found) {
+      const node = require('./cli/yaml.js').parseAppConfig(found.yaml, found.file)
+      pluginConfig = node ? node.toJSON() : undefined
+    }
+  }
+  return {
+    file,
+    catalogFile,
+    manifest,
+    packageName,
+    version,
+    name: catalog.name !== undefined ? entityName(catalog.name, catalogFile, 'catalog.name') : entityName(packageName, sourceManifest ? sourceFile : file),
+    role: typeof backstage.role === 'string' ? backstage.role : undefined,
+    pluginId: typeof backstage.pluginId === 'string' && backstage.pluginId !== '' ? backstage.pluginId : undefined,
+    catalog,
+    source,
+    dynamicArtifact: plugin.dynamicArtifact,
+    integrity: plugin.integrity,
+    pluginConfig: pluginConfig ?? undefined,
+    supportedVersions: backstageVersion(source ?? dir),
+  }
+}
+
+/** The Package entity of one loaded plugin. */
+function packageEntity (p, pluginName, options) {
+  const m = p.manifest
+  const links = []
+  const homepage = typeof m.homepage === 'string' && /^https?:\/\//.test(m.homepage) ? m.homepage : null
+  if (homepage) links.push({ url: homepage, title: 'Homepage' })
+  const repo = urlOf(m.repository)
+  if (repo) links.push({ url: repo, title: 'Repository' })
+  const bugs = urlOf(m.bugs)
+  if (bugs) links.push({ url: bugs, title: 'Bugs' })
+  const backstage = compact({ role: p.role, supportedVersions: p.supportedVersions })
+  const appConfigExamples = p.pluginConfig && typeof p.pluginConfig === 'object' && !Array.isArray(p.pluginConfig)
+    ? [{ title: 'Default configuration', content: p.pluginConfig }]
+    : undefined
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Package',
+    metadata: compact({
+      name: p.name,
+      namespace: options.namespace,
+      title: p.packageName,
+      description: typeof m.description === 'string' && m.description !== '' ? m.description : undefined,
+      links,
+      tags: tagsOf(m.keywords),
+    }),
+    spec: compact({
+      packageName: p.packageName,
+      dynamicArtifact: p.dynamicArtifact,
+      integrity: p.integrity,
+      version: p.version,
+      backstage: Object.keys(backstage).length ? backstage : undefined,
+      author: authorOf(m.author),
+      support: packageSupport(options.support),
+      lifecycle: options.lifecycle,
+      partOf: [pluginName],
+      appConfigExamples,
+    }),
+  }
+}
+
+/** Frontend first: its description is the one people see. */
+const ROLE_ORDER = ['frontend-plugin', 'backend-plugin', 'frontend-plugin-module', 'backend-plugin-module']
+
+function pluginEntity (name, members, options) {
+  const sorted = [...members].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
+  const pick = (field) => sorted.map((p) => p.catalog[field]).find((v) => v !== undefined)
+  const given = (options.plugins && options.plugins[name]) || {}
+  const first = sorted[0]
+  const description = given.description ?? pick('description') ?? sorted.map((p) => p.manifest.description).find((d) => typeof d === 'string' && d !== '')
+  const tags = [...new Set(sorted.flatMap((p) => p.catalog.tags ?? tagsOf(p.manifest.keywords)))].filter((t) => TAG_RE.test(t))
+  const author = sorted.map((p) => authorOf(p.manifest.author)).find(Boolean)
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Plugin',
+    metadata: compact({
+      name,
+      namespace: options.namespace,
+      title: given.title ?? pick('title') ?? titleCase(first.pluginId ?? name),
+      description,
+      tags,
+    }),
+    spec: compact({
+      icon: given.icon ?? pick('icon'),
+      author,
+      categories: given.categories ?? pick('categories'),
+      highlights: given.highlights ?? pick('highlights'),
+      support: pluginSupport(options.support),
+      lifecycle: options.lifecycle,
+      packages: sorted.map((p) => p.name).sort(),
+    }),
+  }
+}
+
+function rank (p) {
+  const r = ROLE_ORDER.indexOf(p.role)
+  return r < 0 ? ROLE_ORDER.length : r
+}
+
+/**
+ * The Extensions catalog entities of `plugins` (one per dist-dynamic folder:
+ * `{ dir, source?, dynamicArtifact, integrity?, pluginConfig? }`): one
+ * `Package` per plugin package, one `Plugin` per Backstage plugin
+ * (`backstage.pluginId`, else the package itself) listing its packages, and
+ * the `dynamic-plugins.default.yaml` entries (disabled unless
+ * `options.enable`). Options: `support` (a string or `{ provider, level }`),
+ * `lifecycle`, `namespace`, `enable`, and `plugins: { <pluginName>: { title,
+ * description, categories, icon, highlights } }` over the package.json
+ * `catalog` sections. Throws E_CATALOG_* naming the file and field.
+ */
+function catalogEntities (plugins, options = {}) {
+  options = options ?? {}
+  if (!Array.isArray(plugins) || plugins.length === 0) throw catalogError('E_INVALID_OPTION', 'catalogEntities: pass an array of at least one plugin { dir, dynamicArtifact, … }')
+  checkSupport(options.support, [...PACKAGE_LEVELS, 'generally-available'], 'options')
+  for (const key of ['lifecycle', 'namespace']) {
+    if (options[key] !== undefined && (typeof options[key] !== 'string' || !NAME_RE.test(options[key]))) {
+      throw catalogError('E_INVALID_OPTION', `catalogEntities: options.${key} must be a word such as ${key === 'lifecycle' ? 'production' : 'default'}`)
+    }
+  }
+  const loaded = plugins.map(loadPlugin)
+  const byName = new Map()
+  for (const p of loaded) {
+    const other = byName.get(p.name)
+    if (other) {
+      throw catalogError('E_CATALOG_DUPLICATE_NAME',
+        `${other.file} and ${p.file}: both packages give the catalog entity name ${JSON.stringify(p.name)} (from name); give one a "catalog": { "name": "…" } in its package.json`)
+    }
+    byName.set(p.name, p)
+  }
+  const groups = new Map()
+  for (const p of loaded) {
+    const plugin = p.pluginId !== undefined ? entityName(p.pluginId, p.catalogFile, 'backstage.pluginId') : p.name
+    if (!groups.has(plugin)) groups.set(plugin, [])
+    groups.get(plugin).push(p)
+  }
+  const packages = loaded.map((p) => {
+    const plugin = [...groups].find(([, members]) => members.includes(p))[0]
+    return packageEntity(p, plugin, options)
+  })
+  const pluginEntities = [...groups].map(([name, members]) => pluginEntity(name, members, options))
+  const defaults = loaded.map((p) => compact({
+    package: p.dynamicArtifact,
+    integrity: p.integrity,
+    disabled: !options.enable,
+    pluginConfig: p.pluginConfig,
+  }))
+  for (const e of [...packages, ...pluginEntities]) {
+    const problem = entityProblem(e)
+    if (problem) throw catalogError('E_INTERNAL', `generated ${e.kind} ${e.metadata.name} fails the Extensions schema (${problem}); this is a bug in dynpack`)
+  }
+  return { packages, plugins: pluginEntities, defaults, location: locationEntity(packages, pluginEntities) }
+}
+
+function locationEntity (packages, plugins) {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Location',
+    metadata: { name: 'extensions', description: 'The Extensions catalog entities of this index (written by dynpack)' },
+    spec: {
+      targets: [
+        ...packages.map((e) => `./packages/${e.metadata.name}.yaml`).sort(),
+        ...plugins.map((e) => `./plugins/${e.metadata.name}.yaml`).sort(),
+      ],
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checks mirroring the published schemas (see the top of this file).
+
+const isString = (v) => typeof v === 'string'
+const isStrings = (v) => Array.isArray(v) && v.every(isString)
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+function checkKeys (obj, allowed, at) {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) return `${at}.${k} is not allowed`
+  return null
+}
+
+function metadataProblem (m) {
+  if (!isObject(m)) return 'metadata must be an object'
+  const extra = checkKeys(m, ['name', 'namespace', 'title', 'description', 'tags', 'labels', 'annotations', 'links'], 'metadata')
+  if (extra) return extra
+  if (!isString(m.name)) return 'metadata.name is required (a string)'
+  if (!NAME_RE.test(m.name)) return `metadata.name ${JSON.stringify(m.name)} is not a valid entity name`
+  for (const k of ['namespace', 'title', 'description']) if (m[k] !== undefined && !isString(m[k])) return `metadata.${k} must be a string`
+  if (m.tags !== undefined && !isStrings(m.tags)) return 'metadata.tags must be an array of strings'
+  for (const k of ['labels', 'annotations']) {
+    if (m[k] !== undefined && !(isObject(m[k]) && Object.values(m[k]).every(isString))) return `metadata.${k} must map strings to strings`
+  }
+  if (m.links !== undefined) {
+    if (!Array.isArray(m.links)) return 'metadata.links must be an array'
+    for (const [i, l] of m.links.entries()) {
+      if (!isObject(l)) return `metadata.links[${i}] must be an object`
+      const e = checkKeys(l, ['url', 'title', 'icon', 'type'], `metadata.links[${i}]`)
+      if (e) return e
+      if (!isString(l.url) || !isString(l.title)) return `metadata.links[${i}] needs url and title (strings)`
+      for (const k of ['icon', 'type']) if (l[k] !== undefined && !isString(l[k])) return `metadata.links[${i}].${k} must be a string`
+    }
+  }
+  return null
+}
+
+function supportProblem (s, levels, at) {
+  if (s === undefined || isString(s)) return null
+  if (!isObject(s) || checkKeys(s, ['provider', 'level'], at) || !isString(s.provider) || !levels.includes(s.level)) {
+    return `${at} must be a string or { provider, level } with level one of ${levels.join(', ')}`
+  }
+  return null
+}
+
+function packageSpecProblem (s) {
+  if (!isObject(s)) return 'spec must be an object'
+  if (!isString(s.packageName)) return 'spec.packageName is required (a string)'
+  for (const k of ['dynamicArtifact', 'integrity', 'version', 'role', 'supportedVersions', 'author', 'lifecycle', 'installStatus']) {
+    if (s[k] !== undefined && !isString(s[k])) return `spec.${k} must be a string`
+  }
+  if (s.backstage !== undefined) {
+    if (!isObject(s.backstage)) return 'spec.backstage must be an object'
+    const e = checkKeys(s.backstage, ['role', 'supportedVersions'], 'spec.backstage')
+    if (e) return e
+    for (const k of ['role', 'supportedVersions']) if (s.backstage[k] !== undefined && !isString(s.backstage[k])) return `spec.backstage.${k} must be a string`
+  }
+  const sp = supportProblem(s.support, PACKAGE_LEVELS, 'spec.support')
+  if (sp) return sp
+  if (s.partOf !== undefined && !isStrings(s.partOf)) return 'spec.partOf must be an array of strings'
+  if (s.appConfigExamples !== undefined) {
+    if (!Array.isArray(s.appConfigExamples)) return 'spec.appConfigExamples must be an array'
+    for (const [i, x] of s.appConfigExamples.entries()) {
+      if (!isObject(x)) return `spec.appConfigExamples[${i}] must be an object`
+      const e = checkKeys(x, ['title', 'content'], `spec.appConfigExamples[${i}]`)
+      if (e) return e
+      if (x.title !== undefined && !isString(x.title)) return `spec.appConfigExamples[${i}].title must be a string`
+      if (x.content !== undefined && !isString(x.content) && !isObject(x.content)) return `spec.appConfigExamples[${i}].content must be a string or a mapping`
+    }
+  }
+  return null
+}
+
+function authorProblem (a, at) {
+  if (a === undefined || isString(a)) return null
+  if (isObject(a) && isString(a.name) && (a.url === undefined || isString(a.url))) return null
+  return `${at} must be a string or { name, url? }`
+}
+
+function pluginSpecProblem (s) {
+  if (!isObject(s)) return 'spec must be an object'
+  for (const k of ['icon', 'lifecycle', 'installStatus']) if (s[k] !== undefined && !isString(s[k])) return `spec.${k} must be a string`
+  for (const k of ['author', 'publisher']) {
+    const e = authorProblem(s[k], `spec.${k}`)
+    if (e) return e
+  }
+  if (s.authors !== undefined) {
+    if (!Array.isArray(s.authors)) return 'spec.authors must be an array'
+    for (const [i, a] of s.authors.entries()) {
+      const e = authorProblem(a, `spec.authors[${i}]`)
+      if (e) return e
+    }
+  }
+  for (const k of ['categories', 'highlights']) if (s[k] !== undefined && !isStrings(s[k])) return `spec.${k} must be an array of strings`
+  const sp = supportProblem(s.support, PLUGIN_LEVELS, 'spec.support')
+  if (sp) return sp
+  const shapes = {
+    documentation: [['type', 'markdown'], ['title']],
+    assets: [['type', 'filename', 'originUri'], []],
+  }
+  for (const [k, [required, optional]] of Object.entries(shapes)) {
+    if (s[k] === undefined) continue
+    if (!Array.isArray(s[k])) return `spec.${k} must be an array`
+    for (const [i, x] of s[k].entries()) {
+      if (!isObject(x)) return `spec.${k}[${i}] must be an object`
+      const e = checkKeys(x, [...required, ...optional], `spec.${k}[${i}]`)
+      if (e) return e
+      for (const r of [...required, ...optional]) {
+        if ((required.includes(r) || x[r] !== undefined) && !isString(x[r])) return `spec.${k}[${i}].${r} must be a string`
+      }
+    }
+  }
+  if (s.history !== undefined) {
+    if (!isObject(s.history) || checkKeys(s.history, ['added'], 'spec.history') || !isString(s.history.added)) return 'spec.history must be { added: string }'
+  }
+  if (s.packages !== undefined && !isStrings(s.packages)) return 'spec.packages must be an array of strings (Package entity names)'
+  return null
+}
+
+/**
+ * Why `entity` fails its Extensions schema (Package or Plugin), or null.
+ * Checks what the published schemas say, plus a valid entity name and the
+ * apiVersion, which RHDH's catalog needs.
+ */
+function entityProblem (entity) {
+  if (!isObject(entity)) return 'an entity must be a mapping'
+  const extra = checkKeys(entity, ['apiVersion', 'kind', 'metadata', 'spec'], '')
+  if (extra) return extra.replace(/^\./, '')
+  if (entity.apiVersion !== API_VERSION) return `apiVersion must be ${API_VERSION}`
+  if (entity.kind !== 'Package' && entity.kind !== 'Plugin') return 'kind must be Package or Plugin'
+  return metadataProblem(entity.metadata) ?? (entity.kind === 'Package' ? packageSpecProblem(entity.spec) : pluginSpecProblem(entity.spec))
+}
+
+// ---------------------------------------------------------------------------
+// The folder: catalog-entities/extensions/{packages,plugins}/*.yaml, all.yaml,
+// dynamic-plugins.default.yaml.
+
+const YAML_OUT = { lineWidth: 0, minContentWidth: 0, indentSeq: true }
+
+function toYaml (value) {
+  return new (yamlLib().Document)(value, { version: '1.2' }).toString(YAML_OUT)
+}
+
+function parseYamlFile (file) {
+  const text = fs.readFileSync(file, 'utf8')
+  const doc = yamlLib().parseDocument(text, { uniqueKeys: true, prettyErrors: false })
+  if (doc.errors.length) throw catalogError('E_CATALOG_INVALID_ENTITY', `${file}: not valid YAML (${doc.errors[0].message.split('\n')[0]})`)
+  return doc.toJSON()
+}
+
+function listYaml (dir) {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() && /\.ya?ml$/.test(d.name)).map((d) => d.name).sort()
+  } catch (err) {
+    if (err.code === 'ENOENT') return []
+    throw catalogError('E_CATALOG_READ', `${dir}: ${err.message}`)
+  }
+}
+
+/**
+ * Reads a catalog folder (`DIR` holding catalog-entities/extensions/ and
+ * maybe dynamic-plugins.default.yaml) and checks every entity: the schema,
+ * kind matching its folder, unique names, Plugin packages that exist.
+ * Returns `{ packages, plugins, defaults, files }` (each entity with `file`
+ * in a symbol-free `files` map: name → file). Throws E_CATALOG_INVALID_ENTITY
+ * or E_CATALOG_DUPLICATE_NAME naming the file and field.
+ */
+function readCatalog (dir) {
+  const root = path.resolve(dir)
+  const base = path.join(root, ENTITIES)
+  const out = { packages: [], plugins: [], defaults: [], files: {} }
+  for (const [folder, kind, list] of [['packages', 'Package', out.packages], ['plugins', 'Plugin', out.plugins]]) {
+    const seen = new Map()
+    for (const f of listYaml(path.join(base, folder))) {
+      if (f === 'all.yaml') continue
+      const file = path.join(base, folder, f)
+      const entity = parseYamlFile(file)
+      const problem = entityProblem(entity)
+      if (problem) throw catalogError('E_CATALOG_INVALID_ENTITY', `${file}: ${problem}; fix the entity (the Extensions ${folder} schema)`)
+      if (entity.kind !== kind) throw catalogError('E_CATALOG_INVALID_ENTITY', `${file}: kind is ${entity.kind}, but files in ${folder}/ must be ${kind} entities`)
+      const name = entity.metadata.name
+      if (seen.has(name)) throw catalogError('E_CATALOG_DUPLICATE_NAME', `${seen.get(name)} and ${file}: both define the ${kind} metadata.name ${JSON.stringify(name)}`)
+      seen.set(name, file)
+      out.files[`${folder}/${name}`] = file
+      list.push(entity)
+    }
+  }
+  const names = new Set(out.packages.map((e) => e.metadata.name))
+  for (const p of out.plugins) {
+    for (const [i, ref] of (p.spec.packages ?? []).entries()) {
+      if (!names.has(ref)) throw catalogError('E_CATALOG_INVALID_ENTITY', `${out.files[`plugins/${p.metadata.name}`]}: spec.packages[${i}] names the Package ${JSON.stringify(ref)}, which is not in packages/`)
+    }
+  }
+  const defaultFile = path.join(root, DEFAULT_FILE)
+  if (fs.existsSync(defaultFile)) {
+    const doc = parseYamlFile(defaultFile)
+    if (!isObject(doc) || !Array.isArray(doc.plugins ?? [])) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: plugins must be a list of { package, … }`)
+    out.defaults = doc.plugins ?? []
+    for (const [i, e] of out.defaults.entries()) {
+      if (!isObject(e) || !isString(e.package)) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: plugins[${i}].package must be a string`)
+    }
+  }
+  return out
+}
+
+/** A key order that does not depend on how the object was built: the YAML is stable. */
+function ordered (entity) {
+  const metaOrder = ['name', 'namespace', 'title', 'description', 'labels', 'annotations', 'tags', 'links']
+  const specOrder = ['packageName', 'dynamicArtifact', 'integrity', 'version', 'backstage', 'author', 'support', 'lifecycle', 'partOf', 'icon', 'categories', 'highlights', 'packages', 'appConfigExamples']
+  const sortBy = (obj, order) => {
+    const keys = Object.keys(obj).sort((a, b) => {
+      const x = order.indexOf(a)
+      const y = order.indexOf(b)
+      return (x < 0 ? order.length : x) - (y < 0 ? order.length : y) || a.localeCompare(b)
+    })
+    return Object.fromEntries(keys.map((k) => [k, obj[k]]))
+  }
+  return { apiVersion: entity.apiVersion, kind: entity.kind, metadata: sortBy(entity.metadata, metaOrder), spec: sortBy(entity.spec, specOrder) }
+}
+
+/**
+ * Writes `generated` (catalogEntities' result) into the catalog folder
+ * `dir`, merged with what is there: entities and default entries of other
+ * plugins are kept, those of the same packages replaced; a Plugin entity
+ * keeps the packages an earlier run listed that still exist. The new folder
+ * is assembled beside the old one and renamed into place, so a reader never
+ * sees half of it. Resolves to `{ dir, packages, plugins, files }` (names).
+ */
+function writeCatalog (dir, generated) {
+  const root = path.resolve(dir)
+  fs.mkdirSync(root, { recursive: true })
+  const old = readCatalog(root)
+  const packages = new Map(old.packages.map((e) => [e.metadata.name, e]))
+  const replacedArtifacts = new Set()
+  for (const e of generated.packages) {
+    const before = packages.get(e.metadata.name)
+    if (before && before.spec.dynamicArtifact) replacedArtifacts.add(before.spec.dynamicArtifact)
+    packages.set(e.metadata.name, e)
+  }
+  const plugins = new Map(old.plugins.map((e) => [e.metadata.name, e]))
+  for (const e of generated.plugins) {
+    const before = plugins.get(e.metadata.name)
+    const kept = (before?.spec.packages ?? []).filter((n) => packages.has(n) && !e.spec.packages.includes(n))
+    plugins.set(e.metadata.name, kept.length ? { ...e, spec: { ...e.spec, packages: [...e.spec.packages, ...kept].sort() } } : e)
+  }
+  const newArtifacts = new Set(generated.defaults.map((d) => d.package))
+  const defaults = [
+    ...old.defaults.filter((d) => !replacedArtifacts.has(d.package) && !newArtifacts.has(d.package)),
+    ...generated.defaults,
+  ].sort((a, b) => (a.package < b.package ? -1 : a.package > b.package ? 1 : 0))
+
+  const temp = fs.mkdtempSync(path.join(root, '.dynpack-catalog-'))
+  try {
+    const base = path.join(temp, ENTITIES)
+    for (const folder of ['packages', 'plugins']) fs.mkdirSync(path.join(base, folder), { recursive: true })
+    const sortedPackages = [...packages.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    const sortedPlugins = [...plugins.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    for (const e of sortedPackages) fs.writeFileSync(path.join(base, 'packages', `${e.metadata.name}.yaml`), toYaml(ordered(e)))
+    for (const e of sortedPlugins) fs.writeFileSync(path.join(base, 'plugins', `${e.metadata.name}.yaml`), toYaml(ordered(e)))
+    fs.writeFileSync(path.join(base, 'all.yaml'), toYaml(locationEntity(sortedPackages, sortedPlugins)))
+    fs.writeFileSync(path.join(temp, DEFAULT_FILE), '# Written by dynpack: the plugins of this catalog index, pinned by digest; RHDH\n' +
+      "# replaces the first entry of `includes` in dynamic-plugins.yaml with this file.\n" + toYaml({ plugins: defaults.map(orderedDefault) }))
+    // Swap in: the old entities folder goes aside first, so that each rename is atomic.
+    const target = path.join(root, ENTITIES)
+    const aside = path.join(temp, 'old')
+    fs.mkdirSync(path.dirname(target), { recursive: true })
+    if (fs.existsSync(target)) fs.renameSync(target, aside)
+    fs.renameSync(base, target)
+    fs.renameSync(path.join(temp, DEFAULT_FILE), path.join(root, DEFAULT_FILE))
+  } finally {
+    fs.rmSync(temp, { recursive: true, force: true })
+  }
+  return {
+    dir: root,
+    packages: [...packages.keys()].sort(),
+    plugins: [...plugins.keys()].sort(),
+    defaults: defaults.length,
+  }
+}
+
+function orderedDefault (d) {
+  const out = { package: d.package }
+  if (d.integrity !== undefined) out.integrity = d.integrity
+  out.disabled = d.disabled === undefined ? true : d.disabled
+  for (const [k, v] of Object.entries(d)) if (!(k in out)) out[k] = v
+  return out
+}
+
+/**
+ * The CLI's `--catalog DIR`: entities of what a command just produced,
+ * merged into DIR. `items`: `[{ dir, source?, dynamicArtifact, integrity?, pluginConfig? }]`.
+ * Returns writeCatalog's result plus the text lines of the printed summary.
+ */
+function updateCatalog (dir, items, options = {}) {
+  const generated = catalogEntities(items, options)
+  const written = writeCatalog(dir, generated)
+  return { ...written, generated }
+}
+
+/**
+ * The lines a command prints about a catalog folder (`written`: `{ dir,
+ * packages, plugins }`): what it holds and the RHDH setting that reads its
+ * index image `indexRef` (when built), or how to build one.
+ */
+function catalogSummary (written, { cwd = process.cwd(), indexRef } = {}) {
+  const relative = path.relative(cwd, written.dir)
+  const rel = relative === '' ? '.' : relative.startsWith('..') ? written.dir : relative
+  const ref = indexRef ?? 'REGISTRY/REPOSITORY:TAG'
+  const counts = `${written.packages.length} Package, ${written.plugins.length} Plugin entit${written.plugins.length === 1 ? 'y' : 'ies'}`
+  return [
+    indexRef
+      ? `The catalog index image ${indexRef} holds ${rel}/ (${counts}, ${DEFAULT_FILE}). In RHDH, set`
+      : `Wrote the Extensions catalog ${rel}/ (${counts}, ${DEFAULT_FILE}). Build and push its index image with\n  dynpack catalog-index ${rel} --tag ${ref} --push\nthen set, in RHDH,`,
+    `  CATALOG_INDEX_IMAGE=${ref}`,
+    `      the main index: these entities, and ${DEFAULT_FILE} in place of RHDH's own plugin list, or`,
+    `  EXTRA_CATALOG_INDEX_IMAGES=${catalogIndexName(ref)}=${ref}`,
+    "      entities only, beside RHDH's own index (comma-separated name=ref pairs)",
+    'in the environment of the install-dynamic-plugins init container (Helm and Operator: docs/extensions-catalog.md).',
+  ]
+}
+
+/** The `name` of an EXTRA_CATALOG_INDEX_IMAGES `name=ref` pair: the repository's last segment. */
+function catalogIndexName (ref) {
+  const repo = String(ref).replace(/^oci:\/\//, '').replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^/:]+$/, '')
+  const last = repo.split('/').pop() || 'catalog'
+  return last.replace(/[^A-Za-z0-9._-]/g, '-')
+}
+
+// ---------------------------------------------------------------------------
+// The catalog index image: one gzip layer with dynamic-plugins.default.yaml and
+// catalog-entities/ at its root, reproducible (sorted entries, fixed owners,
+// modes and times), in an OCI image layout pushOciImage pushes.
+
+const MEDIA_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json'
+const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
+
+/** The files of the index: [{ name (posix, relative), data? (Buffer), dir: bool }], sorted. */
+function indexEntries (root) {
+  const entries = []
+  const defaultFile = path.join(root, DEFAULT_FILE)
+  const st = fs.statSync(defaultFile, { throwIfNoEntry: false })
+  if (st && st.isFile()) entries.push({ name: DEFAULT_FILE, data: fs.readFileSync(defaultFile) })
+  const walk = (rel) => {
+    entries.push({ name: rel, dir: true })
+    for (const d of fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (d.name.startsWith('.')) continue
+      const childRel = `${rel}/${d.name}`
+      if (d.isDirectory()) walk(childRel)
+      else if (d.isFile()) entries.push({ name: childRel, data: fs.readFileSync(path.join(root, childRel)) })
+    }
+  }
+  if (fs.existsSync(path.join(root, 'catalog-entities'))) walk('catalog-entities')
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+function tarHeader (name, size, type, mtime) {
+  const h = Buffer.alloc(512)
+  let prefix = ''
+  let base = name
+  if (Buffer.byteLength(name) > 100) {
+    const cut = name.lastIndexOf('/', name.length - 1)
+    prefix = name.slice(0, cut)
+    base = name.slice(cut + 1)
+    if (Buffer.byteLength(base) > 100 || Buffer.byteLength(prefix) > 155) throw catalogError('E_CATALOG_INVALID_ENTITY', `${name}: the path is too long for the index layer`)
+  }
+  const octal = (v, len) => v.toString(8).padStart(len - 1, '0') + '\0'
+  h.write(base, 0, 100, 'utf8')
+  h.write(octal(type === '5' ? 0o755 : 0o644, 8), 100, 'ascii')
+  h.write(octal(0, 8), 108, 'ascii')
+  h.write(octal(0, 8), 116, 'ascii')
+  h.write(octal(size, 12), 124, 'ascii')
+  h.write(octal(mtime, 12), 136, 'ascii')
+  h.write('        ', 148, 'ascii')
+  h.write(type, 156, 'ascii')
+  h.write('ustar\x0000', 257, 'binary')
+  h.write('root', 265, 'ascii')
+  h.write('root', 297, 'ascii')
+  h.write(prefix, 345, 155, 'utf8')
+  let sum = 0
+  for (const b of h) sum += b
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii')
+  return h
+}
+
+function tarOf (entries, mtime) {
+  const parts = []
+  for (const e of entries) {
+    if (e.dir) {
+      parts.push(tarHeader(e.name + '/', 0, '5', mtime))
+    } else {
+      parts.push(tarHeader(e.name, e.data.length, '0', mtime), e.data)
+      const pad = (512 - (e.data.length % 512)) % 512
+      if (pad) parts.push(Buffer.alloc(pad))
+    }
+  }
+  parts.push(Buffer.alloc(1024))
+  return Buffer.concat(parts)
+}
+
+const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
+
+function rfc3339 (epoch) {
+  return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z')
+}
+
+function writeAtomic (file, data) {
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, data)
+  fs.renameSync(tmp, file)
+}
+
+/**
+ * Writes the catalog index image of the folder `dir` into an OCI image
+ * layout `output`, tagged `tag`. Returns the digests and the entries.
+ */
+function writeIndexLayout (dir, { output, tag, sourceDateEpoch = 0 }) {
+  const root = path.resolve(dir)
+  const entries = indexEntries(root)
+  const tar = tarOf(entries, sourceDateEpoch)
+  const layer = zlib.gzipSync(tar, { level: 9 })
+  layer[9] = 0xff // the OS byte: "unknown" on every host, as npm's tarballs
+  const created = rfc3339(sourceDateEpoch)
+  const config = Buffer.from(JSON.stringify({
+    created,
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Labels: { 'io.backstage.catalog-index': 'extensions' } },
+    rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+    history: [{ created, created_by: 'dynpack catalog-index' }],
+  }))
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MEDIA_MANIFEST,
+    config: { mediaType: MEDIA_CONFIG, digest: sha256(config), size: config.length },
+    layers: [{ mediaType: MEDIA_LAYER, digest: sha256(layer), size: layer.length }],
+    annotations: { 'org.opencontainers.image.created': created },
+  }))
+  const manifestDigest = sha256(manifest)
+  const refName = tagOf(tag)
+  const out = path.resolve(output)
+  const blobs = path.join(out, 'blobs', 'sha256')
+  fs.mkdirSync(blobs, { recursive: true })
+  for (const b of [layer, config, manifest]) {
+    const file = path.join(blobs, sha256(b).slice(7))
+    if (!fs.existsSync(file)) writeAtomic(file, b)
+  }
+  writeAtomic(path.join(out, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  // One image per layout: the layout is this index, under its tag.
+  writeAtomic(path.join(out, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [{
+      mediaType: MEDIA_MANIFEST,
+      digest: manifestDigest,
+      size: manifest.length,
+      annotations: { 'io.containerd.image.name': tag, 'org.opencontainers.image.ref.name': refName },
+      platform: { architecture: 'amd64', os: 'linux' },
+    }],
+  }))
+  return {
+    output: out,
+    refName,
+    manifestDigest,
+    layerDigest: sha256(layer),
+    layerSize: layer.length,
+    files: entries.filter((e) => !e.dir).map((e) => e.name),
+  }
+}
+
+/** The tag of `host/repo:tag` (latest without one; the digest's hex when pinned). */
+function tagOf (ref) {
+  const at = ref.indexOf('@')
+  if (at >= 0) return ref.slice(at + 1).replace(':', '-')
+  const m = /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(ref.slice(ref.lastIndexOf('/') + 1))
+  return m ? m[1] : 'latest'
+}
+
+/**
+ * Checks that every `dynamicArtifact` of `catalog` (readCatalog's result)
+ * resolves: an oci:// reference to an image of its registry holding the
+ * `!dir` plugin, a URL that answers with bytes of the given integrity.
+ * `name@version` entries are left to npm (noted in the result).
+ */
+async function checkArtifacts (catalog, options = {}) {
+  const api = require('./api.js')
+  const problems = []
+  const notes = []
+  for (const e of catalog.packages) {
+    const a = e.spec.dynamicArtifact
+    const file = catalog.files[`packages/${e.metadata.name}`]
+    if (!a) continue
+    try {
+      if (a.startsWith('oci://')) {
+        const r = await api.inspectOciImage(a, { ...registryOnly(options), signal: options.signal })
+        const dir = a.includes('!') ? a.slice(a.lastIndexOf('!') + 1) : null
+        const dirs = (r.plugins ?? []).map((p) => p.directory)
+        if (dir && !dirs.includes(dir)) problems.push(`${file}: spec.dynamicArtifact ${a}: the image holds ${dirs.join(', ') || 'no plugin'}, not ${dir}`)
+      } else if (/^https?:\/\//.test(a)) {
+        const res = await fetch(a, { signal: options.signal })
+        if (!res.ok) { problems.push(`${file}: spec.dynamicArtifact ${a}: HTTP ${res.status}`); continue }
+        const body = Buffer.from(await res.arrayBuffer())
+        if (e.spec.integrity && !(await api.verifyIntegrity(body, e.spec.integrity))) problems.push(`${file}: spec.integrity does not match the bytes of ${a}`)
+      } else {
+        notes.push(`${file}: ${a} is an npm package; RHDH's installer resolves it with its .npmrc`)
+      }
+    } catch (err) {
+      problems.push(`${file}: spec.dynamicArtifact ${a}: ${err.code ?? 'E_INTERNAL'}: ${err.message}`)
+    }
+  }
+  if (problems.length) throw catalogError('E_CATALOG_UNRESOLVED', problems.join('; '))
+  return notes
+}
+
+function registryOnly (o) {
+  const out = {}
+  for (const k of ['authfile', 'creds', 'certDir', 'tlsVerify']) if (o[k] !== undefined) out[k] = o[k]
+  return out
+}
+
+/**
+ * Builds the catalog index image of the folder `dir` (dynamic-plugins.default.yaml
+ * and catalog-entities/, as writeCatalog leaves them or as a team curates
+ * them): every entity is checked first (readCatalog), with `check: true`
+ * every dynamicArtifact is resolved (checkArtifacts), then the one-layer
+ * image is written to the layout `output` and, with `push: true`, pushed to
+ * `tag` (and signed with `signKey`). Options: `tag` (required), `output`,
+ * `sourceDateEpoch`, `push`, `check`, `signKey`, `passphrase`, registry
+ * options (`authfile`, `creds`, `certDir`, `tlsVerify`), `signal`.
+ * Resolves to `{ output, refName, manifestDigest, layerDigest, layerSize,
+ * files, packages, plugins, pushed?, signed? }`.
+ */
+async function buildCatalogIndex (dir, options = {}) {
+  options = options ?? {}
+  if (typeof dir !== 'string' || dir === '') throw catalogError('E_INVALID_OPTION', 'buildCatalogIndex: dir must name the catalog folder')
+  if (typeof options.tag !== 'string' || !/^[^\s/]+(\/[^\s/]+)+$/.test(options.tag.replace(/^oci:\/\//, ''))) {
+    throw catalogError('E_INVALID_TAG', 'buildCatalogIndex: options.tag must name the index image, e.g. quay.io/acme/catalog-index:1.0')
+  }
+  const tag = options.tag.replace(/^oci:\/\//, '')
+  const root = path.resolve(dir)
+  if (!fs.existsSync(path.join(root, ENTITIES))) {
+    throw catalogError('E_CATALOG_EMPTY', `${root}: no ${ENTITIES}/ folder; write one with --catalog on package, pack or publish, or curate it by hand`)
+  }
+  const catalog = readCatalog(root)
+  if (catalog.packages.length === 0 && catalog.plugins.length === 0) throw catalogError('E_CATALOG_EMPTY', `${path.join(root, ENTITIES)}: no Package or Plugin entity`)
+  const notes = options.check ? await checkArtifacts(catalog, options) : []
+  let epoch = options.sourceDateEpoch
+  if (epoch === undefined && process.env.SOURCE_DATE_EPOCH) epoch = Number(process.env.SOURCE_DATE_EPOCH)
+  if (epoch === undefined) epoch = 0
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw catalogError('E_INVALID_OPTION', 'sourceDateEpoch (or SOURCE_DATE_EPOCH) must be whole seconds since 1970')
+  const temp = options.output === undefined ? fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'dynpack-index-')) : null
+  try {
+    const written = writeIndexLayout(root, { output: options.output ?? temp, tag, sourceDateEpoch: epoch })
+    const result = {
+      ...written,
+      output: temp ? null : written.output,
+      tag,
+      packages: catalog.packages.map((e) => e.metadata.name),
+      plugins: catalog.plugins.map((e) => e.metadata.name),
+      notes,
+    }
+    if (options.push) {
+      const api = require('./api.js')
+      result.pushed = await api.pushOciImage(written.output, { ...registryOnly(options), tag, refName: written.refName, signal: options.signal })
+      if (options.signKey) {
+        const signOptions = { ...registryOnly(options), key: options.signKey, signal: options.signal }
+        if (options.passphrase !== undefined) signOptions.passphrase = options.passphrase
+        result.signed = await api.signOciImage(result.pushed.reference, signOptions)
+      }
+    }
+    return result
+  } finally {
+    if (temp) fs.rmSync(temp, { recursive: true, force: true })
+  }
+}
+
+module.exports = {
+  catalogEntities,
+  writeCatalog,
+  readCatalog,
+  updateCatalog,
+  catalogSummary,
+  catalogIndexName,
+  buildCatalogIndex,
+  entityProblem,
+  entityName,
+  ENTITIES,
+  DEFAULT_FILE,
+}
