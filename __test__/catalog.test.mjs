@@ -204,3 +204,134 @@ describe('writeCatalog', () => {
     assert.match(r.stderr, /^dynpack: E_CATALOG_INVALID_ENTITY: .*metadata\.owner/m)
   })
 })
+
+describe('catalog index image (docker-registry, skopeo)', () => {
+  let reg
+  let work
+  before(async () => {
+    const { REGISTRY_BIN } = await import('./helpers/oci.mjs')
+    if (!REGISTRY_BIN) return
+    const { startDockerRegistry } = await import('./helpers/registries.mjs')
+    reg = await startDockerRegistry()
+    work = tempDir('dynpack-catalog-e2e-')
+  })
+  after(async () => {
+    if (reg) await reg.stop()
+    if (work) fs.rmSync(work, { recursive: true, force: true })
+  })
+
+  /** The files of the only layer of `docker://ref`, copied with skopeo: [{ path, type, data }]. */
+  async function pullLayer (ref, name) {
+    const { run, readTar } = await import('./helpers/oci.mjs')
+    const dest = path.join(work, name)
+    run('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${dest}`])
+    const manifest = JSON.parse(fs.readFileSync(path.join(dest, 'manifest.json'), 'utf8'))
+    const layerFile = path.join(dest, manifest.layers[0].digest.replace('sha256:', ''))
+    return { manifest, layerFile, entries: readTar(require('node:zlib').gunzipSync(fs.readFileSync(layerFile))) }
+  }
+
+  test('package --push --catalog-index: two plugins, one image each, the index pushed after them, read back with skopeo', async (t) => {
+    const { needTools, run, rhdhExtract, tgzFiles, treeFiles } = await import('./helpers/oci.mjs')
+    if (!needTools(t, 'docker-registry', 'skopeo', 'python3')) return
+    const cat = path.join(work, 'catalog')
+    const indexTag = `${reg.host}/acme/catalog-index:1.0`
+    const r = dynpack(['package', ex.root, '--tag', `${reg.host}/acme/{dir}:{version}`, '--push', '--tls-verify=false',
+      '--catalog', cat, '--catalog-index', indexTag, '--json'], { cwd: work })
+    assert.equal(r.status, 0, r.stderr)
+    const report = JSON.parse(r.stdout)
+    assert.equal(report.images.length, 2)
+    assert.match(r.stderr, /CATALOG_INDEX_IMAGE=/)
+    assert.match(r.stderr, /EXTRA_CATALOG_INDEX_IMAGES=catalog-index=/)
+    assert.ok(report.catalog.index.reference.includes('@sha256:'))
+
+    // The layer holds exactly the default file and the entities, at its root.
+    const { manifest, entries } = await pullLayer(indexTag, 'index')
+    assert.equal(manifest.layers.length, 1)
+    const files = entries.filter((e) => e.type === '0').map((e) => e.path).sort()
+    assert.deepEqual(files, [
+      'catalog-entities/extensions/all.yaml',
+      'catalog-entities/extensions/packages/acme-plugin-todo-backend.yaml',
+      'catalog-entities/extensions/packages/acme-plugin-todo-frontend.yaml',
+      'catalog-entities/extensions/plugins/todo.yaml',
+      'dynamic-plugins.default.yaml',
+    ])
+    for (const e of entries) assert.ok(['0', '5'].includes(e.type), `${e.path}: regular files and folders only`)
+    const byPath = Object.fromEntries(entries.map((e) => [e.path, e.data.toString('utf8')]))
+    for (const f of files) assert.equal(byPath[f], fs.readFileSync(path.join(cat, f), 'utf8'), `${f} is the file of --catalog`)
+
+    // Every dynamicArtifact resolves to the pushed digest, and installing it gives the npm pack content.
+    const packages = files.filter((f) => f.includes('/packages/')).map((f) => YAML.parse(byPath[f]))
+    const api = require('../lib/api.js')
+    for (const e of packages) {
+      assertSchema(e)
+      const m = /^oci:\/\/([^@]+)@(sha256:[0-9a-f]{64})!(.+)$/.exec(e.spec.dynamicArtifact)
+      assert.ok(m, e.spec.dynamicArtifact)
+      const [, repo, digest, dir] = m
+      const image = report.images.find((i) => i.plugins.includes(dir))
+      assert.equal(digest, image.pushed.digest)
+      assert.equal(digest, image.manifestDigest)
+      const pulled = await pullLayer(`${repo}@${digest}`, `plugin-${dir}`)
+      const dest = path.join(work, `installed-${dir}`)
+      rhdhExtract(pulled.layerFile, dir, dest)
+      const source = report.plugins.find((p) => p.directory === dir).distDynamic
+      const packed = await api.packDynamic(source, { destination: fs.mkdtempSync(path.join(work, 'pack-')) })
+      const want = tgzFiles(packed.path)
+      const got = treeFiles(path.join(dest, dir))
+      assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort())
+      for (const k of Object.keys(want)) assert.ok(got[k].data.equals(want[k].data), k)
+    }
+
+    // The installer's merge rule (my reading): the user's dynamic-plugins.yaml names
+    // dynamic-plugins.default.yaml first in `includes`; RHDH replaces that entry with the
+    // index's file, reads the included `plugins`, then every user entry whose `package`
+    // equals an included one is merged over it (user keys win).
+    const defaults = YAML.parse(byPath['dynamic-plugins.default.yaml']).plugins
+    assert.deepEqual(defaults.map((d) => d.disabled), [true, true])
+    assert.deepEqual(defaults.map((d) => d.package).sort(), packages.map((e) => e.spec.dynamicArtifact).sort())
+    const backendRef = packages.find((e) => e.metadata.name === 'acme-plugin-todo-backend').spec.dynamicArtifact
+    const user = YAML.parse(`includes:\n  - dynamic-plugins.default.yaml\nplugins:\n  - package: "${backendRef}"\n    disabled: false\n`)
+    const merged = new Map()
+    for (const include of user.includes) {
+      assert.equal(include, 'dynamic-plugins.default.yaml')
+      for (const p of YAML.parse(byPath[include]).plugins) merged.set(p.package, p)
+    }
+    for (const p of user.plugins) merged.set(p.package, { ...(merged.get(p.package) ?? {}), ...p })
+    const enabled = [...merged.values()].filter((p) => !p.disabled)
+    assert.deepEqual(enabled.map((p) => p.package), [backendRef])
+    assert.deepEqual(enabled[0].pluginConfig.todo.tags, ['TODO', 'FIXME'], 'pluginConfig comes from the index')
+
+    // Reproducible: the same folder gives the same index digest.
+    const again = dynpack(['catalog-index', cat, '--tag', indexTag, '--output', path.join(work, 'again'), '--json'], { cwd: work })
+    assert.equal(again.status, 0, again.stderr)
+    assert.equal(JSON.parse(again.stdout).manifestDigest, report.catalog.index.manifestDigest)
+    assert.equal(run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${indexTag}`]).trim(), report.catalog.index.manifestDigest)
+  })
+
+  test('catalog-index --check --push: a curated folder is checked, pushed and signed', async (t) => {
+    const { needTools, run } = await import('./helpers/oci.mjs')
+    if (!needTools(t, 'docker-registry', 'skopeo')) return
+    const cat = path.join(work, 'catalog')
+    if (!fs.existsSync(cat)) return t.skip('needs the catalog of the test before')
+    const env = { COSIGN_PASSWORD: 'test passphrase' }
+    const keys = path.join(work, 'keys')
+    fs.mkdirSync(keys)
+    const keygen = dynpack(['keygen', keys], { env })
+    assert.equal(keygen.status, 0, keygen.stderr)
+    const tag = `${reg.host}/acme/curated-index:1`
+    const r = dynpack(['catalog-index', cat, '--tag', tag, '--check', '--push', '--tls-verify=false', '--sign-key', path.join(keys, 'cosign.key'), '--json'], { env })
+    assert.equal(r.status, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    assert.equal(out.signed.signatureTag, `${reg.host}/acme/curated-index:${out.pushed.digest.replace(':', '-')}.sig`)
+    run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${out.signed.signatureTag}`])
+    // A dynamicArtifact that does not resolve fails --check, and nothing is pushed.
+    const broken = path.join(work, 'broken')
+    fs.cpSync(cat, broken, { recursive: true })
+    const f = path.join(broken, 'catalog-entities', 'extensions', 'packages', 'acme-plugin-todo-backend.yaml')
+    fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/!acme-plugin-todo-backend/, '!acme-plugin-nothing'))
+    const bad = dynpack(['catalog-index', broken, '--tag', `${reg.host}/acme/broken-index:1`, '--check', '--push', '--tls-verify=false'])
+    assert.equal(bad.status, 1)
+    assert.match(bad.stderr, /^dynpack: E_CATALOG_UNRESOLVED: .*acme-plugin-todo-backend\.yaml.*acme-plugin-nothing/m)
+    const tags = spawnSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/acme/broken-index:1`], { encoding: 'utf8' })
+    assert.notEqual(tags.status, 0, 'nothing pushed')
+  })
+})

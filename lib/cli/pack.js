@@ -14,6 +14,8 @@ const OPTIONS = {
   'pack-destination': { type: 'string' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  catalog: { type: 'string' },
+  enable: { type: 'boolean' },
   fast: { type: 'boolean' },
   'base-url': { type: 'string' },
   sbom: { type: 'boolean' },
@@ -40,6 +42,11 @@ Options:
       --base-url URL          also print the dynamic-plugins.yaml entries
                               (package: URL/<file>, integrity) for serving the
                               destination folder over HTTP
+      --catalog DIR           with --base-url: write the RHDH Extensions catalog
+                              entities of the tarballs into DIR (merged with
+                              what is there) and DIR/dynamic-plugins.default.yaml
+                              (docs/extensions-catalog.md)
+      --enable                with --catalog: list the plugins enabled there
       --sbom                  also write <file>.tgz.cdx.json beside each tarball:
                               the CycloneDX 1.6 SBOM of the packed files
                               (SOURCE_DATE_EPOCH sets its timestamp)
@@ -82,6 +89,8 @@ async function run (argv, io) {
   const baseUrl = values['base-url'] !== undefined ? parseBaseUrl(values['base-url']) : null
   const folders = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) })
   const dirs = folders.map((f) => f.dir)
+  if (values.catalog !== undefined && baseUrl === null) throw usageError('--catalog needs --base-url URL: the catalog names the URL RHDH downloads each tarball from', 'pack')
+  const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'pack', plugins: folders })
   const destination = path.resolve(cwd, values['pack-destination'] ?? '.')
 
   // Two folders writing the same file name would overwrite each other.
@@ -124,8 +133,10 @@ async function run (argv, io) {
     if (baseUrl) r.package = fileUrl(baseUrl, tarballFileName(r))
     return r
   })
+  const catalogReport = catalog && await catalog.finish(folders.map((f, i) => ({ ...f, dynamicArtifact: reports[i].package, integrity: reports[i].integrity })), { report, json: values.json })
   if (values.json) {
     io.stdout.write(json(reports))
+    if (catalogReport) catalogReport.print()
     return 0
   }
   report.out(results.map((r) => r.filename).join('\n'))
@@ -134,6 +145,7 @@ async function run (argv, io) {
     const entries = reports.map((r, i) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs[i] }))
     report.out(`\n# dynamic-plugins.yaml entries, once ${displayPath(cwd, destination)} is served at ${baseUrl}/:\n` + pluginsYaml(entries))
   }
+  if (catalogReport) catalogReport.print()
   return 0
 }
 

@@ -30,6 +30,9 @@ const OPTIONS = {
   sbom: { type: 'boolean' },
   push: { type: 'boolean' },
   'sign-key': { type: 'string' },
+  catalog: { type: 'string' },
+  enable: { type: 'boolean' },
+  'catalog-index': { type: 'string' },
   ...REGISTRY_OPTIONS,
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
@@ -94,6 +97,14 @@ Options:
                             print dynamic-plugins.yaml pinned by digest
       --sign-key FILE       with --push: sign each pushed image with this cosign
                             key (passphrase: COSIGN_PASSWORD), as \`dynpack sign\`
+      --catalog DIR         write the RHDH Extensions catalog entities of the
+                            plugins (pinned by digest) into DIR, merged with what
+                            is there, and DIR/dynamic-plugins.default.yaml
+                            (docs/extensions-catalog.md)
+      --enable              with --catalog: list the plugins enabled there
+      --catalog-index REF   with --push: build the catalog index image (of DIR,
+                            or of these plugins alone) and push it to REF after
+                            the plugin images; signed too with --sign-key
       --authfile FILE       with --push: the auth.json read first
       --creds U:P           with --push: credentials instead of any auth file
       --cert-dir DIR        with --push: CA and client certificates for the registry
@@ -137,6 +148,7 @@ async function run (argv, io) {
   // Each printed app-config is parsed (and refused when it is not plain YAML) before anything is built.
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
 
+  const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
   const api = require('../api.js')
   // A key that does not open fails now, before anything is built or pushed.
   const signingPassphrase = values['sign-key'] === undefined ? undefined : await require('./sign.js').unlockKey(path.resolve(cwd, values['sign-key']), io)
@@ -157,6 +169,15 @@ async function run (argv, io) {
     pushFailures.push(...await require('./sign.js').signPushed(images, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase }))
   }
   const plugins = pluginReports(found.plugins, images, exported, configs)
+  let catalogReport = null
+  if (catalog && pushFailures.length === 0) {
+    try {
+      catalogReport = await catalog.finish(plugins.map((p) => ({ dir: p.distDynamic, source: p.source, dynamicArtifact: p.digestPackage ?? p.localPackage })),
+        { report, json: values.json, signal: io.signal, passphrase: signingPassphrase, registry: values.push ? registryOptions(values, cwd, 'package') : {} })
+    } catch (error) {
+      pushFailures.push({ label: `catalog ${values['catalog-index'] ?? values.catalog}`, error })
+    }
+  }
 
   if (values.json) {
     io.stdout.write(json({
@@ -192,12 +213,14 @@ async function run (argv, io) {
       })),
       exportTo,
       plugins,
+      catalog: catalogReport,
       skipped: found.skipped,
       warnings: images.flatMap((i) => i.warnings),
     }))
   } else {
     report.out(textReport({ cwd, tag: values.tag, quiet: values.quiet, images, exported, exportTo, plugins }))
   }
+  if (catalogReport && !values.quiet) catalogReport.print()
   for (const f of pushFailures) io.stderr.write(`dynpack: ${f.error.code ?? 'E_INTERNAL'}: ${f.label}: ${String(f.error.message).replace(/\s*\n\s*/g, ' ')}\n`)
   return pushFailures.length > 0 ? 1 : 0
 }

@@ -16,6 +16,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'allow-public-registry': { type: 'boolean' },
   timeout: { type: 'string' },
+  catalog: { type: 'string' },
+  enable: { type: 'boolean' },
 }
 
 /** How many plugins are published at once: each one runs an npm process. */
@@ -54,6 +56,11 @@ Options:
                                 after SECONDS (default 120), with
                                 E_PUBLISH_TIMEOUT; after 5 s a note says
                                 what dynpack is waiting for
+      --catalog DIR             write the RHDH Extensions catalog entities of
+                                the published packages into DIR (merged with
+                                what is there) and DIR/dynamic-plugins.default.yaml
+                                (docs/extensions-catalog.md)
+      --enable                  with --catalog: list the plugins enabled there
   -q, --quiet                   no warnings or notes on stderr
       --verbose                 say where each registry setting came from
   -h, --help                    show this help
@@ -101,6 +108,7 @@ async function run (argv, io) {
     timeout = Number(values.timeout) * 1000
   }
   const { publishDynamic } = require('../api.js')
+  const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'publish', plugins: dirs.map((dir) => ({ dir })) })
 
   // The app-configs printed afterwards are checked before anything is published.
   const configs = new Map()
@@ -133,6 +141,7 @@ async function run (argv, io) {
   const ok = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value)
   const failed = settled.map((s, i) => ({ dir: dirs[i], error: s.reason })).filter((f) => f.error)
 
+  const catalogReport = catalog && ok.length > 0 && await catalog.finish(ok.map((r) => ({ dir: r.dir, source: r.source, dynamicArtifact: r.package, integrity: r.integrity })), { report, json: values.json })
   if (values.json) {
     io.stdout.write(json(settled.map((s, i) => s.status === 'fulfilled'
       ? { ok: true, ...s.value }
@@ -151,6 +160,7 @@ async function run (argv, io) {
     ].join('\n') + '\n' + rhdhNpmrc(ok.map((r) => ({ name: r.name, registry: r.registry }))))
   }
 
+  if (catalogReport) catalogReport.print()
   if (failed.length === 0) return 0
   if (dirs.length === 1) throw failed[0].error
   for (const f of failed) {
