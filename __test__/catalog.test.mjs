@@ -205,6 +205,58 @@ describe('writeCatalog', () => {
   })
 })
 
+describe('--catalog on pack and package, and the API', () => {
+  test('pack --base-url --catalog: tgz URLs with the integrity npm pack gives, the RHDH settings printed', () => {
+    const dest = path.join(root, 'pack-dest')
+    const cat = path.join(root, 'pack-catalog')
+    const r = dynpack(['pack', ex.root, '--base-url', 'https://plugins.example.com/acme', '--pack-destination', dest, '--catalog', cat, '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    const packed = JSON.parse(r.stdout)
+    assert.match(r.stderr, /CATALOG_INDEX_IMAGE=/)
+    assert.match(r.stderr, /EXTRA_CATALOG_INDEX_IMAGES=/)
+    const read = catalog.readCatalog(cat)
+    assert.equal(read.packages.length, 2)
+    for (const e of read.packages) {
+      assertSchema(e)
+      const p = packed.find((x) => x.package === e.spec.dynamicArtifact)
+      assert.ok(p, e.spec.dynamicArtifact)
+      assert.equal(e.spec.integrity, p.integrity)
+    }
+    const text = dynpack(['pack', ex.root, '--base-url', 'https://plugins.example.com/acme', '--pack-destination', dest, '--catalog', cat, '--enable'])
+    assert.equal(text.status, 0, text.stderr)
+    assert.match(text.stdout, /^ {2}CATALOG_INDEX_IMAGE=REGISTRY\/REPOSITORY:TAG$/m)
+    assert.deepEqual(catalog.readCatalog(cat).defaults.map((d) => d.disabled), [false, false])
+    const noUrl = dynpack(['pack', ex.root, '--pack-destination', dest, '--catalog', cat])
+    assert.equal(noUrl.status, 2)
+    assert.match(noUrl.stderr, /E_USAGE: --catalog needs --base-url/)
+  })
+
+  test('package --catalog with bad input fails with E_CATALOG_* before anything is built', () => {
+    const mk = makeExamples(path.join(root, 'bad-package'))
+    const f = path.join(mk.root, 'plugins', 'todo-backend', 'package.json')
+    const m = JSON.parse(fs.readFileSync(f, 'utf8'))
+    m.backstage.pluginId = 'not a name'
+    fs.writeFileSync(f, JSON.stringify(m))
+    const r = dynpack(['package', mk.root, '--tag', 'quay.io/acme/plugins:1', '--catalog', path.join(root, 'bad-package-catalog')])
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /^dynpack: E_CATALOG_INVALID_NAME: .*todo-backend\/package\.json: backstage\.pluginId/m)
+    assert.equal(fs.existsSync(path.join(mk.root, 'dist-oci')), false, 'no image built')
+    assert.equal(fs.existsSync(path.join(root, 'bad-package-catalog')), false, 'no catalog written')
+    const idx = dynpack(['package', mk.root, '--tag', 'quay.io/acme/plugins:1', '--catalog-index', 'quay.io/acme/index:1'])
+    assert.equal(idx.status, 2)
+    assert.match(idx.stderr, /E_USAGE: --catalog-index .* needs --push/)
+  })
+
+  test('the API: catalogEntities and buildCatalogIndex reject (never throw) with E_ codes', async () => {
+    const api = require('../lib/api.js')
+    const g = await api.catalogEntities(items())
+    assert.equal(g.packages.length, 2)
+    await assert.rejects(api.catalogEntities([{ dir: backend() }]), { code: 'E_INVALID_OPTION' })
+    await assert.rejects(api.buildCatalogIndex(path.join(root, 'nothing-here'), { tag: 'q.io/a/b:1' }), { code: 'E_CATALOG_EMPTY' })
+    await assert.rejects(api.buildCatalogIndex(root, { tag: 'no-repository' }), { code: 'E_INVALID_TAG' })
+  })
+})
+
 describe('catalog index image (docker-registry, skopeo)', () => {
   let reg
   let work

@@ -400,3 +400,103 @@ export interface SignOciImageResult {
  * `E_IMAGE_NOT_FOUND`, and the registry codes of pushOciImage.
  */
 export declare function signOciImage(ref: string, options: SignOciImageOptions): Promise<SignOciImageResult>
+
+/** `spec.support` of an Extensions entity: a word, or who supports it at which level. */
+export type CatalogSupport = string | {
+  provider: string
+  /** `production` is written `generally-available` on Plugin entities (and the reverse). */
+  level: 'production' | 'generally-available' | 'tech-preview' | 'dev-preview' | 'community' | 'none'
+}
+
+/** One plugin package of {@link catalogEntities}: where it is and what RHDH installs. */
+export interface CatalogPluginInput {
+  /** The dist-dynamic folder (its package.json gives name, version, role, links, keywords). */
+  dir: string
+  /** The plugin's source folder (package.json `catalog` and `backstage.pluginId`, app-config); default: the parent of a dist-dynamic folder. */
+  source?: string
+  /** Exactly what RHDH installs: `oci://host/repo@sha256:…!dir`, a tgz URL, or `name@version`. */
+  dynamicArtifact: string
+  /** The SRI integrity of a tgz or npm artifact. */
+  integrity?: string
+  /** The plugin's pluginConfig; default: parsed from its app-config file. */
+  pluginConfig?: Record<string, unknown>
+}
+
+export interface CatalogEntitiesOptions {
+  support?: CatalogSupport
+  lifecycle?: string
+  namespace?: string
+  /** List the plugins enabled (`disabled: false`) in dynamic-plugins.default.yaml. */
+  enable?: boolean
+  /** Per Plugin entity name: overrides the package.json `catalog` sections. */
+  plugins?: Record<string, { title?: string; description?: string; categories?: string[]; icon?: string; highlights?: string[] }>
+}
+
+/** An Extensions catalog entity (extensions.backstage.io/v1alpha1). */
+export interface CatalogEntity {
+  apiVersion: 'extensions.backstage.io/v1alpha1'
+  kind: 'Package' | 'Plugin'
+  metadata: { name: string; namespace?: string; title?: string; description?: string; tags?: string[]; links?: { url: string; title: string }[] }
+  spec: Record<string, unknown>
+}
+
+export interface CatalogEntitiesResult {
+  packages: CatalogEntity[]
+  plugins: CatalogEntity[]
+  /** The `plugins:` entries of dynamic-plugins.default.yaml. */
+  defaults: { package: string; integrity?: string; disabled: boolean; pluginConfig?: Record<string, unknown> }[]
+  /** The all.yaml Location listing every entity file. */
+  location: { apiVersion: string; kind: 'Location'; metadata: { name: string }; spec: { targets: string[] } }
+}
+
+/**
+ * The RHDH Extensions catalog entities of `plugins`: a Package per plugin
+ * package, a Plugin per Backstage plugin (`backstage.pluginId`) listing its
+ * packages, and the dynamic-plugins.default.yaml entries. Rejects with
+ * E_CATALOG_NO_VERSION, E_CATALOG_INVALID_NAME, E_CATALOG_DUPLICATE_NAME or
+ * E_CATALOG_INVALID_FIELD naming the file and field.
+ */
+export declare function catalogEntities(plugins: CatalogPluginInput[], options?: CatalogEntitiesOptions): Promise<CatalogEntitiesResult>
+
+export interface BuildCatalogIndexOptions {
+  /** The index image, e.g. quay.io/acme/catalog-index:1.0. */
+  tag: string
+  /** The OCI image layout to write (default with `push`: a temporary folder). */
+  output?: string
+  push?: boolean
+  /** Resolve every `spec.dynamicArtifact` first (E_CATALOG_UNRESOLVED). */
+  check?: boolean
+  /** With `push`: sign the index with this cosign key. */
+  signKey?: string
+  passphrase?: string
+  sourceDateEpoch?: number
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+  signal?: AbortSignal
+}
+
+export interface BuildCatalogIndexResult {
+  output: string | null
+  tag: string
+  refName: string
+  manifestDigest: string
+  layerDigest: string
+  layerSize: number
+  /** The files of the layer, e.g. dynamic-plugins.default.yaml, catalog-entities/extensions/all.yaml. */
+  files: string[]
+  packages: string[]
+  plugins: string[]
+  notes: string[]
+  pushed?: PushOciImageResult
+  signed?: SignOciImageResult
+}
+
+/**
+ * Builds the one-layer, reproducible catalog index image of `dir`
+ * (dynamic-plugins.default.yaml and catalog-entities/ at the layer root)
+ * after checking every entity (E_CATALOG_INVALID_ENTITY,
+ * E_CATALOG_DUPLICATE_NAME), and pushes it with `push`.
+ */
+export declare function buildCatalogIndex(dir: string, options: BuildCatalogIndexOptions): Promise<BuildCatalogIndexResult>

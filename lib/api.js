@@ -512,6 +512,16 @@ async function registryLogout (host, options = {}) {
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
 function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
 
+/**
+ * The RHDH Extensions catalog entities (Package, Plugin, and the
+ * dynamic-plugins.default.yaml entries) of plugins dynpack produced
+ * (lib/catalog.js; loaded on first use).
+ */
+async function catalogEntities (plugins, options) { return require('./catalog').catalogEntities(plugins, options) }
+
+/** Builds (and pushes) the catalog index image of a catalog folder (lib/catalog.js). */
+async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options) }
+
 module.exports = {
   packDynamic,
   computeIntegrity,
@@ -526,6 +536,8 @@ module.exports = {
   signOciImage,
   registryLogin,
   registryLogout,
+  catalogEntities,
+  buildCatalogIndex,
   // internal helpers shared by the CLI
   _singleFolder: singleFolder,
   _checkOptions: checkOptions,

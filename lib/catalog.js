@@ -218,6 +218,7 @@ function loadPlugin (plugin, i) {
     name: catalog.name !== undefined ? entityName(catalog.name, catalogFile, 'catalog.name') : entityName(packageName, sourceManifest ? sourceFile : file),
     role: typeof backstage.role === 'string' ? backstage.role : undefined,
     pluginId: typeof backstage.pluginId === 'string' && backstage.pluginId !== '' ? backstage.pluginId : undefined,
+    pluginIdFile: sourceManifest?.backstage?.pluginId !== undefined ? sourceFile : file,
     catalog,
     source,
     dynamicArtifact: plugin.dynamicArtifact,
@@ -337,7 +338,7 @@ function catalogEntities (plugins, options = {}) {
   }
   const groups = new Map()
   for (const p of loaded) {
-    const plugin = p.pluginId !== undefined ? entityName(p.pluginId, p.catalogFile, 'backstage.pluginId') : p.name
+    const plugin = p.pluginId !== undefined ? entityName(p.pluginId, p.pluginIdFile, 'backstage.pluginId') : p.name
     if (!groups.has(plugin)) groups.set(plugin, [])
     groups.get(plugin).push(p)
   }
