@@ -38,6 +38,8 @@ function dynpack (args, { cwd, env } = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
+const SIGNING = { COSIGN_PASSWORD: 'test passphrase' }
+
 let root
 let ex
 before(() => {
@@ -103,7 +105,7 @@ describe('catalogEntities', () => {
 
   test('the catalog section of package.json gives the Plugin title, description, categories and icon', () => {
     const dir = variant('curated', (m, dist) => {
-      if (!dist) m.catalog = { title: 'TODO finder', description: 'Finds TODOs', categories: ['Productivity'], icon: 'data:image/svg+xml;base64,PHN2Zy8+', highlights: ['Fast'] }
+      if (!dist) m.catalog = { title: 'TODO finder', description: 'Finds TODOs', categories: ['Productivity'], icon: 'data:image/svg+xml;base64,PHN2Zy8+', highlights: ['Fast'], support: { provider: 'Acme', level: 'generally-available' }, lifecycle: 'production' }
     })
     const g = catalog.catalogEntities([{ dir, dynamicArtifact: 'acme-plugin-todo-backend-dynamic@1.2.0', integrity: 'sha512-x' }])
     const p = g.plugins[0]
@@ -111,6 +113,9 @@ describe('catalogEntities', () => {
     assert.equal(p.metadata.description, 'Finds TODOs')
     assert.deepEqual(p.spec.categories, ['Productivity'])
     assert.equal(p.spec.icon, 'data:image/svg+xml;base64,PHN2Zy8+')
+    assert.deepEqual(p.spec.support, { provider: 'Acme', level: 'generally-available' })
+    assert.deepEqual(g.packages[0].spec.support, { provider: 'Acme', level: 'production' }, 'the Package schema says production')
+    assert.equal(g.packages[0].spec.lifecycle, 'production')
     for (const e of [...g.packages, ...g.plugins]) assertSchema(e)
   })
 
@@ -266,6 +271,9 @@ describe('catalog index image (docker-registry, skopeo)', () => {
     const { startDockerRegistry } = await import('./helpers/registries.mjs')
     reg = await startDockerRegistry()
     work = tempDir('dynpack-catalog-e2e-')
+    fs.mkdirSync(path.join(work, 'keys'))
+    const keygen = dynpack(['keygen', path.join(work, 'keys')], { env: SIGNING })
+    assert.equal(keygen.status, 0, keygen.stderr)
   })
   after(async () => {
     if (reg) await reg.stop()
@@ -287,11 +295,16 @@ describe('catalog index image (docker-registry, skopeo)', () => {
     if (!needTools(t, 'docker-registry', 'skopeo', 'python3')) return
     const cat = path.join(work, 'catalog')
     const indexTag = `${reg.host}/acme/catalog-index:1.0`
-    const r = dynpack(['package', ex.root, '--tag', `${reg.host}/acme/{dir}:{version}`, '--push', '--tls-verify=false',
-      '--catalog', cat, '--catalog-index', indexTag, '--json'], { cwd: work })
+    // docs/extensions-catalog.md's command, with this registry.
+    const r = dynpack(['package', ex.root, '--tag', `${reg.host}/acme/{dir}:{version}`, '--push', '--sign-key', path.join(work, 'keys', 'cosign.key'),
+      '--catalog', cat, '--catalog-index', indexTag, '--tls-verify=false', '--json'], { cwd: work, env: SIGNING })
     assert.equal(r.status, 0, r.stderr)
     const report = JSON.parse(r.stdout)
     assert.equal(report.images.length, 2)
+    // Signed like the plugin images: the index's signature tag is in its repository.
+    for (const i of report.images) assert.ok(i.signed, `${i.tag} signed`)
+    assert.ok(report.catalog.index.signed)
+    run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${report.catalog.index.signed.signatureTag}`])
     assert.match(r.stderr, /CATALOG_INDEX_IMAGE=/)
     assert.match(r.stderr, /EXTRA_CATALOG_INDEX_IMAGES=catalog-index=/)
     assert.ok(report.catalog.index.reference.includes('@sha256:'))
@@ -364,11 +377,8 @@ describe('catalog index image (docker-registry, skopeo)', () => {
     if (!needTools(t, 'docker-registry', 'skopeo')) return
     const cat = path.join(work, 'catalog')
     if (!fs.existsSync(cat)) return t.skip('needs the catalog of the test before')
-    const env = { COSIGN_PASSWORD: 'test passphrase' }
+    const env = SIGNING
     const keys = path.join(work, 'keys')
-    fs.mkdirSync(keys)
-    const keygen = dynpack(['keygen', keys], { env })
-    assert.equal(keygen.status, 0, keygen.stderr)
     const tag = `${reg.host}/acme/curated-index:1`
     const r = dynpack(['catalog-index', cat, '--tag', tag, '--check', '--push', '--tls-verify=false', '--sign-key', path.join(keys, 'cosign.key'), '--json'], { env })
     assert.equal(r.status, 0, r.stderr)
@@ -386,4 +396,48 @@ describe('catalog index image (docker-registry, skopeo)', () => {
     const tags = spawnSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/acme/broken-index:1`], { encoding: 'utf8' })
     assert.notEqual(tags.status, 0, 'nothing pushed')
   })
+})
+
+describe('docs/extensions-catalog.md', () => {
+  const DOC = path.join(here, '..', 'docs', 'extensions-catalog.md')
+  const SKIP = /^<!--\s*readme-test:\s*skip\s*\(([^)]*)\)\s*-->$/
+  const text = fs.readFileSync(DOC, 'utf8')
+  const lines = text.split('\n')
+  const blocks = []
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w*)\s*$/.exec(lines[i])
+    if (!open) continue
+    let end = i + 1
+    while (end < lines.length && !/^```\s*$/.test(lines[end])) end++
+    let before = i - 1
+    while (before >= 0 && lines[before].trim() === '') before--
+    blocks.push({ lang: open[1], line: i + 1, code: lines.slice(i + 1, end).join('\n') + '\n', skip: SKIP.exec(lines[before]?.trim() ?? '')?.[1] ?? null })
+    i = end
+  }
+  const source = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
+
+  for (const block of blocks.filter((b) => b.lang === 'sh')) {
+    const first = block.code.split('\n').find((l) => l.trim()) ?? ''
+    test(`docs/extensions-catalog.md:${block.line} (sh): ${first}`.slice(0, 120), () => {
+      if (block.skip) {
+        // A skipped block names the test that runs its command, with every option it shows.
+        const m = /covered by __test__\/catalog\.test\.mjs: "([^"]+)"/.exec(block.skip)
+        assert.ok(m, `docs/extensions-catalog.md:${block.line}: the skip names the test that covers it`)
+        const at = source.indexOf(`test('${m[1]}'`)
+        assert.ok(at >= 0, `no test named ${JSON.stringify(m[1])} in catalog.test.mjs`)
+        const body = source.slice(at, source.indexOf('\n  })\n', at))
+        const command = /dynpack ([a-z-]+)/.exec(block.code)[1]
+        assert.ok(body.includes(`'${command}'`), `the test runs dynpack ${command}`)
+        for (const o of block.code.match(/--[a-z-]+/g)) assert.ok(body.includes(`'${o}'`), `the test runs ${o}`)
+        return
+      }
+      const dir = path.join(root, `doc-block-${block.line}`)
+      makeExamples(dir)
+      const bin = path.join(root, 'doc-bin')
+      fs.mkdirSync(bin, { recursive: true })
+      fs.writeFileSync(path.join(bin, 'dynpack'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 })
+      const r = spawnSync('bash', ['-c', 'set -euo pipefail\n' + block.code], { cwd: dir, env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` }, encoding: 'utf8', timeout: 120_000 })
+      assert.equal(r.status, 0, `docs/extensions-catalog.md:${block.line} failed:\n${r.stdout}\n${r.stderr}`)
+    })
+  }
 })

@@ -34,7 +34,7 @@ const TAG_RE = /^(?=.{1,63}$)[a-z0-9:+#]+(?:-[a-z0-9:+#]+)*$/
 const PACKAGE_LEVELS = ['production', 'tech-preview', 'dev-preview', 'community', 'none']
 const PLUGIN_LEVELS = ['generally-available', 'tech-preview', 'dev-preview', 'community', 'none']
 /** Fields of the `catalog` section a plugin's package.json may hold, and their types. */
-const CATALOG_FIELDS = { name: 'string', title: 'string', description: 'string', categories: 'strings', highlights: 'strings', icon: 'string', tags: 'strings' }
+const CATALOG_FIELDS = { name: 'string', title: 'string', description: 'string', categories: 'strings', highlights: 'strings', icon: 'string', tags: 'strings', lifecycle: 'string', support: 'support' }
 
 function catalogError (code, message) {
   const e = new Error(message)
@@ -123,6 +123,10 @@ function catalogSection (manifest, file) {
   for (const [key, value] of Object.entries(c)) {
     const type = CATALOG_FIELDS[key]
     if (!type) throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog.${key} is not a catalog field (known: ${Object.keys(CATALOG_FIELDS).join(', ')})`)
+    if (type === 'support') {
+      checkSupport(value, [...PACKAGE_LEVELS, 'generally-available'], `${file}: catalog`)
+      continue
+    }
     const ok = type === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type && value !== ''
     if (!ok) throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog.${key} must be ${type === 'strings' ? 'an array of strings' : 'a non-empty string'}`)
   }
@@ -260,8 +264,8 @@ function packageEntity (p, pluginName, options) {
       version: p.version,
       backstage: Object.keys(backstage).length ? backstage : undefined,
       author: authorOf(m.author),
-      support: packageSupport(options.support),
-      lifecycle: options.lifecycle,
+      support: packageSupport(p.catalog.support ?? options.support),
+      lifecycle: p.catalog.lifecycle ?? options.lifecycle,
       partOf: [pluginName],
       appConfigExamples,
     }),
@@ -294,8 +298,8 @@ function pluginEntity (name, members, options) {
       author,
       categories: given.categories ?? pick('categories'),
       highlights: given.highlights ?? pick('highlights'),
-      support: pluginSupport(options.support),
-      lifecycle: options.lifecycle,
+      support: pluginSupport(pick('support') ?? options.support),
+      lifecycle: pick('lifecycle') ?? options.lifecycle,
       packages: sorted.map((p) => p.name).sort(),
     }),
   }
