@@ -262,6 +262,45 @@ describe('--catalog on pack and package, and the API', () => {
   })
 })
 
+describe('publish --catalog (verdaccio)', () => {
+  test('publish --catalog: name@version with the integrity the registry serves', async (t) => {
+    const { startVerdaccio, verdaccioAvailable } = await import('./helpers/verdaccio.mjs')
+    if (!verdaccioAvailable()) {
+      if (process.env.CI === 'true') throw new Error('CI: verdaccio (a dev dependency) is required')
+      return t.skip('verdaccio is not installed')
+    }
+    const registry = await startVerdaccio()
+    try {
+      const token = await registry.addUser('dynpack-catalog', 'not-a-real-password')
+      const npmrc = path.join(root, 'publish.npmrc')
+      fs.writeFileSync(npmrc, `${registry.url.replace(/^http:/, '')}:_authToken=${token}\n`)
+      const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k)))
+      const env = { ...base, NPM_CONFIG_USERCONFIG: npmrc, npm_config_cache: path.join(root, 'npm-cache'), npm_config_update_notifier: 'false' }
+      const mk = makeExamples(path.join(root, 'publish-examples'))
+      const cat = path.join(root, 'publish-catalog')
+      const r = dynpack(['publish', mk.root, '--registry', registry.url, '--catalog', cat, '--json'], { env })
+      assert.equal(r.status, 0, r.stderr)
+      const published = JSON.parse(r.stdout)
+      const read = catalog.readCatalog(cat)
+      assert.equal(read.packages.length, 2)
+      for (const e of read.packages) {
+        assertSchema(e)
+        const p = published.find((x) => x.package === e.spec.dynamicArtifact)
+        assert.ok(p, e.spec.dynamicArtifact)
+        assert.match(e.spec.dynamicArtifact, /^@acme\/plugin-todo-(backend|frontend)-dynamic@1\.2\.0$/)
+        assert.equal(e.spec.integrity, p.integrity)
+        // The registry serves that integrity for that version.
+        const meta = await (await fetch(new URL(e.spec.dynamicArtifact.replace(/@1\.2\.0$/, '').replace('/', '%2f'), registry.url))).json()
+        assert.equal(meta.versions['1.2.0'].dist.integrity, e.spec.integrity)
+      }
+      assert.deepEqual(read.defaults.map((d) => d.integrity).sort(), read.packages.map((e) => e.spec.integrity).sort())
+      assert.match(r.stderr, /CATALOG_INDEX_IMAGE=/)
+    } finally {
+      await registry.stop()
+    }
+  })
+})
+
 describe('catalog index image (docker-registry, skopeo)', () => {
   let reg
   let work
