@@ -643,8 +643,14 @@ function writeCatalog (dir, generated) {
     const target = path.join(root, ENTITIES)
     const aside = path.join(temp, 'old')
     fs.mkdirSync(path.dirname(target), { recursive: true })
-    if (fs.existsSync(target)) fs.renameSync(target, aside)
-    fs.renameSync(base, target)
+    const hadTarget = fs.existsSync(target)
+    if (hadTarget) fs.renameSync(target, aside)
+    try {
+      fs.renameSync(base, target)
+    } catch (err) {
+      if (hadTarget) fs.renameSync(aside, target)
+      throw catalogError('E_DESTINATION', `${target}: cannot replace it (${err.message}); the catalog is unchanged`)
+    }
     fs.renameSync(path.join(temp, DEFAULT_FILE), path.join(root, DEFAULT_FILE))
   } finally {
     fs.rmSync(temp, { recursive: true, force: true })
