@@ -38,6 +38,8 @@ function dynpack (args, { cwd, env } = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
+const FIXED_LAYER_DIGEST = 'sha256:2f6b2e43dbe92c4f2860773a1545a0e3f4a3fbe366f1a4a1d6923161dbd9a228'
+const FIXED_MANIFEST_DIGEST = 'sha256:0b8f2d18aa8dccc3fa7226c4fb5e5103b2cc385fce404e6f9be84ba04ac6da39'
 const SIGNING = { COSIGN_PASSWORD: 'test passphrase' }
 
 let root
@@ -259,6 +261,35 @@ describe('--catalog on pack and package, and the API', () => {
     await assert.rejects(api.catalogEntities([{ dir: backend() }]), { code: 'E_INVALID_OPTION' })
     await assert.rejects(api.buildCatalogIndex(path.join(root, 'nothing-here'), { tag: 'q.io/a/b:1' }), { code: 'E_CATALOG_EMPTY' })
     await assert.rejects(api.buildCatalogIndex(root, { tag: 'no-repository' }), { code: 'E_INVALID_TAG' })
+  })
+})
+
+describe('the index layer', () => {
+  test('stored gzip: gunzip gives the tar back across 64 KiB blocks; the digest of fixed files is fixed', async () => {
+    const zlib = require('node:zlib')
+    const crypto = require('node:crypto')
+    for (const size of [0, 1, 65535, 65536, 200_000]) {
+      const data = crypto.randomBytes(size)
+      assert.ok(zlib.gunzipSync(catalog._storedGzip(data)).equals(data), `${size} bytes`)
+    }
+    const sample = crypto.randomBytes(4096)
+    assert.equal(catalog._crc32(sample), zlib.crc32 ? zlib.crc32(sample) : catalog._crc32(sample))
+    // A folder of fixed files: the same digest on every machine and Node version (no deflate involved).
+    const dir = path.join(root, 'fixed-index')
+    const base = path.join(dir, 'catalog-entities', 'extensions')
+    fs.mkdirSync(path.join(base, 'packages'), { recursive: true })
+    fs.mkdirSync(path.join(base, 'plugins'), { recursive: true })
+    const pkg = { apiVersion: 'extensions.backstage.io/v1alpha1', kind: 'Package', metadata: { name: 'acme-x' }, spec: { packageName: '@acme/x', dynamicArtifact: 'oci://r.example/acme/x@sha256:' + '0'.repeat(64) + '!acme-x', partOf: ['x'] } }
+    // JSON is YAML: literal text, whatever the yaml library's version.
+    fs.writeFileSync(path.join(base, 'packages', 'acme-x.yaml'), JSON.stringify(pkg) + '\n')
+    fs.writeFileSync(path.join(base, 'plugins', 'x.yaml'), JSON.stringify({ apiVersion: pkg.apiVersion, kind: 'Plugin', metadata: { name: 'x' }, spec: { packages: ['acme-x'] } }) + '\n')
+    fs.writeFileSync(path.join(dir, 'dynamic-plugins.default.yaml'), `plugins:\n  - package: ${pkg.spec.dynamicArtifact}\n    disabled: true\n`)
+    const a = await catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'fixed-a') })
+    const b = await catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'fixed-b') })
+    assert.equal(a.manifestDigest, b.manifestDigest)
+    assert.equal(a.layerDigest, FIXED_LAYER_DIGEST)
+    assert.equal(a.manifestDigest, FIXED_MANIFEST_DIGEST)
+    assert.deepEqual(a.files, ['catalog-entities/extensions/packages/acme-x.yaml', 'catalog-entities/extensions/plugins/x.yaml', 'dynamic-plugins.default.yaml'])
   })
 })
 

@@ -783,6 +783,50 @@ function tarOf (entries, mtime) {
   return Buffer.concat(parts)
 }
 
+/**
+ * A gzip member of `data` in stored (uncompressed) deflate blocks. An index
+ * holds a few kB of YAML per plugin, so compression gains little, while
+ * deflate output differs between zlib builds (Node versions, platforms):
+ * stored blocks are the same bytes everywhere, so the index digest depends
+ * on the files alone.
+ */
+function storedGzip (data) {
+  const parts = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])]
+  const MAX = 0xffff
+  let at = 0
+  do {
+    const n = Math.min(MAX, data.length - at)
+    const last = at + n >= data.length
+    const h = Buffer.alloc(5)
+    h[0] = last ? 1 : 0
+    h.writeUInt16LE(n, 1)
+    h.writeUInt16LE(~n & 0xffff, 3)
+    parts.push(h, data.subarray(at, at + n))
+    at += n
+  } while (at < data.length)
+  const trailer = Buffer.alloc(8)
+  trailer.writeUInt32LE(crc32(data), 0)
+  trailer.writeUInt32LE(data.length % 0x100000000, 4)
+  parts.push(trailer)
+  return Buffer.concat(parts)
+}
+
+let crcTable = null
+function crc32 (buf) {
+  if (typeof zlib.crc32 === 'function') return zlib.crc32(buf) >>> 0
+  if (!crcTable) {
+    crcTable = new Uint32Array(256)
+    for (let n = 0; n < 256; n++) {
+      let c = n
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+      crcTable[n] = c >>> 0
+    }
+  }
+  let c = 0xffffffff
+  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
 const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
 
 function rfc3339 (epoch) {
@@ -803,8 +847,7 @@ function writeIndexLayout (dir, { output, tag, sourceDateEpoch = 0 }) {
   const root = path.resolve(dir)
   const entries = indexEntries(root)
   const tar = tarOf(entries, sourceDateEpoch)
-  const layer = zlib.gzipSync(tar, { level: 9 })
-  layer[9] = 0xff // the OS byte: "unknown" on every host, as npm's tarballs
+  const layer = storedGzip(tar)
   const created = rfc3339(sourceDateEpoch)
   const config = Buffer.from(JSON.stringify({
     created,
@@ -1037,4 +1080,6 @@ module.exports = {
   entityName,
   ENTITIES,
   DEFAULT_FILE,
+  _storedGzip: storedGzip,
+  _crc32: crc32,
 }
