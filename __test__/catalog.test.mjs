@@ -486,6 +486,10 @@ describe('docs/extensions-catalog.md', () => {
   }
   const source = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
 
+  test('the recipe has blocks that run and blocks covered here', () => {
+    assert.ok(blocks.some((b) => b.lang === 'sh' && !b.skip))
+    assert.ok(blocks.some((b) => b.lang === 'sh' && b.skip))
+  })
   for (const block of blocks.filter((b) => b.lang === 'sh')) {
     const first = block.code.split('\n').find((l) => l.trim()) ?? ''
     test(`docs/extensions-catalog.md:${block.line} (sh): ${first}`.slice(0, 120), () => {
@@ -501,13 +505,8 @@ describe('docs/extensions-catalog.md', () => {
         for (const o of block.code.match(/--[a-z-]+/g)) assert.ok(body.includes(`'${o}'`), `the test runs ${o}`)
         return
       }
-      const dir = path.join(root, `doc-block-${block.line}`)
-      makeExamples(dir)
-      const bin = path.join(root, 'doc-bin')
-      fs.mkdirSync(bin, { recursive: true })
-      fs.writeFileSync(path.join(bin, 'dynpack'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 })
-      const r = spawnSync('bash', ['-c', 'set -euo pipefail\n' + block.code], { cwd: dir, env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` }, encoding: 'utf8', timeout: 120_000 })
-      assert.equal(r.status, 0, `docs/extensions-catalog.md:${block.line} failed:\n${r.stdout}\n${r.stderr}`)
+      // The others run in __test__/readme.test.mjs; here, that they use only catalog commands that exist.
+      assert.match(block.code, /dynpack (pack|package|publish|catalog-index) /)
     })
   }
 })

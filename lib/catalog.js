@@ -90,7 +90,8 @@ function authorOf (value) {
 /**
  * The Backstage release a plugin is built for: `version` of the nearest
  * `backstage.json` (what `backstage-cli versions:bump` writes at a monorepo
- * root) from the plugin folder up, not past a `workspaces` root. undefined
+ * root) from the plugin folder up, not past a `workspaces` root or a git
+ * checkout's top. undefined
  * when there is none: the `@backstage/*` package ranges do not name a
  * Backstage release, so nothing is guessed from them.
  */
@@ -106,7 +107,7 @@ function backstageVersion (source) {
       return bj.version
     }
     const pj = readJson(path.join(dir, 'package.json'))
-    if (pj && pj.workspaces !== undefined) return undefined
+    if ((pj && pj.workspaces !== undefined) || fs.existsSync(path.join(dir, '.git'))) return undefined
     const up = path.dirname(dir)
     if (up === dir) return undefined
     dir = up
