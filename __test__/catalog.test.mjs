@@ -254,6 +254,31 @@ describe('--catalog on pack and package, and the API', () => {
     assert.match(idx.stderr, /E_USAGE: --catalog-index .* needs --push/)
   })
 
+  test('package --catalog without --push: entities pinned to the digest of the image built, the summary says how to push', () => {
+    const cat = path.join(root, 'package-catalog')
+    const out = path.join(root, 'package-oci')
+    const r = dynpack(['package', ex.root, '--tag', 'registry.example.com/acme/{dir}:{version}', '--output', out, '--catalog', cat, '--enable'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /dynpack catalog-index .*package-catalog --tag REGISTRY\/REPOSITORY:TAG --push/)
+    const read = catalog.readCatalog(cat)
+    for (const e of read.packages) {
+      assertSchema(e)
+      const [, dir] = /!(.+)$/.exec(e.spec.dynamicArtifact)
+      const index = JSON.parse(fs.readFileSync(path.join(out, dir, 'index.json'), 'utf8'))
+      assert.equal(e.spec.dynamicArtifact, `oci://registry.example.com/acme/${dir}@${index.manifests[0].digest}!${dir}`)
+    }
+    assert.deepEqual(read.defaults.map((d) => d.disabled), [false, false])
+  })
+
+  test('a curated folder with two files of one entity name: E_CATALOG_DUPLICATE_NAME naming both files', () => {
+    const out = path.join(root, 'curated-twins')
+    catalog.writeCatalog(out, catalog.catalogEntities(items()))
+    const packages = path.join(out, 'catalog-entities', 'extensions', 'packages')
+    fs.copyFileSync(path.join(packages, 'acme-plugin-todo-backend.yaml'), path.join(packages, 'copy.yaml'))
+    assert.throws(() => catalog.readCatalog(out), (e) => e.code === 'E_CATALOG_DUPLICATE_NAME' &&
+      e.message.includes(path.join(packages, 'acme-plugin-todo-backend.yaml')) && e.message.includes(path.join(packages, 'copy.yaml')) && /metadata\.name/.test(e.message))
+  })
+
   test('the API: catalogEntities and buildCatalogIndex reject (never throw) with E_ codes', async () => {
     const api = require('../lib/api.js')
     const g = await api.catalogEntities(items())
