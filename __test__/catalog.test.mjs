@@ -351,6 +351,15 @@ describe('publish --catalog (verdaccio)', () => {
       }
       assert.deepEqual(read.defaults.map((d) => d.integrity).sort(), read.packages.map((e) => e.spec.integrity).sort())
       assert.match(r.stderr, /CATALOG_INDEX_IMAGE=/)
+      // catalog-index --check asks npm for each name@version and its integrity.
+      const npmEnv = { ...env, npm_config_registry: registry.url }
+      const ok = dynpack(['catalog-index', cat, '--tag', 'registry.example.com/acme/index:1', '--output', path.join(root, 'publish-index'), '--check'], { env: npmEnv })
+      assert.equal(ok.status, 0, ok.stderr)
+      const f = path.join(cat, 'catalog-entities', 'extensions', 'packages', 'acme-plugin-todo-backend.yaml')
+      fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('@1.2.0', '@9.9.9'))
+      const bad = dynpack(['catalog-index', cat, '--tag', 'registry.example.com/acme/index:1', '--output', path.join(root, 'publish-index'), '--check'], { env: npmEnv })
+      assert.equal(bad.status, 1)
+      assert.match(bad.stderr, /^dynpack: E_CATALOG_UNRESOLVED: .*acme-plugin-todo-backend\.yaml: spec\.dynamicArtifact @acme\/plugin-todo-backend-dynamic@9\.9\.9: npm finds no such version/m)
     } finally {
       await registry.stop()
     }

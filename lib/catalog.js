@@ -908,8 +908,9 @@ function tagOf (ref) {
 /**
  * Checks that every `dynamicArtifact` of `catalog` (readCatalog's result)
  * resolves: an oci:// reference to an image of its registry holding the
- * `!dir` plugin, a URL that answers with bytes of the given integrity.
- * `name@version` entries are left to npm (noted in the result).
+ * `!dir` plugin, a URL that answers with bytes of the given integrity, a
+ * `name@version` that npm (with its configuration here) finds with that
+ * integrity. Resolves to notes; rejects with E_CATALOG_UNRESOLVED.
  */
 async function checkArtifacts (catalog, options = {}) {
   const api = require('./api.js')
@@ -931,7 +932,11 @@ async function checkArtifacts (catalog, options = {}) {
         const body = Buffer.from(await res.arrayBuffer())
         if (e.spec.integrity && !(await api.verifyIntegrity(body, e.spec.integrity))) problems.push(`${file}: spec.integrity does not match the bytes of ${a}`)
       } else {
-        notes.push(`${file}: ${a} is an npm package; RHDH's installer resolves it with its .npmrc`)
+        // name@version: asked of the registry npm is configured for (as RHDH's installer, with its .npmrc).
+        const served = await npmIntegrity(a, options)
+        if (served === null) problems.push(`${file}: spec.dynamicArtifact ${a}: npm finds no such version`)
+        else if (e.spec.integrity && served !== e.spec.integrity) problems.push(`${file}: spec.integrity is not the integrity the npm registry serves for ${a} (${served})`)
+        else notes.push(`${file}: ${a} resolves with npm's configuration here; RHDH's installer needs the same registry in its .npmrc`)
       }
     } catch (err) {
       problems.push(`${file}: spec.dynamicArtifact ${a}: ${err.code ?? 'E_INTERNAL'}: ${err.message}`)
@@ -939,6 +944,21 @@ async function checkArtifacts (catalog, options = {}) {
   }
   if (problems.length) throw catalogError('E_CATALOG_UNRESOLVED', problems.join('; '))
   return notes
+}
+
+/** `dist.integrity` of `spec` (name@version) from the npm registry npm is configured for; null when npm finds none. */
+function npmIntegrity (spec, { env = process.env, signal } = {}) {
+  const { execFile } = require('node:child_process')
+  return new Promise((resolve, reject) => {
+    execFile('npm', ['view', spec, 'dist.integrity', '--json'], { env, signal, timeout: 120_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err && /E404|is not in this registry|No match found/.test(String(stderr))) return resolve(null)
+      if (err) return reject(catalogError('E_CATALOG_UNRESOLVED', `npm view ${spec}: ${String(stderr).trim().split('\n').pop() || err.message}`))
+      const text = stdout.trim()
+      if (text === '') return resolve(null)
+      const value = JSON.parse(text)
+      resolve(Array.isArray(value) ? value[value.length - 1] : value)
+    })
+  })
 }
 
 function registryOnly (o) {

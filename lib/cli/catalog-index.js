@@ -40,7 +40,8 @@ Options:
       --push                push the image to its registry
       --check               first check that every spec.dynamicArtifact
                             resolves: the oci:// image holds the plugin, the
-                            tgz URL serves bytes of spec.integrity
+                            tgz URL serves bytes of spec.integrity, npm finds
+                            name@version with that integrity
       --sign-key FILE       with --push: sign the index with this cosign key
                             (passphrase: COSIGN_PASSWORD), as \`dynpack sign\`
       --source-date-epoch SECONDS
