@@ -464,16 +464,3 @@ describe('the README agrees with the demo and the commands', () => {
     }
   })
 })
-
-// docs/extensions-catalog.md: its sh blocks run the same way (a skipped one names the
-// __test__/catalog.test.mjs test that runs its command; catalog.test.mjs checks that).
-describe('docs/extensions-catalog.md examples', () => {
-  const doc = path.join(checkout, 'docs', 'extensions-catalog.md')
-  readmeBlocks(fs.readFileSync(doc, 'utf8')).filter((b) => b.lang === 'sh').forEach((block, n) => {
-    const first = block.code.split('\n').find((l) => l.trim() && !l.startsWith('#')) ?? ''
-    test(`docs/extensions-catalog.md:${block.line} (sh): ${first}`.slice(0, 120), { skip: block.skip ? `readme-test: skip (${block.skip})` : false }, () => {
-      const r = runBlock(block, `doc-${n}`)
-      assert.equal(r.status, 0, `docs/extensions-catalog.md:${block.line} failed (exit ${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
-    })
-  })
-})
