@@ -270,6 +270,16 @@ describe('--catalog on pack and package, and the API', () => {
     assert.deepEqual(read.defaults.map((d) => d.disabled), [false, false])
   })
 
+  test('package --push --catalog to a registry that does not answer: the catalog is not written, and it says so', () => {
+    const cat = path.join(root, 'dead-catalog')
+    const r = dynpack(['package', ex.root, '--tag', '127.0.0.1:1/acme/{dir}:1', '--push', '--tls-verify=false', '--catalog', cat,
+      '--catalog-index', '127.0.0.1:1/acme/index:1', '--output', path.join(root, 'dead-oci')])
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /warning: the catalog was not written \(nor its index pushed\)/)
+    assert.match(r.stderr, /E_REGISTRY_UNREACHABLE/)
+    assert.equal(fs.existsSync(cat), false)
+  })
+
   test('a curated folder with two files of one entity name: E_CATALOG_DUPLICATE_NAME naming both files', () => {
     const out = path.join(root, 'curated-twins')
     catalog.writeCatalog(out, catalog.catalogEntities(items()))

@@ -177,7 +177,7 @@ async function run (argv, io) {
     } catch (error) {
       pushFailures.push({ label: `catalog ${values['catalog-index'] ?? values.catalog}`, error })
     }
-  }
+  } else if (catalog) report.warn('the catalog was not written (nor its index pushed): an image was not pushed, see below')
 
   if (values.json) {
     io.stdout.write(json({
