@@ -344,6 +344,10 @@ describe('publish --catalog (verdaccio)', () => {
       const env = { ...base, NPM_CONFIG_USERCONFIG: npmrc, npm_config_cache: path.join(root, 'npm-cache'), npm_config_update_notifier: 'false' }
       const mk = makeExamples(path.join(root, 'publish-examples'))
       const cat = path.join(root, 'publish-catalog')
+      const dry = dynpack(['publish', mk.root, '--registry', registry.url, '--catalog', cat, '--dry-run'], { env })
+      assert.equal(dry.status, 0, dry.stderr)
+      assert.match(dry.stderr, /--dry-run: the catalog is not written/)
+      assert.equal(fs.existsSync(cat), false)
       const r = dynpack(['publish', mk.root, '--registry', registry.url, '--catalog', cat, '--json'], { env })
       assert.equal(r.status, 0, r.stderr)
       const published = JSON.parse(r.stdout)

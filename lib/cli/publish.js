@@ -141,7 +141,8 @@ async function run (argv, io) {
   const ok = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value)
   const failed = settled.map((s, i) => ({ dir: dirs[i], error: s.reason })).filter((f) => f.error)
 
-  const catalogReport = catalog && ok.length > 0 && await catalog.finish(ok.map((r) => ({ dir: r.dir, source: r.source, dynamicArtifact: r.package, integrity: r.integrity })), { report, json: values.json })
+  if (catalog && dryRun) report.note('--dry-run: the catalog is not written (its packages are not published)')
+  const catalogReport = catalog && !dryRun && ok.length > 0 && await catalog.finish(ok.map((r) => ({ dir: r.dir, source: r.source, dynamicArtifact: r.package, integrity: r.integrity })), { report, json: values.json })
   if (values.json) {
     io.stdout.write(json(settled.map((s, i) => s.status === 'fulfilled'
       ? { ok: true, ...s.value }
