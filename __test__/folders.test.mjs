@@ -16,7 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const BIN = path.join(here, '..', 'bin', 'dynpack.js')
 const { makeExamples } = require('../examples/make-examples.js')
 const api = require('../lib/api.js')
-const { resolveFolder, expandWorkspaces } = require('../lib/cli/discover.js')
+const { resolveFolder, expandWorkspaces } = require('../lib/folders.js')
 
 const BACKEND_TGZ = 'acme-plugin-todo-backend-dynamic-1.2.0.tgz'
 const FRONTEND_TGZ = 'acme-plugin-todo-frontend-dynamic-1.2.0.tgz'
@@ -142,4 +142,31 @@ test('buildOciLayout on a monorepo root builds the image of its exported plugins
   const b = await api.buildOciLayout([ex.backendDistDynamic, ex.frontend], { output: path.join(root, 'oci-list'), tag: 'quay.io/acme/p:1' })
   assert.deepEqual(a.plugins.map((p) => p.directory), ['acme-plugin-todo-backend', 'acme-plugin-todo-frontend'])
   assert.equal(a.manifestDigest, b.manifestDigest)
+})
+
+test('lib/ has no require cycle, and no library module requires lib/cli', () => {
+  const lib = path.join(here, '..', 'lib')
+  const files = [...fs.readdirSync(lib).map((f) => path.join(lib, f)), ...fs.readdirSync(path.join(lib, 'cli')).map((f) => path.join(lib, 'cli', f))]
+    .filter((f) => f.endsWith('.js'))
+  const edges = new Map(files.map((f) => {
+    const text = fs.readFileSync(f, 'utf8')
+    const deps = [...text.matchAll(/require\('(\.{1,2}\/[^']+)'\)/g)]
+      .map((m) => require.resolve(path.resolve(path.dirname(f), m[1])))
+      .filter((d) => d.startsWith(lib + path.sep))
+    return [f, deps]
+  }))
+  for (const [f, deps] of edges) {
+    if (path.dirname(f) !== lib) continue
+    assert.deepEqual(deps.filter((d) => d.startsWith(path.join(lib, 'cli') + path.sep)), [], `${path.relative(lib, f)} requires lib/cli`)
+  }
+  // depth-first search; a module met again while on the stack closes a cycle
+  const state = new Map()
+  const visit = (f, stack) => {
+    if (state.get(f) === 'done') return
+    if (state.get(f) === 'open') assert.fail(`require cycle: ${[...stack.slice(stack.indexOf(f)), f].map((x) => path.relative(lib, x)).join(' → ')}`)
+    state.set(f, 'open')
+    for (const d of edges.get(f) ?? []) visit(d, [...stack, f])
+    state.set(f, 'done')
+  }
+  for (const f of files) visit(f, [])
 })

@@ -1,11 +1,14 @@
 'use strict'
-// Finds the plugins `dynpack package` works on: the current plugin, the
-// current dist-dynamic folder, or every Backstage plugin workspace of a
-// monorepo (from the root package.json `workspaces` globs, any layout).
+// What a folder given to dynpack is, for every command and API function (the
+// one rule): a plugin with its exported dist-dynamic/, an artifact folder, or
+// a monorepo root whose Backstage plugin workspaces are found from the root
+// package.json `workspaces` globs (any layout). Library code: the CLI and
+// lib/api.js, lib/publish.js all call it; it requires nothing from either.
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { readInput, readInsideFolder, fsError } = require('../read-input.js')
+const { readInput, readInsideFolder, fsError } = require('./read-input.js')
+const { dynpackError: fail, toDynpackError } = require('./errors.js')
 
 /** The roles the RHDH packagers package; any other role is skipped. */
 const PLUGIN_ROLES = new Set(['frontend-plugin', 'frontend-plugin-module', 'backend-plugin', 'backend-plugin-module'])
@@ -15,12 +18,6 @@ const APP_CONFIG_FILES = ['app-config.janus-idp.yaml', 'app-config.backstage-com
 
 /** Fields of dist-dynamic/package.json copied into index.json, in the packagers' order. */
 const METADATA_FIELDS = ['name', 'version', 'description', 'backstage', 'homepage', 'repository', 'license', 'maintainers', 'author', 'bugs', 'keywords']
-
-function fail (code, message) {
-  const e = new Error(message)
-  e.code = code
-  return e
-}
 
 /** Reads and parses a package.json; null when it does not exist. */
 function readManifest (file) {
@@ -44,7 +41,7 @@ function readManifest (file) {
  * (directory_name, check_directory): images and exports cannot disagree.
  */
 function pluginDirectory (name, file = 'package.json') {
-  const { _native: native, _toDynpackError: toDynpackError } = require('../api.js')
+  const native = require('./addon.js').loadAddon()
   try {
     return native.pluginDirectory(name, file)
   } catch (e) {
@@ -124,6 +121,26 @@ function resolveFolder (dir) {
   }
   if (manifest && /-dynamic$/.test(String(manifest.name))) return single('dist-dynamic', root, null)
   return single('package', root, null)
+}
+
+/**
+ * The one folder an API function that takes a single plugin works on, by the
+ * rule every command shares (resolveFolder): a plugin
+ * folder means its dist-dynamic/ (said with a process warning, code
+ * DYNPACK_DIST_DYNAMIC); a monorepo root is refused with E_MONOREPO, whose
+ * `plugins` lists the dist-dynamic folders to pass one by one.
+ */
+function singleFolder (abs, fn) {
+  const resolved = resolveFolder(abs)
+  if (resolved.mode === 'monorepo') {
+    const list = resolved.folders.map((f) => path.relative(process.cwd(), f.dir) || '.')
+    const e = fail('E_MONOREPO',
+      `${abs} is a monorepo root (${list.length} exported plugin${list.length === 1 ? '' : 's'}${list.length ? ': ' + list.join(', ') : ''}); ` +
+      `${fn} takes one plugin: call it for each of these folders, or run \`dynpack ${fn === 'publishDynamic' ? 'publish' : 'pack'}\` on the root`)
+    e.plugins = resolved.folders.map((f) => f.dir)
+    throw e
+  }
+  return resolved
 }
 
 /** A short sentence saying which folder a command uses, for the modes where it is not `dir` itself. */
@@ -312,6 +329,7 @@ function walk (root, rel, res, found) {
 module.exports = {
   discoverPlugins,
   resolveFolder,
+  singleFolder,
   resolveFolders,
   describeResolution,
   expandWorkspaces,
