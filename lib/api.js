@@ -195,7 +195,7 @@ async function sbomOf (dir, options = {}) {
   options = options ?? {}
   if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
   const { signal, sourceDateEpoch } = options
-  const abs = resolveDir(dir, 'dir')
+  const abs = singleFolder(resolveDir(dir, 'dir'), 'sbomOf').folders[0].dir
   const nativeOptions = { sourceDateEpoch: sbomEpoch(sourceDateEpoch) }
   const text = await run(signal, (token) => native.sbomOf(abs, nativeOptions, token))
   return JSON.parse(text)
@@ -212,10 +212,11 @@ async function buildOciLayout (plugins, options) {
   }
   const list = Array.isArray(plugins) ? plugins : [plugins]
   if (list.length === 0) throw dynpackError('E_INVALID_OPTION', 'pass at least one plugin folder')
-  // A monorepo root stands for its exported plugins, as for every command (one image holds them all).
+  // The folder rule of every command (lib/folders.js): a plugin folder means its dist-dynamic/, a
+  // monorepo root its exported plugins (one image holds them all), a plugin source is refused.
   const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins')).flatMap((dir) => {
     const resolved = resolveFolder(dir)
-    if (resolved.mode !== 'monorepo') return [dir]
+    if (resolved.mode !== 'monorepo') return [resolved.folders[0].dir]
     if (resolved.folders.length === 0) {
       throw dynpackError('E_NO_PLUGINS', `${dir}: none of the ${resolved.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
     }
