@@ -1,5 +1,5 @@
 // One rule for plugin folder names (src/plugin.rs directory_name and
-// check_directory): the CLI's --export-to (lib/cli/discover.js) calls it
+// check_directory): the CLI's --export-to (lib/folders.js) calls it
 // through the addon, and images use it in Rust. A shared table of names
 // shows both sides give the same folder, or refuse the same names.
 import { test, before, after } from 'node:test'
@@ -12,7 +12,7 @@ import { tempDir, writeTree } from './helpers/tree.mjs'
 
 const require = createRequire(import.meta.url)
 const { buildOciLayout } = require('../lib/api.js')
-const { pluginDirectory } = require('../lib/cli/discover.js')
+const { pluginDirectory } = require('../lib/folders.js')
 
 let root
 before(() => { root = tempDir('dynpack-names-') })

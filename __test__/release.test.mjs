@@ -1,6 +1,7 @@
 // The release tarballs install and run without Rust: `npm run release:pack`
-// writes the main package and this machine's platform package into release/;
-// a fresh project installs both (npm offline: nothing but the two tarballs,
+// writes the main package, this machine's platform package and the standalone
+// tarball (both in one, no optionalDependencies) into release/; a fresh
+// project installs the first two, another the standalone one alone (npm offline: nothing but the two tarballs,
 // dynpack's runtime dependencies packed from this checkout's node_modules, and
 // npm's cache), with no cargo or rustc on PATH, then runs the CLI and the API.
 import { test, before, after } from 'node:test'
@@ -20,7 +21,9 @@ let tmp
 let project
 let env
 let tarballs
+let standalone
 let dependencies
+const STANDALONE = `dynpack-${VERSION}-${platformId()}-standalone.tgz`
 
 /** PATH with this Node (and its npm/npx beside /usr/bin) but no Rust toolchain. */
 function pathWithoutRust () {
@@ -38,6 +41,8 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dynpack-release-'))
   const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'release-pack.mjs')], { cwd: ROOT, encoding: 'utf8' })
   tarballs = out.trim().split('\n').map((line) => path.join(ROOT, line))
+  standalone = tarballs.find((f) => path.basename(f) === STANDALONE)
+  tarballs = tarballs.filter((f) => f !== standalone)
   // Offline, npm resolves a range only from a cached packument, which `npm ci` does not leave
   // on a fresh machine: the runtime dependencies go in as tarballs of what this checkout installed.
   dependencies = packRuntimeDependencies(path.join(tmp, 'deps'))
@@ -75,9 +80,10 @@ function packRuntimeDependencies (dir) {
   return [...packed.values()]
 }
 
-test('release:pack writes the main and this platform\'s tarball into release/', () => {
+test('release:pack writes the main, this platform\'s and the standalone tarball into release/', () => {
   const names = tarballs.map((f) => path.basename(f)).sort()
   assert.deepEqual(names, [`dynpack-${VERSION}.tgz`, `dynpack-${platformId()}-${VERSION}.tgz`].sort())
+  assert.ok(standalone, `release/${STANDALONE} is written`)
   const list = execFileSync('tar', ['-tzf', tarballs.find((f) => path.basename(f) === `dynpack-${VERSION}.tgz`)], { encoding: 'utf8' })
   assert.ok(list.includes('package/bin/dynpack.js') && list.includes('package/index.js'))
   assert.ok(!/\.node$/m.test(list), 'the main package carries no addon')
@@ -131,4 +137,42 @@ test('without its platform package the CLI names the platform and the package to
   assert.equal(r.status, 1, r.stderr)
   assert.match(r.stderr, new RegExp(`^dynpack: E_NO_ADDON: .*\\(${platformId()}\\): the package dynpack-${platformId()} holds it`))
   assert.equal(r.stderr.split('\n').length, 2, 'one line, no stack trace')
+})
+
+test('the standalone tarball holds the addon and names no platform package', () => {
+  const list = execFileSync('tar', ['-tzf', standalone], { encoding: 'utf8' }).split('\n')
+  assert.ok(list.includes(`package/dynpack.${platformId()}.node`), 'the addon beside index.js')
+  assert.ok(list.includes('package/index.js') && list.includes('package/bin/dynpack.js') && list.includes('package/lib/folders.js'))
+  const manifest = JSON.parse(execFileSync('tar', ['-xzOf', standalone, 'package/package.json'], { encoding: 'utf8' }))
+  assert.equal(manifest.name, 'dynpack')
+  assert.equal(manifest.version, VERSION)
+  assert.equal(manifest.optionalDependencies, undefined)
+  assert.equal(manifest.scripts, undefined)
+  const platform = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', platformId(), 'package.json'), 'utf8'))
+  assert.deepEqual([manifest.os, manifest.cpu, manifest.libc], [platform.os, platform.cpu, platform.libc])
+})
+
+test('npm install ./<standalone>.tgz alone gives a working CLI and API, offline, no Rust', () => {
+  const alone = path.join(tmp, 'standalone')
+  fs.mkdirSync(alone)
+  fs.writeFileSync(path.join(alone, 'package.json'), JSON.stringify({ name: 'alone', version: '1.0.0', private: true }))
+  fs.copyFileSync(standalone, path.join(alone, STANDALONE))
+  run('npm', ['install', '--save-dev', '--offline', ...dependencies, `./${STANDALONE}`], { cwd: alone })
+  const installed = fs.readdirSync(path.join(alone, 'node_modules')).filter((n) => n.startsWith('dynpack'))
+  assert.deepEqual(installed, ['dynpack'], 'no platform package')
+  assert.equal(run('npx', ['dynpack', '--version'], { cwd: alone }).stdout, `${VERSION}\n`)
+  const plugin = path.join(project, 'plugins', 'hello', 'dist-dynamic')
+  const r = run(process.execPath, ['-e', `require('dynpack').packDynamic(${JSON.stringify(plugin)}, { dryRun: true }).then((p) => console.log(p.integrity))`], { cwd: alone })
+  const theirs = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: plugin })
+  assert.equal(r.stdout.trim(), JSON.parse(theirs.stdout)[0].integrity)
+})
+
+test('a standalone dynpack for another platform says which one it holds', () => {
+  const alone = path.join(tmp, 'standalone')
+  const other = platformId() === 'darwin-arm64' ? 'linux-x64-gnu' : 'darwin-arm64'
+  const dir = path.join(alone, 'node_modules', 'dynpack')
+  fs.renameSync(path.join(dir, `dynpack.${platformId()}.node`), path.join(dir, `dynpack.${other}.node`))
+  const r = spawnSync('npx', ['dynpack', 'integrity', 'package.json'], { cwd: alone, env, encoding: 'utf8' })
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stderr, new RegExp(`^dynpack: E_NO_ADDON: .*\\(${platformId()}\\): this dynpack holds the addon for ${other} only \\(a standalone tarball\\); install dynpack-<version>-${platformId()}-standalone\\.tgz`))
 })

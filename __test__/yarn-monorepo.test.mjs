@@ -6,6 +6,13 @@
 // dist-dynamic/), `yarn dynpack package` at the root and
 // `yarn workspaces foreach` over a workspace script that calls dynpack.
 //
+// Then the file install a new user tries first: a second monorepo runs
+// `yarn add -D ./dynpack-<version>-<platform>-standalone.tgz` at its root (no
+// `resolutions`, no stand-ins: that tarball names no platform package), and
+// dynpack runs as `yarn dynpack …` at the root and `yarn run -T dynpack …` in
+// a plugin workspace, which does not list dynpack itself (plain `yarn dynpack`
+// there is "Couldn't find a script named "dynpack"").
+//
 // Yarn 4 fails resolution when any optionalDependencies platform package is
 // missing from the registry, so the platforms this machine cannot build are
 // published as stand-ins (their package.json, an empty addon): Yarn reads their
@@ -14,7 +21,7 @@
 // Yarn comes from the npm package @yarnpkg/cli-dist (.ci/run installs it into
 // ~/.cache/dynpack-yarn; YARN_BIN overrides). Without it the test skips, and
 // fails when CI=true.
-import { test, before, after } from 'node:test'
+import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -71,10 +78,17 @@ function writeJson (file, value) {
   fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n')
 }
 
+const STANDALONE = `dynpack-${VERSION}-${platformId()}-standalone.tgz`
+let standalone
+
 /** Publishes the release tarballs, plus stand-ins for the platforms not built here. */
 function publishRelease (npmrc) {
   const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'release-pack.mjs')], { cwd: ROOT, encoding: 'utf8' })
-  const tarballs = out.trim().split('\n').map((line) => path.join(ROOT, line))
+  let tarballs = out.trim().split('\n').map((line) => path.join(ROOT, line))
+  // the standalone tarball is a release asset, never published (it is `dynpack` too)
+  standalone = path.join(tmp, STANDALONE)
+  fs.copyFileSync(path.join(ROOT, 'release', STANDALONE), standalone)
+  tarballs = tarballs.filter((f) => path.basename(f) !== STANDALONE)
   const publish = (target, cwd = tmp) => run('npm', ['publish', target, '--registry', registry.url, '--userconfig', npmrc, '--ignore-scripts'], { cwd })
   for (const dir of fs.readdirSync(path.join(ROOT, 'npm'))) {
     if (dir === platformId()) continue
@@ -96,8 +110,8 @@ function publishRelease (npmrc) {
 /** The packages dynpack itself depends on at run time. */
 const RUNTIME_DEPENDENCIES = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies ?? {})
 
-/** A plugin workspace whose export-dynamic script stands in for the exporter. */
-function writePlugin (dir, name, role) {
+/** A plugin workspace whose export-dynamic script stands in for the exporter; `dynpack: false` leaves dynpack to the root. */
+function writePlugin (dir, name, role, { dynpack = true } = {}) {
   writeJson(path.join(dir, 'package.json'), {
     name,
     version: '0.1.0',
@@ -105,9 +119,9 @@ function writePlugin (dir, name, role) {
     backstage: { role },
     scripts: {
       'export-dynamic': 'node export-dynamic.js',
-      'pack-dynamic': 'dynpack pack dist-dynamic --pack-destination ../../packed',
+      ...(dynpack ? { 'pack-dynamic': 'dynpack pack dist-dynamic --pack-destination ../../packed' } : {}),
     },
-    devDependencies: { dynpack: `^${VERSION}` },
+    ...(dynpack ? { devDependencies: { dynpack: `^${VERSION}` } } : {}),
   })
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true })
   fs.writeFileSync(path.join(dir, 'src', 'index.js'), `module.exports = { name: ${JSON.stringify(name)} }\n`)
@@ -207,4 +221,63 @@ test('yarn workspaces foreach runs a workspace script that calls dynpack; npm pa
     run('npm', ['pack', '--ignore-scripts', '--pack-destination', path.join(tmp, 'npm-packed')], { cwd: path.join(repo, 'plugins', p, 'dist-dynamic') })
     assert.ok(fs.readFileSync(path.join(repo, 'packed', name)).equals(fs.readFileSync(path.join(tmp, 'npm-packed', name))), name)
   }
+})
+
+describe('the standalone tarball in a Yarn 4 monorepo: yarn add -D ./…-standalone.tgz at the root', { skip }, () => {
+  let mono
+  const yarnIn = (args, cwd = mono) => yarn(args, { cwd })
+  before(() => {
+    if (skip) return
+    mono = path.join(tmp, 'backstage-standalone')
+    writeJson(path.join(mono, 'package.json'), {
+      name: 'root',
+      private: true,
+      workspaces: ['plugins/*'],
+      scripts: { 'export-dynamic': 'yarn workspaces foreach -A run export-dynamic' },
+    })
+    fs.writeFileSync(path.join(mono, '.yarnrc.yml'), [
+      'nodeLinker: node-modules',
+      `npmRegistryServer: "${registry.url.replace(/\/$/, '')}"`,
+      'unsafeHttpWhitelist: ["127.0.0.1"]',
+      // dynpack comes from the file; only its runtime dependencies, just published here, need preapproval
+      `npmPreapprovedPackages: ${JSON.stringify(RUNTIME_DEPENDENCIES)}`,
+      '',
+    ].join('\n'))
+    writePlugin(path.join(mono, 'plugins', 'hello-backend'), '@internal/plugin-hello-backend', 'backend-plugin', { dynpack: false })
+    writePlugin(path.join(mono, 'plugins', 'greeting'), '@internal/plugin-greeting', 'frontend-plugin', { dynpack: false })
+    fs.copyFileSync(standalone, path.join(mono, STANDALONE))
+  })
+
+  test(`yarn add -D ./${STANDALONE}: no resolutions, no platform package`, () => {
+    yarnIn(['add', '-D', `./${STANDALONE}`])
+    const pkg = JSON.parse(fs.readFileSync(path.join(mono, 'package.json'), 'utf8'))
+    assert.equal(pkg.resolutions, undefined)
+    assert.match(pkg.devDependencies.dynpack, new RegExp(STANDALONE.replace(/\./g, '\\.')))
+    assert.ok(fs.existsSync(path.join(mono, 'node_modules', 'dynpack', `dynpack.${platformId()}.node`)))
+    assert.equal(fs.existsSync(path.join(mono, 'node_modules', `dynpack-${platformId()}`)), false)
+    assert.doesNotMatch(fs.readFileSync(path.join(mono, 'yarn.lock'), 'utf8'), /dynpack-(linux|darwin|win32)/)
+  })
+
+  test('yarn dynpack at the root; yarn run -T dynpack in a plugin workspace', () => {
+    assert.equal(yarnIn(['dynpack', '--version']).stdout.trim(), VERSION)
+    const greeting = path.join(mono, 'plugins', 'greeting')
+    const plain = spawnSync(process.execPath, [YARN, 'dynpack', '--version'], { cwd: greeting, env, encoding: 'utf8' })
+    assert.notEqual(plain.status, 0)
+    assert.match(plain.stdout + plain.stderr, /Couldn't find a script named "dynpack"/)
+    assert.equal(yarnIn(['run', '-T', 'dynpack', '--version'], greeting).stdout.trim(), VERSION)
+  })
+
+  test('the README commands: yarn dynpack package at the root, yarn run -T dynpack pack in a plugin', () => {
+    yarnIn(['export-dynamic'])
+    // exactly the commands README.md shows
+    const report = JSON.parse(yarnIn(['dynpack', 'package', '--tag', 'localhost/acme/plugins:1.0.0', '--output', 'dist-oci', '--json']).stdout)
+    assert.deepEqual(report.plugins.map((p) => p.name).sort(), ['@internal/plugin-greeting-dynamic', '@internal/plugin-hello-backend-dynamic'])
+    const greeting = path.join(mono, 'plugins', 'greeting')
+    const out = yarnIn(['run', '-T', 'dynpack', 'pack', '--pack-destination', '../../packed'], greeting)
+    const file = 'internal-plugin-greeting-dynamic-0.1.0.tgz'
+    assert.equal(out.stdout.trim(), file)
+    fs.mkdirSync(path.join(tmp, 'npm-packed-standalone'))
+    run('npm', ['pack', '--ignore-scripts', '--pack-destination', path.join(tmp, 'npm-packed-standalone')], { cwd: path.join(greeting, 'dist-dynamic') })
+    assert.ok(fs.readFileSync(path.join(mono, 'packed', file)).equals(fs.readFileSync(path.join(tmp, 'npm-packed-standalone', file))), 'npm pack bytes')
+  })
 })

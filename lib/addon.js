@@ -34,15 +34,27 @@ function platformId (platform = process.platform, arch = process.arch, musl = is
   return `${platform}-${arch}`
 }
 
+/** The addons inside this package (`dynpack.<platform>.node` beside index.js): a checkout's build, or a standalone tarball's. */
+function bundledAddons (root = path.join(__dirname, '..')) {
+  try {
+    return fs.readdirSync(root).map((f) => /^dynpack\.(.+)\.node$/.exec(f)?.[1]).filter(Boolean).sort()
+  } catch {
+    return []
+  }
+}
+
 /** The E_NO_ADDON error for `loadError`, naming what is missing and how to get it. */
-function noAddonError (loadError, id = platformId()) {
+function noAddonError (loadError, id = platformId(), bundled = bundledAddons()) {
   const pkg = `dynpack-${id}`
   const supported = Object.keys(PLATFORMS).join(', ')
   const where = `${process.platform} ${process.arch}, Node ${process.version}`
-  const fix = PLATFORMS[id]
-    ? `the package ${pkg} holds it: reinstall dynpack without --omit=optional (delete node_modules and the lockfile if npm skipped it; ` +
-      `with Yarn, keep "current" in supportedArchitectures), or run \`npm run build\` in a source checkout (needs Rust)`
-    : `dynpack ships prebuilt addons for ${supported}; on other platforms run \`npm run build\` in a source checkout (needs Rust and a C toolchain)`
+  const others = bundled.filter((b) => b !== id)
+  const fix = others.length && !bundled.includes(id)
+    ? `this dynpack holds the addon for ${others.join(', ')} only (a standalone tarball); install dynpack-<version>-${id}-standalone.tgz or dynpack from the registry instead`
+    : PLATFORMS[id]
+      ? `the package ${pkg} holds it: reinstall dynpack without --omit=optional (delete node_modules and the lockfile if npm skipped it; ` +
+        `with Yarn, keep "current" in supportedArchitectures), or run \`npm run build\` in a source checkout (needs Rust)`
+      : `dynpack ships prebuilt addons for ${supported}; on other platforms run \`npm run build\` in a source checkout (needs Rust and a C toolchain)`
   const e = new Error(`the dynpack native addon could not be loaded on ${where} (${id}): ${fix}`)
   e.code = 'E_NO_ADDON'
   e.platform = id
@@ -50,7 +62,12 @@ function noAddonError (loadError, id = platformId()) {
   return e
 }
 
-/** The addon's exports; throws E_NO_ADDON when no addon for this machine loads. */
+/**
+ * The addon's exports; throws E_NO_ADDON when no addon for this machine loads.
+ * The generated loader tries `dynpack.<platform>.node` inside this package
+ * first (a checkout's build, or the addon of a standalone tarball), then the
+ * platform package `dynpack-<platform>`.
+ */
 function loadAddon () {
   try {
     return require(path.join(__dirname, '..', 'index.js'))
@@ -59,4 +76,4 @@ function loadAddon () {
   }
 }
 
-module.exports = { loadAddon, noAddonError, platformId, PLATFORMS }
+module.exports = { loadAddon, noAddonError, bundledAddons, platformId, PLATFORMS }

@@ -95,7 +95,10 @@ export interface DynpackError extends Error {
  * rule every command shares: a plugin folder holding `dist-dynamic/` packs that
  * folder (said by a process warning with code `DYNPACK_DIST_DYNAMIC`); a monorepo
  * root rejects with `E_MONOREPO`, whose `plugins` lists the folders to pack one by
- * one (the return type stays one result; `dynpack pack ROOT` packs them all).
+ * one (the return type stays one result; `dynpack pack ROOT` packs them all);
+ * a Backstage plugin's source folder without `dist-dynamic/` rejects with
+ * `E_NO_DIST_DYNAMIC`, as in every function and command. A package whose
+ * `workspaces` hold no Backstage package is packed as itself.
  * Wrong argument types reject with `E_INVALID_OPTION`.
  */
 export declare function packDynamic(
@@ -121,8 +124,9 @@ export declare function verifyIntegrity(input: string | Buffer | Uint8Array, sri
 
 /**
  * Writes a reproducible OCI image of dynamic plugins (dist-dynamic folders,
- * plugin folders that contain dist-dynamic/, or monorepo roots, which stand for
- * every exported plugin workspace) without a container engine: an OCI
+ * plugin folders that contain dist-dynamic/, unpacked published plugins, or
+ * monorepo roots, which stand for every exported plugin workspace; a plugin
+ * source without dist-dynamic/ rejects with `E_NO_DIST_DYNAMIC`) without a container engine: an OCI
  * image layout at `options.output` (created, or updated: other tags are kept),
  * or an oci-archive file there with `archive: true`. `SOURCE_DATE_EPOCH` sets the
  * timestamps unless `sourceDateEpoch` is given. Resolves to the digests and the

@@ -7,36 +7,8 @@
 const path = require('node:path')
 const zlib = require('node:zlib')
 const native = require('./addon.js').loadAddon()
-
-const NAPI_ARGUMENT_CODES = new Set([
-  'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected',
-  'NumberExpected', 'BooleanExpected', 'ArrayExpected', 'BigintExpected',
-])
-
-/** Rewrites `E_CODE: message` from Rust into `error.code` + `error.message`. */
-function toDynpackError (err) {
-  if (!(err instanceof Error)) return err
-  const m = /^(E_[A-Z0-9_]+): ([\s\S]*)$/.exec(err.message)
-  if (m) {
-    const e = new Error(m[2])
-    e.code = m[1]
-    return e
-  }
-  if (NAPI_ARGUMENT_CODES.has(err.code)) {
-    // A conversion the JS checks above did not catch: name the option, never the Rust type.
-    const field = / on \w+\.(\w+)/.exec(err.message)?.[1]
-    const e = new Error(field ? `options.${field} has the wrong type` : 'an argument has the wrong type')
-    e.code = 'E_INVALID_OPTION'
-    return e
-  }
-  return err
-}
-
-function dynpackError (code, message) {
-  const e = new Error(message)
-  e.code = code
-  return e
-}
+const { dynpackError, toDynpackError, typeName, checkOptions } = require('./errors.js')
+const { resolveFolder, singleFolder } = require('./folders.js')
 
 function abortError (signal) {
   const e = dynpackError('E_ABORTED', 'the operation was aborted')
@@ -138,40 +110,6 @@ function checkHostZlib () {
   zlibChecked = true
 }
 
-/** How a value is named in an argument error: its type, never an internal one. */
-function typeName (v) {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'an array'
-  if (Buffer.isBuffer(v)) return 'a Buffer'
-  return typeof v === 'object' ? 'an object' : `${typeof v === 'undefined' ? '' : 'the ' + typeof v + ' '}${typeof v === 'string' ? JSON.stringify(v) : String(v)}`.trim()
-}
-
-/**
- * Checks `options` of `fn` against `spec` ({ key: rule }) before the addon
- * sees them, so that a wrong type is reported in dynpack's words (the addon's
- * own conversion errors name Rust types). Rules: 'boolean', 'string',
- * 'function', 'strings' (array of strings), 'stringMap' (object of strings),
- * or an array of the allowed values. Unknown keys are left alone.
- */
-function checkOptions (options, spec, fn) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw dynpackError('E_INVALID_OPTION', `${fn}: options must be an object, not ${typeName(options)}`)
-  }
-  for (const [key, rule] of Object.entries(spec)) {
-    const v = options[key]
-    if (v === undefined) continue
-    let ok
-    let want
-    if (Array.isArray(rule)) { ok = rule.includes(v); want = rule.map((r) => JSON.stringify(r).replace(/"/g, "'")).join(' or ') } else if (rule === 'strings') { ok = Array.isArray(v) && v.every((x) => typeof x === 'string'); want = 'an array of strings' } else if (rule === 'stringMap') { ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'); want = 'an object of string values' } else { ok = typeof v === rule; want = rule === 'boolean' ? 'true or false' : `a ${rule}` }
-    if (ok) continue
-    const at = Array.isArray(v) && rule === 'strings' ? v.findIndex((x) => typeof x !== 'string') : -1
-    if (at >= 0) throw dynpackError('E_INVALID_OPTION', `${fn}: options.${key}[${at}] must be a string, not ${typeName(v[at])}`)
-    throw dynpackError('E_INVALID_OPTION', `${fn}: options.${key} must be ${want}, not ${typeName(v)}`)
-  }
-  return options
-}
-
 /** A file path or the bytes themselves: what computeIntegrity and verifyIntegrity hash. */
 function checkInput (input, fn) {
   if (typeof input === 'string' && input !== '') return path.resolve(input)
@@ -185,27 +123,6 @@ function resolveDir (dir, what) {
     throw dynpackError('E_INVALID_OPTION', `${what} must be a non-empty string, not ${typeName(dir)}`)
   }
   return path.resolve(dir)
-}
-
-/**
- * The one folder an API function that takes a single plugin works on, by the
- * rule every command shares (lib/cli/discover.js resolveFolder): a plugin
- * folder means its dist-dynamic/ (said with a process warning, code
- * DYNPACK_DIST_DYNAMIC); a monorepo root is refused with E_MONOREPO, whose
- * `plugins` lists the dist-dynamic folders to pass one by one.
- */
-function singleFolder (abs, fn) {
-  const { resolveFolder } = require('./cli/discover.js')
-  const resolved = resolveFolder(abs)
-  if (resolved.mode === 'monorepo') {
-    const list = resolved.folders.map((f) => path.relative(process.cwd(), f.dir) || '.')
-    const e = dynpackError('E_MONOREPO',
-      `${abs} is a monorepo root (${list.length} exported plugin${list.length === 1 ? '' : 's'}${list.length ? ': ' + list.join(', ') : ''}); ` +
-      `${fn} takes one plugin: call it for each of these folders, or run \`dynpack ${fn === 'publishDynamic' ? 'publish' : 'pack'}\` on the root`)
-    e.plugins = resolved.folders.map((f) => f.dir)
-    throw e
-  }
-  return resolved
 }
 
 /**
@@ -278,7 +195,7 @@ async function sbomOf (dir, options = {}) {
   options = options ?? {}
   if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
   const { signal, sourceDateEpoch } = options
-  const abs = resolveDir(dir, 'dir')
+  const abs = singleFolder(resolveDir(dir, 'dir'), 'sbomOf').folders[0].dir
   const nativeOptions = { sourceDateEpoch: sbomEpoch(sourceDateEpoch) }
   const text = await run(signal, (token) => native.sbomOf(abs, nativeOptions, token))
   return JSON.parse(text)
@@ -295,11 +212,11 @@ async function buildOciLayout (plugins, options) {
   }
   const list = Array.isArray(plugins) ? plugins : [plugins]
   if (list.length === 0) throw dynpackError('E_INVALID_OPTION', 'pass at least one plugin folder')
-  // A monorepo root stands for its exported plugins, as for every command (one image holds them all).
-  const { resolveFolder } = require('./cli/discover.js')
+  // The folder rule of every command (lib/folders.js): a plugin folder means its dist-dynamic/, a
+  // monorepo root its exported plugins (one image holds them all), a plugin source is refused.
   const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins')).flatMap((dir) => {
     const resolved = resolveFolder(dir)
-    if (resolved.mode !== 'monorepo') return [dir]
+    if (resolved.mode !== 'monorepo') return [resolved.folders[0].dir]
     if (resolved.folders.length === 0) {
       throw dynpackError('E_NO_PLUGINS', `${dir}: none of the ${resolved.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
     }
@@ -510,7 +427,7 @@ async function registryLogout (host, options = {}) {
 }
 
 /** Publishes a dynamic plugin's tarball to a private npm registry (lib/publish.js; loaded on first use). */
-function publishDynamic (dir, options) { return require('./publish').publishDynamic(dir, options) }
+function publishDynamic (dir, options) { return require('./publish.js').publishDynamic(dir, options, packDynamic) }
 
 /**
  * The RHDH Extensions catalog entities (Package, Plugin, and the
@@ -539,7 +456,6 @@ module.exports = {
   catalogEntities,
   buildCatalogIndex,
   // internal helpers shared by the CLI
-  _singleFolder: singleFolder,
   _checkOptions: checkOptions,
   _toDynpackError: toDynpackError,
   _dynpackError: dynpackError,

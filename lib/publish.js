@@ -11,10 +11,9 @@ const os = require('node:os')
 const path = require('node:path')
 const { isDeepStrictEqual } = require('node:util')
 const { spawn } = require('node:child_process')
-const api = require('./api')
-const { readInput } = require('./read-input')
-
-const { _dynpackError: dynpackError } = api
+const { readInput } = require('./read-input.js')
+const { dynpackError, checkOptions } = require('./errors.js')
+const { singleFolder } = require('./folders.js')
 
 /** Hosts of the public npm registry (and its mirror under yarn's name). */
 const PUBLIC_REGISTRY_HOSTS = new Set(['registry.npmjs.org', 'registry.npmjs.com', 'registry.yarnpkg.com'])
@@ -39,9 +38,11 @@ const REGISTRY_SOURCES = {
  * Publishes one dynamic plugin; resolves to what was published (see
  * lib/api.d.ts `PublishResult`) and rejects with a coded error otherwise.
  * `dir` is a dist-dynamic folder or a plugin folder that contains one.
+ * `packDynamic` is lib/api.js's, passed in so that this module needs nothing
+ * from lib/api.js (no require cycle).
  */
-async function publishDynamic (dir, options = {}) {
-  options = api._checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function', onProgress: 'function' }, 'publishDynamic')
+async function publishDynamic (dir, options = {}, packDynamic) {
+  options = checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function', onProgress: 'function' }, 'publishDynamic')
   const { signal, dryRun = false, allowPublicRegistry = false } = options
   if (typeof dir !== 'string' || dir === '') throw dynpackError('E_INVALID_OPTION', 'dir must be a non-empty string')
   if (options.tag !== undefined && (typeof options.tag !== 'string' || !/^[^\s/@%][^\s/%]*$/.test(options.tag))) {
@@ -72,7 +73,7 @@ async function publishDynamic (dir, options = {}) {
     // Packing (off the event loop) and asking npm for its settings overlap.
     // Both are waited for, so that nothing still writes into tmp when it is removed.
     const [packing, resolving] = await Promise.allSettled([
-      api.packDynamic(distDir, { destination: tmp, signal, onProgress: options.onProgress }),
+      packDynamic(distDir, { destination: tmp, signal, onProgress: options.onProgress }),
       resolveSettings({ options, publishConfig, manifestPath, scope, distDir, npm, env, signal }),
     ])
     if (packing.status === 'rejected') throw packing.reason
@@ -146,8 +147,8 @@ function locate (abs) {
     throw dynpackError('E_IO', `${abs}: ${err.message}`)
   }
   if (!stat.isDirectory()) throw dynpackError('E_NOT_A_DIRECTORY', `${abs}: not a folder; pass the folder that holds package.json`)
-  // the rule every command shares (lib/cli/discover.js resolveFolder); a monorepo root is refused
-  const { folders: [folder] } = api._singleFolder(abs, 'publishDynamic')
+  // the rule every command shares (lib/folders.js resolveFolder); a monorepo root is refused
+  const { folders: [folder] } = singleFolder(abs, 'publishDynamic')
   return { distDir: folder.dir, sourceDir: folder.source }
 }
 

@@ -8,8 +8,18 @@
 // (the release workflow, after `napi artifacts`) every `napi.targets` entry
 // must have its addon in npm/<platform>/, or nothing is written.
 //
-// The release workflow publishes exactly these files (`npm publish <tgz>`),
-// platform packages first, so what this script writes is what users install.
+// It also writes dynpack-<version>-<platform>-standalone.tgz for each of
+// those platforms: the JS package with that platform's addon inside and no
+// optionalDependencies, for installing from a file. Yarn 4 resolves every
+// optional platform package of dynpack-<version>.tgz, so `yarn add -D
+// ./dynpack-<version>.tgz` fails on the ones no registry it knows has
+// (YN0035); the standalone tarball names none (`yarn add -D ./…-standalone.tgz`,
+// `npm install ./…-standalone.tgz`). The loader (index.js) finds the addon
+// next to it before it looks for a platform package.
+//
+// The release workflow publishes exactly the other files (`npm publish
+// <tgz>`), platform packages first, so what this script writes is what users
+// install; the standalone tarballs are release assets, never published.
 
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -72,7 +82,11 @@ function hostPlatform (platforms) {
 
 /** `npm pack` of `dir` into release/; returns the tarball's file name. */
 function npmPack (dir) {
-  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', OUT], {
+  return npmPackInto(dir, OUT)
+}
+
+function npmPackInto (dir, destination) {
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', destination], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, npm_config_update_notifier: 'false' },
@@ -100,20 +114,49 @@ function stagePlatform (p, root, addon) {
   return dir
 }
 
-function stageRoot (root, platforms) {
-  const dir = path.join(STAGE, 'dynpack')
-  fs.mkdirSync(dir, { recursive: true })
+/** The package.json of the JS package, as published: no development fields, exact optionalDependencies. */
+function rootManifest (root, platforms) {
   const pkg = { ...root }
   for (const field of DEVELOPMENT_ONLY) delete pkg[field]
   pkg.optionalDependencies = Object.fromEntries(platforms.map((p) => [p.pkg.name, root.version]))
   const repository = repositoryField(root)
   if (repository) pkg.repository = repository
+  return pkg
+}
+
+function stageJs (dir, root, pkg) {
+  fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
   for (const entry of [...root.files, 'README.md', 'LICENSE']) {
     const from = path.join(ROOT, entry)
     if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true })
   }
   return dir
+}
+
+function stageRoot (root, platforms) {
+  return stageJs(path.join(STAGE, 'dynpack'), root, rootManifest(root, platforms))
+}
+
+/**
+ * The JS package with platform `p`'s addon beside index.js (where the loader
+ * looks first) and no optionalDependencies; `os`/`cpu`/`libc` are the
+ * platform package's, so npm refuses it on another machine instead of
+ * installing a CLI that cannot load.
+ */
+function stageStandalone (p, root, platforms, addon) {
+  const pkg = rootManifest(root, platforms)
+  delete pkg.optionalDependencies
+  for (const field of ['os', 'cpu', 'libc']) if (p.pkg[field]) pkg[field] = p.pkg[field]
+  pkg.files = [...pkg.files, p.addon]
+  const dir = stageJs(path.join(STAGE, `standalone-${p.dir}`), root, pkg)
+  fs.copyFileSync(addon, path.join(dir, p.addon))
+  return dir
+}
+
+/** The file name of platform `p`'s standalone tarball. */
+function standaloneName (version, platform) {
+  return `dynpack-${version}-${platform}-standalone.tgz`
 }
 
 function main (argv) {
@@ -131,6 +174,15 @@ function main (argv) {
   for (const f of fs.readdirSync(OUT)) if (f.endsWith('.tgz')) fs.rmSync(path.join(OUT, f))
   const dirs = [...wanted.map((p, i) => stagePlatform(p, root, addons[i])), stageRoot(root, platforms)]
   const written = dirs.map(npmPack)
+  for (const [i, p] of wanted.entries()) {
+    // npm names it dynpack-<version>.tgz, as the JS package: packed alone, then renamed
+    const alone = path.join(STAGE, 'standalone-out')
+    fs.mkdirSync(alone, { recursive: true })
+    const file = npmPackInto(stageStandalone(p, root, platforms, addons[i]), alone)
+    const name = standaloneName(root.version, p.dir)
+    fs.renameSync(path.join(alone, file), path.join(OUT, name))
+    written.push(name)
+  }
   fs.rmSync(STAGE, { recursive: true, force: true })
   for (const f of written) process.stdout.write(`release/${f}\n`)
 }

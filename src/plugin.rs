@@ -33,31 +33,21 @@ pub const METADATA_KEYS: [&str; 11] = [
     "keywords",
 ];
 
-/// The folder to pack for `path`: its `dist-dynamic/` when it has one (a
-/// plugin source folder), else `path` itself (a dist-dynamic folder).
+/// Checks that `path`, the folder to pack, is a folder. Which folder that is
+/// (a plugin's dist-dynamic/, an unpacked published plugin, never a plugin
+/// source) is decided once, in lib/folders.js, before the addon is called:
+/// deciding here too would let the two rules drift apart.
 pub fn locate(path: &Path) -> Result<PathBuf> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(Error::NotADirectory {
-                path: path.to_path_buf(),
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFound {
-                path: path.to_path_buf(),
-            })
-        }
-        Err(e) => return Err(Error::io(path, e)),
+        Ok(m) if m.is_dir() => Ok(path.to_path_buf()),
+        Ok(_) => Err(Error::NotADirectory {
+            path: path.to_path_buf(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(Error::io(path, e)),
     }
-    let nested = path.join("dist-dynamic");
-    if nested.is_dir() {
-        if !nested.join("package.json").is_file() {
-            return Err(Error::NoPackageJson { path: nested });
-        }
-        return Ok(nested);
-    }
-    Ok(path.to_path_buf())
 }
 
 /// The image directory of a dist-dynamic package name.

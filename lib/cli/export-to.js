@@ -8,7 +8,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { extractTgz } = require('./untar.js')
-const { pluginMetadata } = require('./discover.js')
+const { pluginMetadata } = require('../folders.js')
 const { readInput } = require('../read-input.js')
 
 function conflictError (message) {

@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, json } = require('./report.js')
-const { readManifest, findAppConfig, resolveFolders } = require('./discover.js')
+const { readManifest, findAppConfig, resolveFolders } = require('../folders.js')
 const { pluginsYaml, parseAppConfig } = require('./yaml.js')
 
 const OPTIONS = {

@@ -6,7 +6,7 @@
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, json, displayPath } = require('./report.js')
-const { findAppConfig, resolveFolders } = require('./discover.js')
+const { findAppConfig, resolveFolders } = require('../folders.js')
 const { pluginsYaml, parseAppConfig } = require('./yaml.js')
 
 const OPTIONS = {

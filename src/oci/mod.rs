@@ -208,8 +208,8 @@ fn size_warnings(plugins: &[PluginFiles], warnings: &mut Vec<String>) {
     }
 }
 
-/// Builds the image of `inputs` (dist-dynamic folders, or plugin folders
-/// that contain `dist-dynamic/`) and records it under `opts.tag`.
+/// Builds the image of `inputs` (the plugins' artifact folders, as
+/// lib/folders.js resolves them) and records it under `opts.tag`.
 pub fn build_oci_layout(inputs: &[PathBuf], opts: &OciOptions) -> Result<OciReport> {
     build_oci_layout_tapped(inputs, opts, None)
 }

@@ -1,11 +1,14 @@
 'use strict'
-// Finds the plugins `dynpack package` works on: the current plugin, the
-// current dist-dynamic folder, or every Backstage plugin workspace of a
-// monorepo (from the root package.json `workspaces` globs, any layout).
+// What a folder given to dynpack is, for every command and API function (the
+// one rule): a plugin with its exported dist-dynamic/, an artifact folder, or
+// a monorepo root whose Backstage plugin workspaces are found from the root
+// package.json `workspaces` globs (any layout). Library code: the CLI and
+// lib/api.js, lib/publish.js all call it; it requires nothing from either.
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { readInput, readInsideFolder, fsError } = require('../read-input.js')
+const { readInput, readInsideFolder, fsError } = require('./read-input.js')
+const { dynpackError: fail, toDynpackError } = require('./errors.js')
 
 /** The roles the RHDH packagers package; any other role is skipped. */
 const PLUGIN_ROLES = new Set(['frontend-plugin', 'frontend-plugin-module', 'backend-plugin', 'backend-plugin-module'])
@@ -15,12 +18,6 @@ const APP_CONFIG_FILES = ['app-config.janus-idp.yaml', 'app-config.backstage-com
 
 /** Fields of dist-dynamic/package.json copied into index.json, in the packagers' order. */
 const METADATA_FIELDS = ['name', 'version', 'description', 'backstage', 'homepage', 'repository', 'license', 'maintainers', 'author', 'bugs', 'keywords']
-
-function fail (code, message) {
-  const e = new Error(message)
-  e.code = code
-  return e
-}
 
 /** Reads and parses a package.json; null when it does not exist. */
 function readManifest (file) {
@@ -44,7 +41,7 @@ function readManifest (file) {
  * (directory_name, check_directory): images and exports cannot disagree.
  */
 function pluginDirectory (name, file = 'package.json') {
-  const { _native: native, _toDynpackError: toDynpackError } = require('../api.js')
+  const native = require('./addon.js').loadAddon()
   try {
     return native.pluginDirectory(name, file)
   } catch (e) {
@@ -96,19 +93,70 @@ function isDir (p) {
   try { return fs.statSync(p).isDirectory() } catch { return false }
 }
 
+/** The file `backstage-cli package bundle` leaves in its output folder. */
+const BUNDLE_MARKER = '.bundle-output'
+
+/** Folders of built output a plugin package ships (bundled dependencies in node_modules/). */
+const BUILT_OUTPUT = ['dist', 'dist-scalprum', 'node_modules']
+
+/** Build configurations only a plugin's source folder has (never packed by its `files`). */
+const BUILD_CONFIGS = ['tsconfig.json', 'tsconfig.build.json', 'webpack.config.js', 'webpack.config.ts', 'rollup.config.js', 'rollup.config.mjs', 'rollup.config.ts', 'vite.config.js', 'vite.config.ts', 'babel.config.js', 'babel.config.json']
+
+/**
+ * What one folder holds, judged by its content, never by its name alone:
+ *  - 'plugin': it holds dist-dynamic/ (the plugin source with its export);
+ *  - 'artifact': output to ship as it is. Either an exporter wrote it (the
+ *    `.bundle-output` marker of `backstage-cli package bundle`, a package
+ *    named `*-dynamic`, dist-scalprum/, or the folder dist-dynamic itself),
+ *    or it is a plugin package of built output only: a published plugin
+ *    unpacked (dist/, bundled node_modules/, no src/);
+ *  - 'source': a Backstage plugin (a plugin backstage.role) that no exporter
+ *    wrote, with its sources (`src/` or a build configuration) or without
+ *    any built output: nothing to package until it is exported;
+ *  - 'package': anything else, packed as it is (what `npm pack` would pack).
+ * `evidence` names what decided, for messages. Monorepo roots are decided
+ * before, by {@link resolveFolder}.
+ */
+function classifyFolder (dir, manifest) {
+  if (fs.existsSync(path.join(dir, BUNDLE_MARKER))) return { kind: 'artifact', evidence: BUNDLE_MARKER }
+  if (isDir(path.join(dir, 'dist-dynamic'))) return { kind: 'plugin', evidence: 'dist-dynamic/' }
+  if (manifest && /-dynamic$/.test(String(manifest.name))) return { kind: 'artifact', evidence: `the package ${manifest.name}` }
+  if (isDir(path.join(dir, 'dist-scalprum'))) return { kind: 'artifact', evidence: 'dist-scalprum/' }
+  if (path.basename(dir) === 'dist-dynamic') return { kind: 'artifact', evidence: 'the folder dist-dynamic' }
+  const role = manifest?.backstage?.role
+  if (!PLUGIN_ROLES.has(role)) return { kind: 'package', evidence: null }
+  const sources = [isDir(path.join(dir, 'src')) ? 'src/' : null, ...BUILD_CONFIGS.filter((f) => fs.existsSync(path.join(dir, f)))].filter(Boolean)
+  if (sources.length) return { kind: 'source', evidence: sources.join(', ') }
+  const built = BUILT_OUTPUT.filter((f) => isDir(path.join(dir, f)))
+  if (built.length === 0) return { kind: 'source', evidence: `no ${BUILT_OUTPUT.join(', ')}` }
+  return { kind: 'artifact', evidence: `backstage.role '${role}', ${built.join(', ')}, no sources` }
+}
+
+/** The refusal of a plugin source folder, the same for every command and API function. */
+function sourceWithoutExport (dir, evidence) {
+  return fail('E_NO_DIST_DYNAMIC',
+    `${dir}: a Backstage plugin's source folder (${evidence}) with no dist-dynamic/ folder: there is nothing to package yet. ` +
+    'Export the plugin first (`npx @red-hat-developer-hub/cli plugin export` in that folder), then run dynpack there again or on its dist-dynamic folder')
+}
+
 /**
  * What a folder given to any dynpack command or API function means: the one
- * rule `pack`, `publish`, `package`, packDynamic and publishDynamic share.
+ * rule `pack`, `publish`, `package`, packDynamic, publishDynamic,
+ * buildOciLayout and sbomOf share.
  * Resolves `dir` to `{ mode, root, folders: [{ dir, source }], skipped }`:
- *  - 'monorepo': package.json has `workspaces`; one folder per workspace with a
- *    plugin backstage.role and a dist-dynamic/ (`dir` is that dist-dynamic,
- *    `source` the workspace); the others are in `skipped: [{ path, reason }]`;
+ *  - 'monorepo': package.json has `workspaces` of which at least one is a
+ *    Backstage package (a backstage.role); one folder per plugin workspace with
+ *    a dist-dynamic/ (`dir` is that dist-dynamic, `source` the workspace); the
+ *    others are in `skipped: [{ path, reason }]`. A package whose workspaces
+ *    hold no Backstage package (npm's own) is no monorepo: it is classified
+ *    as any folder;
  *  - 'plugin': `dir` holds dist-dynamic/, which is the folder to use;
- *  - 'dist-dynamic': a folder named dist-dynamic or a package named `*-dynamic`;
- *  - 'package': anything else, used as it is (what `npm pack` would pack).
- * `source` is the plugin folder around a dist-dynamic folder (with its
- * package.json and app-config), or null. Never throws for a folder it cannot
- * read: it then answers 'package' and the caller's own checks name the problem.
+ *  - 'dist-dynamic': an artifact folder ({@link classifyFolder}), used as it is;
+ *  - 'package': anything else, used as it is.
+ * A plugin source folder without dist-dynamic/ is refused with
+ * E_NO_DIST_DYNAMIC. `source` is the plugin folder around a dist-dynamic
+ * folder (with its package.json and app-config), or null. A folder it cannot
+ * read is answered 'package', so that the caller's own checks name the problem.
  */
 function resolveFolder (dir) {
   const root = path.resolve(dir)
@@ -116,14 +164,39 @@ function resolveFolder (dir) {
   if (!isDir(root)) return single('package', root, null)
   let manifest = null
   try { manifest = readManifest(path.join(root, 'package.json')) } catch {}
-  if (manifest && manifest.workspaces !== undefined) return resolveWorkspaces(root, manifest)
-  if (isDir(path.join(root, 'dist-dynamic'))) return single('plugin', path.join(root, 'dist-dynamic'), root)
-  const parent = path.dirname(root)
-  if (path.basename(root) === 'dist-dynamic') {
-    return single('dist-dynamic', root, fs.existsSync(path.join(parent, 'package.json')) ? parent : null)
+  if (manifest && manifest.workspaces !== undefined) {
+    const mono = resolveWorkspaces(root, manifest)
+    if (mono) return mono
   }
-  if (manifest && /-dynamic$/.test(String(manifest.name))) return single('dist-dynamic', root, null)
+  const { kind, evidence } = classifyFolder(root, manifest)
+  if (kind === 'plugin') return single('plugin', path.join(root, 'dist-dynamic'), root)
+  if (kind === 'source') throw sourceWithoutExport(root, evidence)
+  if (kind === 'artifact') {
+    const parent = path.dirname(root)
+    const beside = path.basename(root) === 'dist-dynamic' && fs.existsSync(path.join(parent, 'package.json'))
+    return single('dist-dynamic', root, beside ? parent : null)
+  }
   return single('package', root, null)
+}
+
+/**
+ * The one folder an API function that takes a single plugin works on, by the
+ * rule every command shares (resolveFolder): a plugin
+ * folder means its dist-dynamic/ (said with a process warning, code
+ * DYNPACK_DIST_DYNAMIC); a monorepo root is refused with E_MONOREPO, whose
+ * `plugins` lists the dist-dynamic folders to pass one by one.
+ */
+function singleFolder (abs, fn) {
+  const resolved = resolveFolder(abs)
+  if (resolved.mode === 'monorepo') {
+    const list = resolved.folders.map((f) => path.relative(process.cwd(), f.dir) || '.')
+    const e = fail('E_MONOREPO',
+      `${abs} is a monorepo root (${list.length} exported plugin${list.length === 1 ? '' : 's'}${list.length ? ': ' + list.join(', ') : ''}); ` +
+      `${fn} takes one plugin: call it for each of these folders, or run \`dynpack ${fn === 'publishDynamic' ? 'publish' : 'pack'}\` on the root`)
+    e.plugins = resolved.folders.map((f) => f.dir)
+    throw e
+  }
+  return resolved
 }
 
 /** A short sentence saying which folder a command uses, for the modes where it is not `dir` itself. */
@@ -183,7 +256,7 @@ function discoverPlugins (dir) {
   }
   const resolved = resolveFolder(root)
   if (resolved.mode === 'package') {
-    throw fail('E_NO_DIST_DYNAMIC', `${root}: no dist-dynamic/ folder; export the plugin first (\`npx @red-hat-developer-hub/cli plugin export\`), or run dynpack in a dist-dynamic folder or a monorepo root`)
+    throw fail('E_NO_DIST_DYNAMIC', `${root}: no dist-dynamic/ folder and not a dynamic plugin (no plugin backstage.role); run dynpack in a plugin folder after exporting it (\`npx @red-hat-developer-hub/cli plugin export\`), in its dist-dynamic folder or at a monorepo root`)
   }
   const plugins = resolved.folders.map((f) => pluginAt(f.dir, f.source))
   return { mode: resolved.mode, root, plugins, skipped: resolved.skipped }
@@ -193,10 +266,12 @@ function resolveWorkspaces (root, manifest) {
   const patterns = workspacePatterns(manifest.workspaces, path.join(root, 'package.json'))
   const folders = []
   const skipped = []
+  let backstage = 0
   for (const ws of expandWorkspaces(root, patterns)) {
     const rel = path.relative(root, ws) || '.'
     const pkg = readManifest(path.join(ws, 'package.json'))
     const role = pkg?.backstage?.role
+    if (role !== undefined) backstage++
     if (role === undefined) {
       skipped.push({ path: rel, reason: 'no backstage.role (not a Backstage plugin)' })
     } else if (!PLUGIN_ROLES.has(role)) {
@@ -207,7 +282,9 @@ function resolveWorkspaces (root, manifest) {
       folders.push({ dir: path.join(ws, 'dist-dynamic'), source: ws })
     }
   }
-  return { mode: 'monorepo', root, folders, skipped }
+  // workspaces without any Backstage package (npm's own package.json lists its
+  // development workspaces, which it does not ship): a package, not a monorepo
+  return backstage === 0 ? null : { mode: 'monorepo', root, folders, skipped }
 }
 
 function workspacePatterns (workspaces, file) {
@@ -312,6 +389,8 @@ function walk (root, rel, res, found) {
 module.exports = {
   discoverPlugins,
   resolveFolder,
+  classifyFolder,
+  singleFolder,
   resolveFolders,
   describeResolution,
   expandWorkspaces,
