@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod gzip;
+pub mod hex;
 pub mod input;
 pub mod inspect;
 pub mod integrity;
@@ -26,6 +27,7 @@ pub mod registry;
 pub mod sbom;
 pub mod sign;
 pub mod tarball;
+pub mod time;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

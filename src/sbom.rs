@@ -41,7 +41,7 @@ use sha2::{Digest, Sha512};
 use crate::error::{Error, Result};
 use crate::input::{read_regular, Unreadable};
 use crate::manifest::{Manifest, MAX_MANIFEST_BYTES};
-use crate::pack::hex;
+use crate::hex::hex;
 use crate::packlist::{PackFile, PackList};
 use crate::pipeline::{check_cancel, Cancel};
 
@@ -486,7 +486,7 @@ pub fn sbom_of(list: &PackList, opts: &SbomOptions) -> Result<Vec<u8>> {
     if let Some(epoch) = opts.timestamp {
         metadata.insert(
             "timestamp".into(),
-            json!(crate::oci::image::rfc3339(epoch)?),
+            json!(crate::time::rfc3339(epoch)?),
         );
     }
     metadata.insert(

@@ -40,8 +40,8 @@ impl Hasher {
     /// `alg:hex` of what was hashed.
     pub fn digest(&self) -> String {
         match self {
-            Hasher::Sha256(h) => format!("sha256:{}", crate::pack::hex(&h.clone().finalize())),
-            Hasher::Sha512(h) => format!("sha512:{}", crate::pack::hex(&h.clone().finalize())),
+            Hasher::Sha256(h) => format!("sha256:{}", crate::hex::hex(&h.clone().finalize())),
+            Hasher::Sha512(h) => format!("sha512:{}", crate::hex::hex(&h.clone().finalize())),
         }
     }
 }
@@ -299,7 +299,7 @@ pub fn scan_layer(
     // The tar ends before the stream does (end-of-archive blocks, padding,
     // the gzip trailer): read the rest so that every check runs.
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(fail)?;
-    let diff_id = format!("sha256:{}", crate::pack::hex(&hashing.sha.finalize()));
+    let diff_id = format!("sha256:{}", crate::hex::hex(&hashing.sha.finalize()));
     Ok(Scan {
         compression,
         diff_id: Some(diff_id),

@@ -257,7 +257,7 @@ pub fn build_oci_layout_tapped(
         .clone()
         .unwrap_or_else(|| reference.default_ref_name().to_string());
     reference::check_ref_name(&ref_name)?;
-    let created = image::rfc3339(opts.source_date_epoch)?;
+    let created = crate::time::rfc3339(opts.source_date_epoch)?;
     if !(1..=9).contains(&opts.compression_level) {
         return Err(Error::InvalidOption {
             message: format!(
