@@ -245,8 +245,7 @@ impl Task for SbomTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let dir = plugin::locate(&self.dir).map_err(js_error)?;
-        sbom::sbom_of_dir(&dir, &self.options).map_err(js_error)
+        sbom::sbom_of_plugin(&self.dir, &self.options).map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -337,18 +336,7 @@ pub fn compute_integrity(
     let names = options
         .and_then(|o| o.algorithms)
         .unwrap_or_else(|| vec!["sha512".to_string()]);
-    if names.is_empty() {
-        return Err(js_error(error::Error::InvalidOption {
-            message: "algorithms must name at least one algorithm".into(),
-        }));
-    }
-    let mut algorithms = Vec::new();
-    for n in &names {
-        let a = integrity::Algorithm::parse(n).map_err(js_error)?;
-        if !algorithms.contains(&a) {
-            algorithms.push(a);
-        }
-    }
+    let algorithms = integrity::Algorithm::parse_list(&names).map_err(js_error)?;
     Ok(AsyncTask::new(IntegrityTask {
         input: Input::from_js(input),
         algorithms,
@@ -950,33 +938,17 @@ impl Task for SignTask {
     type JsValue = CosignSignature;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let name = self.key.to_string_lossy().into_owned();
-        let pem = input::read_regular(&self.key, 1 << 20).map_err(|e| {
-            js_error(match e {
-                input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    error::Error::NoSuchFile {
-                        path: self.key.clone(),
-                    }
-                }
-                input::Unreadable::Io(e) => error::Error::io(&self.key, e),
-                _ => error::Error::Key {
-                    path: self.key.clone(),
-                    reason: "not a small regular file; pass the cosign.key file".into(),
-                },
-            })
-        })?;
-        let key = sign::keys::load_private_key(
-            &pem,
-            &name,
+        let signed = sign::sign_with_key_file(
+            &self.key,
             self.passphrase.as_deref().map(str::as_bytes),
+            &self.reference,
+            &self.digest,
         )
         .map_err(js_error)?;
-        let payload =
-            sign::payload::simple_signing(&self.reference, &self.digest).map_err(js_error)?;
         Ok(CosignSignature {
-            signature: sign::sign(&key, &payload),
-            payload: String::from_utf8(payload).expect("JSON text"),
-            public_key: sign::keys::public_key_pem(key.verifying_key()).map_err(js_error)?,
+            payload: String::from_utf8(signed.payload).expect("JSON text"),
+            signature: signed.signature,
+            public_key: signed.public_key,
         })
     }
 
@@ -1172,15 +1144,14 @@ impl Task for LoginTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let credential = registry::auth::Credential {
-            username: self.username.clone(),
-            password: self.password.clone(),
-            identity_token: false,
-            source: "the login".into(),
-        };
-        registry::remote::check_login(&self.host, credential, &self.transport).map_err(js_error)?;
-        registry::auth::store(&self.host, &self.username, &self.password, &self.auth)
-            .map_err(js_error)
+        registry::login(
+            &self.host,
+            &self.username,
+            &self.password,
+            &self.auth,
+            &self.transport,
+        )
+        .map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, path: Self::Output) -> Result<Self::JsValue> {

@@ -86,7 +86,7 @@ pub fn check_signature(
         f.skip(Rule::Signature);
         return Ok(None);
     };
-    let pem = crate::registry::sign::read_key_file(key_path)?;
+    let pem = keys::read_key_file(key_path)?;
     let public = keys::load_public_key(&pem, &key_path.to_string_lossy())?;
     let tag = signature_tag(digest);
     if !registry {

@@ -181,6 +181,27 @@ pub fn load_private_key(pem: &[u8], path: &str, passphrase: Option<&[u8]>) -> Re
     }
 }
 
+/// Reads a key file (small, regular) with errors that name it.
+pub fn read_key_file(path: &Path) -> Result<Vec<u8>> {
+    crate::input::read_regular(path, 1 << 20).map_err(|e| match e {
+        crate::input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Error::NoSuchFile {
+                path: path.to_path_buf(),
+            }
+        }
+        crate::input::Unreadable::Io(e) => Error::io(path, e),
+        _ => Error::Key {
+            path: path.to_path_buf(),
+            reason: "not a small regular file; pass the key file (cosign.key, cosign.pub)".into(),
+        },
+    })
+}
+
+/// Reads and loads the private key file at `path` ([`load_private_key`]).
+pub fn load_private_key_file(path: &Path, passphrase: Option<&[u8]>) -> Result<SigningKey> {
+    load_private_key(&read_key_file(path)?, &path.to_string_lossy(), passphrase)
+}
+
 /// Loads a PKIX `PUBLIC KEY` PEM (cosign.pub).
 pub fn load_public_key(pem: &[u8], path: &str) -> Result<VerifyingKey> {
     let text = std::str::from_utf8(trim(pem)).map_err(|_| key_error(path, "not a PEM file"))?;
