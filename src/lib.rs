@@ -26,6 +26,7 @@ pub mod progress;
 pub mod registry;
 pub mod sbom;
 pub mod sign;
+pub mod tar_reader;
 pub mod tarball;
 pub mod time;
 

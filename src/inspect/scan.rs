@@ -224,6 +224,19 @@ fn wanted(name: &str) -> bool {
             .is_some_and(|(_, rest)| rest == "package.json")
 }
 
+/// A member the layer's tar cannot give.
+fn tar_error(e: std::io::Error, location: &str) -> Error {
+    if crate::tar_reader::is_too_large(&e) {
+        return Error::TarHeaderTooLarge {
+            location: location.to_string(),
+        };
+    }
+    Error::BadImage {
+        location: location.to_string(),
+        reason: format!("the layer is not a readable tar ({e})"),
+    }
+}
+
 /// Streams the layer `reader` (the blob as stored), calling `visit` for
 /// every entry, then reads to the end so that the blob digest and size
 /// are checked (by the [`Verified`] reader the caller wraps it in).
@@ -259,14 +272,11 @@ pub fn scan_layer(
     };
     let mut small_files = SmallFiles::new();
     {
-        let mut archive = tar::Archive::new(&mut hashing);
+        let mut archive = crate::tar_reader::Archive::new(&mut hashing);
         let entries = archive.entries().map_err(fail)?;
         for entry in entries {
             check_cancel(cancel)?;
-            let mut entry = entry.map_err(|e| Error::BadImage {
-                location: location.to_string(),
-                reason: format!("the layer is not a readable tar ({e})"),
-            })?;
+            let mut entry = entry.map_err(|e| tar_error(e, location))?;
             let header = entry.header();
             let kind = match header.entry_type() {
                 tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
