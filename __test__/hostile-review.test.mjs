@@ -211,3 +211,34 @@ describe('tar metadata is bounded (1 MiB) in every tar reader', () => {
       (e) => e.code === 'E_TAR_HEADER_TOO_LARGE' && e.message.includes(archive))
   })
 })
+
+// ---------------------------------------------------------------------------
+
+test('auth.json is never readable by others, not even while it is written', async (t) => {
+  if (process.platform === 'win32') return t.skip('POSIX modes only')
+  // A registry that accepts any login: GET /v2/ answers 200.
+  const server = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{}') })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const host = `127.0.0.1:${server.address().port}`
+  const dir = fresh('auth')
+  fs.mkdirSync(dir, { mode: 0o755 })
+  const authfile = path.join(dir, 'auth.json')
+  const seen = []
+  const watcher = fs.watch(dir, (_, name) => {
+    if (!name) return
+    try { seen.push([name, fs.statSync(path.join(dir, name)).mode & 0o777]) } catch {}
+  })
+  const umask = process.umask(0o022)
+  try {
+    for (let i = 0; i < 40; i++) await api.registryLogin(host, 'user', `secret-${i}`, { authfile, tlsVerify: false })
+    await api.registryLogout(host, authfile)
+  } finally {
+    process.umask(umask)
+    watcher.close()
+    server.close()
+  }
+  assert.equal(fs.statSync(authfile).mode & 0o777, 0o600)
+  assert.ok(seen.length > 0, 'the watcher saw the files written')
+  const open = seen.filter(([, mode]) => (mode & 0o077) !== 0)
+  assert.deepEqual(open, [], 'a file in the auth folder was readable by others')
+})
