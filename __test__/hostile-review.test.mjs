@@ -242,3 +242,25 @@ test('auth.json is never readable by others, not even while it is written', asyn
   const open = seen.filter(([, mode]) => (mode & 0o077) !== 0)
   assert.deepEqual(open, [], 'a file in the auth folder was readable by others')
 })
+
+// ---------------------------------------------------------------------------
+
+test('a cosign.key asking for more scrypt than cosign accepts is refused at once', async () => {
+  const dir = fresh('keys')
+  fs.mkdirSync(dir)
+  for (const [N, r, p] of [[1 << 20, 8, 1], [1 << 22, 8, 1], [1 << 15, 64, 1], [1 << 15, 8, 16], [1 << 10, 8, 1]]) {
+    const envelope = {
+      kdf: { name: 'scrypt', params: { N, r, p }, salt: crypto.randomBytes(32).toString('base64') },
+      cipher: { name: 'nacl/secretbox', nonce: crypto.randomBytes(24).toString('base64') },
+      ciphertext: crypto.randomBytes(160).toString('base64'),
+    }
+    const body = Buffer.from(JSON.stringify(envelope)).toString('base64').match(/.{1,64}/g).join('\n')
+    const key = path.join(dir, `n${N}-r${r}-p${p}.key`)
+    fs.writeFileSync(key, `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n${body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n`)
+    const started = process.hrtime.bigint()
+    await assert.rejects(api.cosignSign({ key, passphrase: 'wrong', reference: 'quay.io/a/b:1', digest: 'sha256:' + '0'.repeat(64) }),
+      (e) => e.code === 'E_KEY' && /not a set cosign accepts/.test(e.message) && !e.message.includes('wrong'))
+    const ms = Number(process.hrtime.bigint() - started) / 1e6
+    assert.ok(ms < 500, `N=${N} r=${r} p=${p} took ${ms} ms`)
+  }
+})
