@@ -264,3 +264,51 @@ test('a cosign.key asking for more scrypt than cosign accepts is refused at once
     assert.ok(ms < 500, `N=${N} r=${r} p=${p} took ${ms} ms`)
   }
 })
+
+// ---------------------------------------------------------------------------
+
+describe('terminal escapes from image content are shown inert', () => {
+  const ESC = '\x1b'
+  // Moves up a line and erases it (would hide the ✗ line above), a C1 CSI,
+  // and a right-to-left override.
+  const evil = `${ESC}[1A${ESC}[2K\u009b2K\u202e`
+  let layout
+  before(() => {
+    layout = layoutWith({
+      plugins: { p: { name: `@x/p${evil}-dynamic`, version: `1.0.0${evil}` } },
+      members: [
+        { name: 'p/', type: '5' },
+        { name: 'p/package.json', data: JSON.stringify({ name: `@x/p${evil}-dynamic`, version: `1.0.0${evil}` }) },
+        { name: `p/dist/${evil}.js`, data: 'z'.repeat(4000) },
+        // A FIFO fails special-files, with the entry name in the finding.
+        { name: `p/dist/fifo${evil}`, type: '6' },
+      ],
+    })
+  })
+
+  const inert = (text) => {
+    assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/)
+  }
+
+  test('inspect (table, --verbose, --json) and the E_IMAGE_CHECK line escape them', () => {
+    const text = dynpack(['inspect', layout, '--verbose'])
+    assert.equal(text.status, 1)
+    inert(text.stdout)
+    inert(text.stderr)
+    assert.match(text.stdout, /@x\/p\\x1b\[1A\\x1b\[2K\\x9b2K\\u\{202e\}-dynamic/)
+    assert.match(text.stdout, /✗ .*fifo\\x1b\[1A/)
+    assert.match(text.stderr, /^dynpack: E_IMAGE_CHECK: .* fails the rule special-files \(.*fifo\\x1b\[1A\\x1b\[2K\\x9b2K\\u\{202e\}/m)
+    const json = dynpack(['inspect', layout, '--json'])
+    inert(json.stdout)
+    const report = JSON.parse(json.stdout)
+    assert.equal(report.plugins[0].name, `@x/p${evil}-dynamic`, 'the JSON value is unchanged')
+  })
+
+  test('an error message quoting an input name is escaped', () => {
+    const missing = path.join(root, `missing${evil}`)
+    const r = dynpack(['inspect', missing])
+    assert.notEqual(r.status, 0)
+    inert(r.stderr)
+    assert.match(r.stderr, /missing\\x1b\[1A/)
+  })
+})
