@@ -312,3 +312,74 @@ describe('terminal escapes from image content are shown inert', () => {
     assert.match(r.stderr, /missing\\x1b\[1A/)
   })
 })
+
+// ---------------------------------------------------------------------------
+
+describe('inspect --key checks the repository the signature names', () => {
+  let registry, dir, keys
+  const insecure = { tlsVerify: false }
+  before(async () => {
+    if (!REGISTRY_BIN) return
+    registry = await startDockerRegistry()
+    dir = tempDir('dynpack-review-sig-')
+    keys = await api.cosignGenerateKeyPair(dir, { passphrase: '' })
+  })
+  after(async () => {
+    if (registry) await registry.stop()
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** Copies the manifest at `from` (and the .sig tag of its digest) to `to`, a repository of the same registry. */
+  async function copyImage (fromRepo, tag, toRepo, digest) {
+    const base = `http://${registry.host}/v2`
+    const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' }
+    for (const ref of [tag, `${digest.replace(':', '-')}.sig`]) {
+      const res = await fetch(`${base}/${fromRepo}/manifests/${ref}`, { headers: accept })
+      assert.equal(res.status, 200, ref)
+      const bytes = Buffer.from(await res.arrayBuffer())
+      const m = JSON.parse(bytes)
+      for (const d of [m.config, ...m.layers]) {
+        const mount = await fetch(`${base}/${toRepo}/blobs/uploads/?mount=${d.digest}&from=${fromRepo}`, { method: 'POST' })
+        assert.equal(mount.status, 201, `mount ${d.digest}: ${mount.status}`)
+      }
+      const put = await fetch(`${base}/${toRepo}/manifests/${ref}`, { method: 'PUT', headers: { 'Content-Type': m.mediaType }, body: bytes })
+      assert.equal(put.status, 201, `${ref}: ${put.status}`)
+    }
+  }
+
+  test('a signature copied with its image to another repository fails unless --any-repository', async (t) => {
+    if (!needTools(t, 'docker-registry')) return
+    const plugin = path.join(dir, 'plugin')
+    fs.mkdirSync(path.join(plugin, 'dist'), { recursive: true })
+    fs.writeFileSync(path.join(plugin, 'package.json'), JSON.stringify({ name: '@x/signed-dynamic', version: '1.0.0' }))
+    fs.writeFileSync(path.join(plugin, 'dist', 'index.js'), 'module.exports = 1\n')
+    const output = path.join(dir, 'layout')
+    const built = await api.buildOciLayout(plugin, { output, tag: `${registry.host}/team/app:1.0.0` })
+    await api.pushOciImage(output, insecure)
+    await api.signOciImage(`${registry.host}/team/app:1.0.0`, { key: keys.privateKey, passphrase: '', ...insecure })
+
+    const here = await api.inspectOciImage(`${registry.host}/team/app:1.0.0`, { ...insecure, key: keys.publicKey })
+    assert.equal(here.ok, true)
+    assert.equal(here.signature.verified, 1)
+
+    await copyImage('team/app', '1.0.0', 'other/app', built.manifestDigest)
+    const copied = await api.inspectOciImage(`${registry.host}/other/app:1.0.0`, { ...insecure, key: keys.publicKey })
+    assert.equal(copied.ok, false)
+    assert.deepEqual({ ...copied.signature }, { tag: `${built.manifestDigest.replace(':', '-')}.sig`, found: 1, verified: 0 })
+    const finding = copied.checks.find((c) => c.rule === 'signature').findings[0].message
+    assert.match(finding, /name another image \("127\.0\.0\.1:\d+\/team\/app"\)/)
+    const byDigest = await api.inspectOciImage(`${registry.host}/other/app@${built.manifestDigest}`, { ...insecure, key: keys.publicKey })
+    assert.equal(byDigest.ok, false)
+
+    const accepted = await api.inspectOciImage(`${registry.host}/other/app:1.0.0`, { ...insecure, key: keys.publicKey, anyRepository: true })
+    assert.equal(accepted.ok, true)
+    assert.equal(accepted.signature.verified, 1)
+
+    const cli = dynpack(['inspect', `${registry.host}/other/app:1.0.0`, '--tls-verify=false', '--key', keys.publicKey])
+    assert.equal(cli.status, 1)
+    assert.match(cli.stderr, /E_IMAGE_CHECK: .* fails the rule signature \(1 signature\(s\) made with .* name another image .*--any-repository/)
+    const any = dynpack(['inspect', `${registry.host}/other/app:1.0.0`, '--tls-verify=false', '--key', keys.publicKey, '--any-repository'])
+    assert.equal(any.status, 0, any.stderr)
+    assert.match(dynpack(['inspect', '--help']).stdout + dynpack(['inspect', '--help']).stderr, /--any-repository/)
+  })
+})

@@ -654,6 +654,11 @@ pub struct InspectOciImageOptions {
     pub tls_verify: Option<bool>,
     /// cosign.pub: require a cosign signature by this key (the `signature` rule).
     pub key: Option<String>,
+    /// With `key`: accept a signature whose payload (`docker-reference`)
+    /// names another repository; by default it must name the inspected
+    /// one (and its tag when both name one), so that a signature copied
+    /// with the image from another repository does not pass.
+    pub any_repository: Option<bool>,
 }
 
 #[napi(object)]
@@ -858,6 +863,7 @@ pub fn inspect_oci_image(
         cert_dir: None,
         tls_verify: None,
         key: None,
+        any_repository: None,
     });
     AsyncTask::new(InspectTask {
         target,
@@ -872,6 +878,7 @@ pub fn inspect_oci_image(
             },
             transport: transport_options(o.cert_dir, o.tls_verify, cancel),
             public_key: o.key.map(PathBuf::from),
+            any_repository: o.any_repository.unwrap_or(false),
         },
     })
 }

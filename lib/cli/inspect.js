@@ -11,10 +11,11 @@ const OPTIONS = {
   ref: { type: 'string' },
   'allow-prefix-dirs': { type: 'boolean' },
   key: { type: 'string' },
+  'any-repository': { type: 'boolean' },
   ...REGISTRY_OPTIONS,
 }
 
-const usage = `Usage: dynpack inspect REF [--ref NAME] [--key cosign.pub] [--json] [--allow-prefix-dirs] [registry options]
+const usage = `Usage: dynpack inspect REF [--ref NAME] [--key cosign.pub [--any-repository]] [--json] [--allow-prefix-dirs] [registry options]
 
 Lists the plugins of an OCI image (directory, package, version, files, bytes,
 largest file) and checks it against what RHDH's plugin installer needs
@@ -38,8 +39,13 @@ Options:
       --allow-prefix-dirs   a plugin directory that is a name prefix of another
                             is a warning (RHDH 1.11 and later), not an error
       --key FILE            require a cosign signature by this public key
-                            (cosign.pub) for the image's digest: the signature
-                            rule fails without one
+                            (cosign.pub) for the image's digest and repository:
+                            the signature rule fails without one
+      --any-repository      with --key, accept a signature whose payload names
+                            another repository (docker-reference), e.g. one
+                            copied with the image from where it was signed;
+                            by default it must name REF's repository (and its
+                            tag when both name one)
 Registry options (for a registry REF; credentials and TLS as dynpack push finds them):
 ${REGISTRY_HELP}
   -q, --quiet               print nothing but failures
@@ -150,6 +156,7 @@ async function run (argv, io) {
     cwd: io.cwd ?? process.cwd(),
     allowPrefixDirectories: !!values['allow-prefix-dirs'],
     ...(values.key === undefined ? {} : { key: values.key }),
+    ...(values['any-repository'] ? { anyRepository: true } : {}),
     signal: io.signal,
   })
   if (values.json) io.stdout.write(json(stableReport(result)))
