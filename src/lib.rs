@@ -577,13 +577,8 @@ pub fn build_oci_layout(
         .into_iter()
         .collect();
     o.labels = options.labels.unwrap_or_default().into_iter().collect();
-    if let Some(epoch) = options.source_date_epoch {
-        o.source_date_epoch = u64::try_from(epoch).map_err(|_| {
-            js_error(error::Error::InvalidOption {
-                message: format!("sourceDateEpoch must be seconds since 1970, not {epoch}"),
-            })
-        })?;
-    }
+    let epoch = epoch_option(options.source_date_epoch)?;
+    o.source_date_epoch = epoch.unwrap_or(0);
     o.allow_prefix_directories = options.allow_prefix_directories.unwrap_or(false);
     if let Some(level) = options.compression_level {
         o.compression_level = level;
@@ -593,7 +588,7 @@ pub fn build_oci_layout(
     o.sbom = options.sbom.unwrap_or(false);
     // The SBOM carries a timestamp only when an epoch was given (the JS
     // layer passes SOURCE_DATE_EPOCH here); the image's default 0 is not one.
-    o.sbom_timestamp = epoch_option(options.source_date_epoch)?;
+    o.sbom_timestamp = epoch;
     let upload = options.upload_layer.map(|u| {
         (
             registry::auth::AuthOptions {
