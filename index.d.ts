@@ -178,6 +178,13 @@ export interface InspectOciImageOptions {
   tlsVerify?: boolean
   /** cosign.pub: require a cosign signature by this key (the `signature` rule). */
   key?: string
+  /**
+   * With `key`: accept a signature whose payload (`docker-reference`)
+   * names another repository; by default it must name the inspected
+   * one (and its tag when both name one), so that a signature copied
+   * with the image from another repository does not pass.
+   */
+  anyRepository?: boolean
 }
 
 export interface InspectResult {

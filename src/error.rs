@@ -132,6 +132,13 @@ pub enum Error {
     /// registry or the local layout.
     #[error("{what}: {reason}")]
     ImageNotFound { what: String, reason: String },
+
+    /// `E_TAR_HEADER_TOO_LARGE`: a tar member's metadata (GNU long name or
+    /// link, PAX records) is larger than [`crate::tar_reader::MAX_METADATA`]:
+    /// only a hostile archive's is, and reading it would take memory in
+    /// proportion (Go's archive/tar refuses it too).
+    #[error("{location}: a tar member's metadata (GNU long name or link, PAX header) is larger than 1 MiB, which only a hostile or broken archive has; dynpack refuses it (as Go's archive/tar does) rather than read it into memory. Rebuild the image with a standard tar writer")]
+    TarHeaderTooLarge { location: String },
 }
 
 impl Error {
@@ -171,6 +178,7 @@ impl Error {
             Error::RegistryTls { .. } => "E_REGISTRY_TLS",
             Error::RegistryProtocol { .. } => "E_REGISTRY_PROTOCOL",
             Error::ImageNotFound { .. } => "E_IMAGE_NOT_FOUND",
+            Error::TarHeaderTooLarge { .. } => "E_TAR_HEADER_TOO_LARGE",
         }
     }
 

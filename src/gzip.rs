@@ -546,7 +546,7 @@ mod tests {
         let data = sample(3 * FAST_BLOCK + 4321);
         let digests: Vec<String> = [1, 3, 9]
             .iter()
-            .map(|&level| crate::pack::hex(&Sha256::digest(fast_gzip(&data, level))))
+            .map(|&level| crate::hex::hex(&Sha256::digest(fast_gzip(&data, level))))
             .collect();
         assert_eq!(
             digests,

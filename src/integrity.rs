@@ -39,6 +39,23 @@ impl Algorithm {
         }
     }
 
+    /// The algorithms `names` lists, each once, in their order; at least one.
+    pub fn parse_list(names: &[String]) -> Result<Vec<Algorithm>> {
+        if names.is_empty() {
+            return Err(Error::InvalidOption {
+                message: "algorithms must name at least one algorithm".into(),
+            });
+        }
+        let mut algorithms = Vec::new();
+        for n in names {
+            let a = Algorithm::parse(n)?;
+            if !algorithms.contains(&a) {
+                algorithms.push(a);
+            }
+        }
+        Ok(algorithms)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Sha1 => "sha1",

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod gzip;
+pub mod hex;
 pub mod input;
 pub mod inspect;
 pub mod integrity;
@@ -25,7 +26,9 @@ pub mod progress;
 pub mod registry;
 pub mod sbom;
 pub mod sign;
+pub mod tar_reader;
 pub mod tarball;
+pub mod time;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -243,8 +246,7 @@ impl Task for SbomTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let dir = plugin::locate(&self.dir).map_err(js_error)?;
-        sbom::sbom_of_dir(&dir, &self.options).map_err(js_error)
+        sbom::sbom_of_plugin(&self.dir, &self.options).map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -335,18 +337,7 @@ pub fn compute_integrity(
     let names = options
         .and_then(|o| o.algorithms)
         .unwrap_or_else(|| vec!["sha512".to_string()]);
-    if names.is_empty() {
-        return Err(js_error(error::Error::InvalidOption {
-            message: "algorithms must name at least one algorithm".into(),
-        }));
-    }
-    let mut algorithms = Vec::new();
-    for n in &names {
-        let a = integrity::Algorithm::parse(n).map_err(js_error)?;
-        if !algorithms.contains(&a) {
-            algorithms.push(a);
-        }
-    }
+    let algorithms = integrity::Algorithm::parse_list(&names).map_err(js_error)?;
     Ok(AsyncTask::new(IntegrityTask {
         input: Input::from_js(input),
         algorithms,
@@ -586,13 +577,8 @@ pub fn build_oci_layout(
         .into_iter()
         .collect();
     o.labels = options.labels.unwrap_or_default().into_iter().collect();
-    if let Some(epoch) = options.source_date_epoch {
-        o.source_date_epoch = u64::try_from(epoch).map_err(|_| {
-            js_error(error::Error::InvalidOption {
-                message: format!("sourceDateEpoch must be seconds since 1970, not {epoch}"),
-            })
-        })?;
-    }
+    let epoch = epoch_option(options.source_date_epoch)?;
+    o.source_date_epoch = epoch.unwrap_or(0);
     o.allow_prefix_directories = options.allow_prefix_directories.unwrap_or(false);
     if let Some(level) = options.compression_level {
         o.compression_level = level;
@@ -602,7 +588,7 @@ pub fn build_oci_layout(
     o.sbom = options.sbom.unwrap_or(false);
     // The SBOM carries a timestamp only when an epoch was given (the JS
     // layer passes SOURCE_DATE_EPOCH here); the image's default 0 is not one.
-    o.sbom_timestamp = epoch_option(options.source_date_epoch)?;
+    o.sbom_timestamp = epoch;
     let upload = options.upload_layer.map(|u| {
         (
             registry::auth::AuthOptions {
@@ -663,6 +649,11 @@ pub struct InspectOciImageOptions {
     pub tls_verify: Option<bool>,
     /// cosign.pub: require a cosign signature by this key (the `signature` rule).
     pub key: Option<String>,
+    /// With `key`: accept a signature whose payload (`docker-reference`)
+    /// names another repository; by default it must name the inspected
+    /// one (and its tag when both name one), so that a signature copied
+    /// with the image from another repository does not pass.
+    pub any_repository: Option<bool>,
 }
 
 #[napi(object)]
@@ -867,6 +858,7 @@ pub fn inspect_oci_image(
         cert_dir: None,
         tls_verify: None,
         key: None,
+        any_repository: None,
     });
     AsyncTask::new(InspectTask {
         target,
@@ -881,6 +873,7 @@ pub fn inspect_oci_image(
             },
             transport: transport_options(o.cert_dir, o.tls_verify, cancel),
             public_key: o.key.map(PathBuf::from),
+            any_repository: o.any_repository.unwrap_or(false),
         },
     })
 }
@@ -948,33 +941,17 @@ impl Task for SignTask {
     type JsValue = CosignSignature;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let name = self.key.to_string_lossy().into_owned();
-        let pem = input::read_regular(&self.key, 1 << 20).map_err(|e| {
-            js_error(match e {
-                input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    error::Error::NoSuchFile {
-                        path: self.key.clone(),
-                    }
-                }
-                input::Unreadable::Io(e) => error::Error::io(&self.key, e),
-                _ => error::Error::Key {
-                    path: self.key.clone(),
-                    reason: "not a small regular file; pass the cosign.key file".into(),
-                },
-            })
-        })?;
-        let key = sign::keys::load_private_key(
-            &pem,
-            &name,
+        let signed = sign::sign_with_key_file(
+            &self.key,
             self.passphrase.as_deref().map(str::as_bytes),
+            &self.reference,
+            &self.digest,
         )
         .map_err(js_error)?;
-        let payload =
-            sign::payload::simple_signing(&self.reference, &self.digest).map_err(js_error)?;
         Ok(CosignSignature {
-            signature: sign::sign(&key, &payload),
-            payload: String::from_utf8(payload).expect("JSON text"),
-            public_key: sign::keys::public_key_pem(key.verifying_key()).map_err(js_error)?,
+            payload: String::from_utf8(signed.payload).expect("JSON text"),
+            signature: signed.signature,
+            public_key: signed.public_key,
         })
     }
 
@@ -1170,15 +1147,14 @@ impl Task for LoginTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let credential = registry::auth::Credential {
-            username: self.username.clone(),
-            password: self.password.clone(),
-            identity_token: false,
-            source: "the login".into(),
-        };
-        registry::remote::check_login(&self.host, credential, &self.transport).map_err(js_error)?;
-        registry::auth::store(&self.host, &self.username, &self.password, &self.auth)
-            .map_err(js_error)
+        registry::login(
+            &self.host,
+            &self.username,
+            &self.password,
+            &self.auth,
+            &self.transport,
+        )
+        .map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, path: Self::Output) -> Result<Self::JsValue> {

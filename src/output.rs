@@ -56,19 +56,30 @@ pub fn check_destination(dir: &Path) -> Result<()> {
 /// Creates a new, unique temporary file in `dir` named after `label`
 /// (readable too with `read`); a permission problem is the destination's.
 pub fn create_temp(dir: &Path, label: &str, read: bool) -> Result<(PathBuf, File)> {
+    create_temp_mode(dir, label, read, 0o666)
+}
+
+/// [`create_temp`] for a file holding secrets: created 0600, so that no
+/// one else can read it even for the moment before a chmod.
+pub fn create_private_temp(dir: &Path, label: &str) -> Result<(PathBuf, File)> {
+    create_temp_mode(dir, label, false, 0o600)
+}
+
+fn create_temp_mode(dir: &Path, label: &str, read: bool, mode: u32) -> Result<(PathBuf, File)> {
     let temp = temp_path(dir, label);
-    let file = OpenOptions::new()
-        .read(read)
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::PermissionDenied => Error::Destination {
-                path: dir.to_path_buf(),
-                reason: "permission denied".into(),
-            },
-            _ => Error::io(&temp, e),
-        })?;
+    let mut options = OpenOptions::new();
+    options.read(read).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let file = options.open(&temp).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Error::Destination {
+            path: dir.to_path_buf(),
+            reason: "permission denied".into(),
+        },
+        _ => Error::io(&temp, e),
+    })?;
     Ok((temp, file))
 }
 

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha512};
 
 use crate::error::{Error, Result};
 use crate::gzip::{FastGzip, Gzip, NpmGzip, Sink};
+use crate::hex::hex;
 use crate::output::AtomicFile;
 use crate::packlist::{order, PackList};
 use crate::pipeline::{check_cancel, gzip_stream, Cancel};
@@ -318,10 +319,6 @@ fn check_file_name(file_name: &str, manifest: &Path) -> Result<()> {
         path: manifest.to_path_buf(),
         reason,
     })
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -39,9 +39,9 @@ use sha1::Sha1;
 use sha2::{Digest, Sha512};
 
 use crate::error::{Error, Result};
+use crate::hex::hex;
 use crate::input::{read_regular, Unreadable};
 use crate::manifest::{Manifest, MAX_MANIFEST_BYTES};
-use crate::pack::hex;
 use crate::packlist::{PackFile, PackList};
 use crate::pipeline::{check_cancel, Cancel};
 
@@ -75,6 +75,12 @@ pub fn sbom_of_dir(dir: &Path, opts: &SbomOptions) -> Result<Vec<u8>> {
     check_cancel(&opts.cancel)?;
     let list = PackList::collect(dir)?;
     sbom_of(&list, opts)
+}
+
+/// The SBOM of a plugin folder: the dist-dynamic folder in it, or the
+/// folder itself ([`crate::plugin::locate`]).
+pub fn sbom_of_plugin(dir: &Path, opts: &SbomOptions) -> Result<Vec<u8>> {
+    sbom_of_dir(&crate::plugin::locate(dir)?, opts)
 }
 
 /// The package folder of a packed path when it is a package root's
@@ -484,10 +490,7 @@ pub fn sbom_of(list: &PackList, opts: &SbomOptions) -> Result<Vec<u8>> {
 
     let mut metadata = Map::new();
     if let Some(epoch) = opts.timestamp {
-        metadata.insert(
-            "timestamp".into(),
-            json!(crate::oci::image::rfc3339(epoch)?),
-        );
+        metadata.insert("timestamp".into(), json!(crate::time::rfc3339(epoch)?));
     }
     metadata.insert(
         "tools".into(),

@@ -3,7 +3,7 @@
 // installer will install it (inspectOciImage), as a table or stable JSON.
 
 const { parse } = require('./args.js')
-const { Reporter, formatBytes, json } = require('./report.js')
+const { Reporter, formatBytes, json, escapeControls: esc } = require('./report.js')
 const { REGISTRY_OPTIONS, REGISTRY_HELP, registryOptions } = require('./push.js')
 
 const OPTIONS = {
@@ -11,10 +11,11 @@ const OPTIONS = {
   ref: { type: 'string' },
   'allow-prefix-dirs': { type: 'boolean' },
   key: { type: 'string' },
+  'any-repository': { type: 'boolean' },
   ...REGISTRY_OPTIONS,
 }
 
-const usage = `Usage: dynpack inspect REF [--ref NAME] [--key cosign.pub] [--json] [--allow-prefix-dirs] [registry options]
+const usage = `Usage: dynpack inspect REF [--ref NAME] [--key cosign.pub [--any-repository]] [--json] [--allow-prefix-dirs] [registry options]
 
 Lists the plugins of an OCI image (directory, package, version, files, bytes,
 largest file) and checks it against what RHDH's plugin installer needs
@@ -38,8 +39,13 @@ Options:
       --allow-prefix-dirs   a plugin directory that is a name prefix of another
                             is a warning (RHDH 1.11 and later), not an error
       --key FILE            require a cosign signature by this public key
-                            (cosign.pub) for the image's digest: the signature
-                            rule fails without one
+                            (cosign.pub) for the image's digest and repository:
+                            the signature rule fails without one
+      --any-repository      with --key, accept a signature whose payload names
+                            another repository (docker-reference), e.g. one
+                            copied with the image from where it was signed;
+                            by default it must name REF's repository (and its
+                            tag when both name one)
 Registry options (for a registry REF; credentials and TLS as dynpack push finds them):
 ${REGISTRY_HELP}
   -q, --quiet               print nothing but failures
@@ -106,34 +112,34 @@ function table (rows) {
 
 function textReport (r, verbose) {
   const lines = []
-  const name = r.imageName ? `${r.imageName} ` : ''
-  lines.push(`${name}(${r.source} ${r.location}, ${r.reference})`)
+  const name = r.imageName ? `${esc(r.imageName)} ` : ''
+  lines.push(`${name}(${r.source} ${esc(r.location)}, ${esc(r.reference)})`)
   const layer = r.layer
     ? `${r.layerCount} layer${r.layerCount === 1 ? '' : 's'}, first: ${r.layer.compression === 'none' ? 'uncompressed' : r.layer.compression}, ${formatBytes(r.layer.size)}, ${r.layer.entries} entries`
     : 'no layers'
-  lines.push(`  manifest ${r.manifestDigest}  ${r.platform ?? 'no platform'}  ${layer}`, '')
+  lines.push(`  manifest ${esc(r.manifestDigest)}  ${esc(r.platform ?? 'no platform')}  ${layer}`, '')
   if (r.plugins.length === 0) {
     lines.push('No plugins found.')
   } else {
     lines.push(...table([
       ['DIRECTORY', 'PACKAGE', 'VERSION', 'FILES', 'SIZE', 'LARGEST FILE'],
-      ...r.plugins.map((p) => [p.directory, p.name ?? '-', p.version ?? '-', p.files, formatBytes(p.bytes),
-        p.largestFile ? `${p.largestFile.path.slice(p.directory.length + 1)} (${formatBytes(p.largestFile.size)})` : '-']),
+      ...r.plugins.map((p) => [esc(p.directory), esc(p.name ?? '-'), esc(p.version ?? '-'), p.files, formatBytes(p.bytes),
+        p.largestFile ? `${esc(p.largestFile.path.slice(p.directory.length + 1))} (${formatBytes(p.largestFile.size)})` : '-']),
     ]).map((l) => '  ' + l))
   }
   if (r.signature) {
-    lines.push('', `Signatures: ${r.signature.verified} of ${r.signature.found} at ${r.signature.tag} verified with the key`)
+    lines.push('', `Signatures: ${r.signature.verified} of ${r.signature.found} at ${esc(r.signature.tag)} verified with the key`)
   }
   if ((r.referrers ?? []).length > 0) {
     lines.push('', 'Referrers:')
-    for (const x of r.referrers) lines.push(`  ${x.artifactType ?? x.mediaType}  ${x.digest}  ${formatBytes(x.size)}`)
+    for (const x of r.referrers) lines.push(`  ${esc(x.artifactType ?? x.mediaType)}  ${esc(x.digest)}  ${formatBytes(x.size)}`)
   }
   lines.push('', 'Checks:')
   const width = Math.max(...r.checks.map((c) => c.rule.length))
   for (const c of r.checks) {
     lines.push(`  ${c.status.padEnd(7)}  ${c.rule.padEnd(width)}  ${c.description}`)
     const shown = verbose ? c.findings : c.findings.slice(0, 5)
-    for (const f of shown) lines.push(`           ${f.severity === 'error' ? '✗' : '!'} ${f.message}`)
+    for (const f of shown) lines.push(`           ${f.severity === 'error' ? '✗' : '!'} ${esc(f.message)}`)
     const more = c.omitted + c.findings.length - shown.length
     if (more > 0) lines.push(`           … ${more} more${verbose ? '' : ' (--verbose or --json lists up to 20)'}`)
   }
@@ -150,6 +156,7 @@ async function run (argv, io) {
     cwd: io.cwd ?? process.cwd(),
     allowPrefixDirectories: !!values['allow-prefix-dirs'],
     ...(values.key === undefined ? {} : { key: values.key }),
+    ...(values['any-repository'] ? { anyRepository: true } : {}),
     signal: io.signal,
   })
   if (values.json) io.stdout.write(json(stableReport(result)))
@@ -157,8 +164,8 @@ async function run (argv, io) {
   const failed = result.checks.filter((c) => c.status === 'error').map((c) => c.rule)
   if (failed.length === 0) return 0
   const first = result.checks.find((c) => c.status === 'error').findings[0]
-  io.stderr.write(`dynpack: E_IMAGE_CHECK: ${positionals[0]} fails ${failed.length === 1 ? 'the rule' : 'the rules'} ${failed.join(', ')}` +
-    (first ? ` (${first.message.replace(/\s*\n\s*/g, ' ')})` : '') + '\n')
+  io.stderr.write(`dynpack: E_IMAGE_CHECK: ${esc(positionals[0])} fails ${failed.length === 1 ? 'the rule' : 'the rules'} ${failed.join(', ')}` +
+    (first ? ` (${esc(first.message.replace(/\s*\n\s*/g, ' '))})` : '') + '\n')
   return 1
 }
 

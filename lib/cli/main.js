@@ -13,6 +13,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { errnoCode } = require('../read-input.js')
+const { escapeControls } = require('./report.js')
 
 /** Commands listed first in `dynpack --help`; others follow alphabetically. */
 const ORDER = ['package', 'pack', 'integrity', 'verify']
@@ -131,7 +132,8 @@ async function main (argv, io) {
     return Number.isInteger(status) ? status : 0
   } catch (err) {
     const { code, message } = describe(err)
-    io.stderr.write(`dynpack: ${code}: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+    // The message may quote an input (a file or entry name): shown inert.
+    io.stderr.write(`dynpack: ${code}: ${escapeControls(message.replace(/\s*\n\s*/g, ' '))}\n`)
     if (verbose && code !== 'E_USAGE' && err && err.stack) io.stderr.write(err.stack + '\n')
     return exitStatus(code)
   }

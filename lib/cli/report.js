@@ -5,6 +5,34 @@
 
 const path = require('node:path')
 
+// Text that came from an input (package.json fields, tar entry names, error
+// messages that quote them) can hold bytes a terminal obeys: C0 controls
+// (ESC starts a sequence that can move the cursor and erase lines), DEL, C1
+// controls (U+009B is a one-character CSI) and the bidi marks, embeddings,
+// overrides and isolates that reorder what is shown.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+// eslint-disable-next-line no-control-regex
+const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+function escapeChar (c) {
+  const n = c.codePointAt(0)
+  return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`
+}
+
+/**
+ * `text` with every control character and bidi control shown as an escape
+ * (`\x1b`, `\x0a`, `\u{202e}`): safe to print on a terminal, and one line.
+ */
+function escapeControls (text) {
+  return String(text).replace(UNSAFE, escapeChar)
+}
+
+/** {@link escapeControls}, keeping line breaks (for text of several lines). */
+function escapeControlsKeepLines (text) {
+  return String(text).replace(UNSAFE_BUT_NEWLINE, escapeChar)
+}
+
 class Reporter {
   /**
    * @param {{stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, isTTY?: boolean}} io
@@ -21,7 +49,7 @@ class Reporter {
   /** Every stderr line goes through here, so that a live status line is cleared first. */
   err (text) {
     if (this.live) this.live.clear()
-    this.io.stderr.write(text)
+    this.io.stderr.write(escapeControlsKeepLines(text))
   }
 
   /**
@@ -46,7 +74,8 @@ class Reporter {
 
   /** A result line (or lines) on stdout. */
   out (text = '') {
-    this.io.stdout.write(text.endsWith('\n') ? text : text + '\n')
+    const safe = escapeControlsKeepLines(text)
+    this.io.stdout.write(safe.endsWith('\n') ? safe : safe + '\n')
   }
 
   /** Something the user should know that is not the result, e.g. a skipped workspace. */
@@ -91,7 +120,7 @@ class LiveLine {
       bytes += e.bytesDone ?? 0
       const files = e.filesTotal != null ? `${e.filesDone}/${e.filesTotal} files, ` : ''
       const size = e.bytesTotal != null ? `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}` : formatBytes(e.bytesDone ?? 0)
-      parts.push(`${label} ${files}${size}${e.done ? ' done' : ''}`)
+      parts.push(`${escapeControls(label)} ${files}${size}${e.done ? ' done' : ''}`)
     }
     const seconds = (Date.now() - this.started) / 1000
     const rate = seconds > 0 ? `${formatBytes(Math.round(bytes / seconds))}/s` : ''
@@ -144,9 +173,16 @@ function shellQuote (arg) {
   return `'${arg.replace(/'/g, `'\\''`)}'`
 }
 
-/** Stable JSON for scripts: 2-space indentation and a final newline. */
+// JSON.stringify escapes C0 controls but leaves C1 and bidi controls raw.
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Stable JSON for scripts: 2-space indentation and a final newline; every
+ * control character escaped (`\u009b`), so that it is inert on a terminal
+ * and parses to the same value.
+ */
 function json (value) {
-  return JSON.stringify(value, null, 2) + '\n'
+  return JSON.stringify(value, null, 2).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n'
 }
 
-module.exports = { Reporter, formatBytes, displayPath, shellQuote, json }
+module.exports = { Reporter, formatBytes, displayPath, shellQuote, json, escapeControls }

@@ -50,6 +50,10 @@ pub struct InspectOptions {
     pub transport: crate::registry::transport::TransportOptions,
     /// cosign.pub: require a signature by this key (the `signature` rule).
     pub public_key: Option<PathBuf>,
+    /// Accept a signature whose payload names another repository than the
+    /// inspected reference (by default it must name it, as containers/image
+    /// policies require).
+    pub any_repository: bool,
 }
 
 /// How the image was named, for the `reference` rule and the report.
@@ -757,6 +761,8 @@ pub fn inspect(
         source,
         registry,
         &top_digest,
+        naming.image_name.as_deref(),
+        opts.any_repository,
         opts.public_key.as_deref(),
         &mut f,
     )?;

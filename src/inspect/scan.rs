@@ -40,8 +40,8 @@ impl Hasher {
     /// `alg:hex` of what was hashed.
     pub fn digest(&self) -> String {
         match self {
-            Hasher::Sha256(h) => format!("sha256:{}", crate::pack::hex(&h.clone().finalize())),
-            Hasher::Sha512(h) => format!("sha512:{}", crate::pack::hex(&h.clone().finalize())),
+            Hasher::Sha256(h) => format!("sha256:{}", crate::hex::hex(&h.clone().finalize())),
+            Hasher::Sha512(h) => format!("sha512:{}", crate::hex::hex(&h.clone().finalize())),
         }
     }
 }
@@ -224,6 +224,19 @@ fn wanted(name: &str) -> bool {
             .is_some_and(|(_, rest)| rest == "package.json")
 }
 
+/// A member the layer's tar cannot give.
+fn tar_error(e: std::io::Error, location: &str) -> Error {
+    if crate::tar_reader::is_too_large(&e) {
+        return Error::TarHeaderTooLarge {
+            location: location.to_string(),
+        };
+    }
+    Error::BadImage {
+        location: location.to_string(),
+        reason: format!("the layer is not a readable tar ({e})"),
+    }
+}
+
 /// Streams the layer `reader` (the blob as stored), calling `visit` for
 /// every entry, then reads to the end so that the blob digest and size
 /// are checked (by the [`Verified`] reader the caller wraps it in).
@@ -259,14 +272,11 @@ pub fn scan_layer(
     };
     let mut small_files = SmallFiles::new();
     {
-        let mut archive = tar::Archive::new(&mut hashing);
+        let mut archive = crate::tar_reader::Archive::new(&mut hashing);
         let entries = archive.entries().map_err(fail)?;
         for entry in entries {
             check_cancel(cancel)?;
-            let mut entry = entry.map_err(|e| Error::BadImage {
-                location: location.to_string(),
-                reason: format!("the layer is not a readable tar ({e})"),
-            })?;
+            let mut entry = entry.map_err(|e| tar_error(e, location))?;
             let header = entry.header();
             let kind = match header.entry_type() {
                 tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
@@ -299,7 +309,7 @@ pub fn scan_layer(
     // The tar ends before the stream does (end-of-archive blocks, padding,
     // the gzip trailer): read the rest so that every check runs.
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(fail)?;
-    let diff_id = format!("sha256:{}", crate::pack::hex(&hashing.sha.finalize()));
+    let diff_id = format!("sha256:{}", crate::hex::hex(&hashing.sha.finalize()));
     Ok(Scan {
         compression,
         diff_id: Some(diff_id),

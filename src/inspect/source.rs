@@ -380,13 +380,19 @@ impl ArchiveSource {
         let mut members = BTreeMap::new();
         let mut layout = None;
         let mut index = None;
-        let mut archive = tar::Archive::new(&file);
+        let mut archive = crate::tar_reader::Archive::new(&file);
         let entries = archive
             .entries()
             .map_err(|e| bad(&location, format!("not a tar file ({e})")))?;
         for entry in entries {
-            let mut entry =
-                entry.map_err(|e| bad(&location, format!("not a readable tar file ({e})")))?;
+            let mut entry = entry.map_err(|e| {
+                if crate::tar_reader::is_too_large(&e) {
+                    return Error::TarHeaderTooLarge {
+                        location: location.clone(),
+                    };
+                }
+                bad(&location, format!("not a readable tar file ({e})"))
+            })?;
             if entry.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }

@@ -92,12 +92,19 @@ pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
     let mut index = None;
     let mut members = Vec::new();
     {
-        let mut archive = tar::Archive::new(&file);
+        let mut archive = crate::tar_reader::Archive::new(&file);
         let entries = archive
             .entries()
             .map_err(|_| not_archive(path, "is not a tar file"))?;
         for entry in entries {
-            let mut entry = entry.map_err(|_| not_archive(path, "is not a readable tar file"))?;
+            let mut entry = entry.map_err(|e| {
+                if crate::tar_reader::is_too_large(&e) {
+                    return Error::TarHeaderTooLarge {
+                        location: path.display().to_string(),
+                    };
+                }
+                not_archive(path, "is not a readable tar file")
+            })?;
             if entry.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }

@@ -35,7 +35,7 @@ impl TempBlob {
     /// `sha256:<hex>` and length of what was written so far.
     pub fn digest(&self) -> (String, u64) {
         (
-            format!("sha256:{}", crate::pack::hex(&self.sha.clone().finalize())),
+            format!("sha256:{}", crate::hex::hex(&self.sha.clone().finalize())),
             self.len,
         )
     }

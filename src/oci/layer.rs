@@ -193,7 +193,7 @@ pub fn write_layer_counted(
                 },
                 progress,
             )?;
-            Ok(format!("sha256:{}", crate::pack::hex(&sha.finalize())))
+            Ok(format!("sha256:{}", crate::hex::hex(&sha.finalize())))
         },
         Box::new(FastGzip::with_level(level)),
         out,

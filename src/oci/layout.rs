@@ -215,7 +215,7 @@ fn verify_existing_blob(path: &Path, digest: &str, size: u64) -> Result<bool> {
     })?;
     let mut sha = Sha256::new();
     std::io::copy(&mut file, &mut sha).at(path)?;
-    if format!("sha256:{}", crate::pack::hex(&sha.finalize())) != digest {
+    if format!("sha256:{}", crate::hex::hex(&sha.finalize())) != digest {
         return Err(corrupt(
             path,
             format!("the blob's content does not match its name; {fix}"),

@@ -240,11 +240,44 @@ impl Sink for Tee<'_, '_> {
 
 /// [`build_oci_layout`], also handing the compressed layer to `tap` as it
 /// is written, then its digest.
+///
+/// The steps, in order: check the options, load the plugins, refuse a bad
+/// destination (and take its lock) before writing, write the layer, build
+/// the JSON documents, the SBOM referrers, store everything, report.
 pub fn build_oci_layout_tapped(
     inputs: &[PathBuf],
     opts: &OciOptions,
-    mut tap: Option<&mut dyn LayerTap>,
+    tap: Option<&mut dyn LayerTap>,
 ) -> Result<OciReport> {
+    let checked = check_options(inputs, opts)?;
+    let (loaded, mut warnings) = load_plugins(inputs, opts)?;
+    warnings.extend(naming_warnings(&checked.reference, &loaded, opts));
+    let files: Vec<PluginFiles> = loaded
+        .iter()
+        .map(|l| PluginFiles::from_pack_list(&l.directory, &l.list))
+        .collect();
+    size_warnings(&files, &mut warnings);
+    let metadata = PackagerMetadata::of(&loaded);
+    let destination = Destination::open(opts)?;
+    let (layer_blob, layer) = write_layer(&files, &metadata, &destination, opts, tap)?;
+    let documents = image_documents(&checked, &loaded, &metadata, &layer, opts)?;
+    let artifacts = sbom_artifacts(&loaded, &documents, &checked.created, opts)?;
+    check_cancel(&opts.cancel)?;
+    destination.store(layer_blob, &layer, &documents, &artifacts, opts)?;
+    Ok(report(
+        checked, loaded, layer, documents, &artifacts, warnings, opts,
+    ))
+}
+
+/// The options, checked before any file is read.
+struct Checked {
+    reference: ImageReference,
+    ref_name: String,
+    /// The image's timestamp (RFC 3339 of `source_date_epoch`).
+    created: String,
+}
+
+fn check_options(inputs: &[PathBuf], opts: &OciOptions) -> Result<Checked> {
     check_cancel(&opts.cancel)?;
     if inputs.is_empty() {
         return Err(Error::InvalidOption {
@@ -257,7 +290,7 @@ pub fn build_oci_layout_tapped(
         .clone()
         .unwrap_or_else(|| reference.default_ref_name().to_string());
     reference::check_ref_name(&ref_name)?;
-    let created = image::rfc3339(opts.source_date_epoch)?;
+    let created = crate::time::rfc3339(opts.source_date_epoch)?;
     if !(1..=9).contains(&opts.compression_level) {
         return Err(Error::InvalidOption {
             message: format!(
@@ -268,7 +301,16 @@ pub fn build_oci_layout_tapped(
     }
     check_user_keys(&opts.annotations, "annotations")?;
     check_user_keys(&opts.labels, "labels")?;
+    Ok(Checked {
+        reference,
+        ref_name,
+        created,
+    })
+}
 
+/// Every plugin folder listed (in parallel), and the directory conflicts
+/// accepted as warnings.
+fn load_plugins(inputs: &[PathBuf], opts: &OciOptions) -> Result<(Vec<Loaded>, Vec<String>)> {
     let loaded: Vec<Loaded> = inputs
         .par_iter()
         .map(|p| load(p))
@@ -287,15 +329,24 @@ pub fn build_oci_layout_tapped(
         opts.allow_prefix_directories,
     )?;
     check_cancel(&opts.cancel)?;
+    Ok((loaded, prefix_warnings))
+}
 
-    let mut warnings = prefix_warnings;
+/// A registry port old RHDH cannot parse, and packages not named like
+/// exported ones.
+fn naming_warnings(
+    reference: &ImageReference,
+    loaded: &[Loaded],
+    opts: &OciOptions,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
     if reference.has_port() {
         warnings.push(format!(
             "{}: the registry has a port, which RHDH 1.9 and earlier cannot parse in oci:// references (1.10 can)",
             opts.tag
         ));
     }
-    for l in &loaded {
+    for l in loaded {
         if !l.name.ends_with("-dynamic") {
             warnings.push(format!(
                 "{}: the package {} is not named *-dynamic; is this the exported dist-dynamic folder? (export it first, e.g. `npx @red-hat-developer-hub/cli plugin export`)",
@@ -304,88 +355,208 @@ pub fn build_oci_layout_tapped(
             ));
         }
     }
-    let files: Vec<PluginFiles> = loaded
-        .iter()
-        .map(|l| PluginFiles::from_pack_list(&l.directory, &l.list))
-        .collect();
-    size_warnings(&files, &mut warnings);
+    warnings
+}
 
-    // The packagers' metadata: index.json (pretty, as JSON.stringify(_, _, 2))
-    // and the annotation (base64 of the compact JSON).
-    let entries: Vec<Value> = loaded
-        .iter()
-        .map(|l| {
-            let mut m = Map::new();
-            m.insert(
-                l.directory.clone(),
-                Value::Object(plugin::metadata(&l.list.manifest)),
-            );
-            Value::Object(m)
-        })
-        .collect();
-    let entries = Value::Array(entries);
-    let root_index = serde_json::to_string_pretty(&entries)
-        .expect("JSON")
-        .into_bytes();
-    let packages = base64::engine::general_purpose::STANDARD
-        .encode(serde_json::to_vec(&entries).expect("JSON"));
+/// The packagers' metadata of the plugins: `index.json` at the layer root
+/// (pretty, as `JSON.stringify(_, _, 2)`) and the dynamic-packages
+/// annotation and label (base64 of the compact JSON).
+struct PackagerMetadata {
+    root_index: Vec<u8>,
+    packages: String,
+}
 
-    // Refuse a bad destination before writing anything, and hold the lock
-    // that makes concurrent builds into one output take turns.
-    let (layout, existing_archive, _archive_lock, temp_dir) = if opts.archive {
-        let parent = archive::folder_of(&opts.output);
-        crate::output::check_destination(&parent)?;
-        let lock = FolderLock::acquire(&parent, &opts.cancel)?;
-        let existing = archive::open_existing(&opts.output)?;
-        (None, existing, Some(lock), parent)
-    } else {
-        let mut layout = layout::Layout::open(&opts.output, &opts.cancel)?;
-        let blobs = layout.prepare()?;
-        (Some(layout), None, None, blobs)
-    };
+impl PackagerMetadata {
+    fn of(loaded: &[Loaded]) -> PackagerMetadata {
+        let entries: Vec<Value> = loaded
+            .iter()
+            .map(|l| {
+                let mut m = Map::new();
+                m.insert(
+                    l.directory.clone(),
+                    Value::Object(plugin::metadata(&l.list.manifest)),
+                );
+                Value::Object(m)
+            })
+            .collect();
+        let entries = Value::Array(entries);
+        PackagerMetadata {
+            root_index: serde_json::to_string_pretty(&entries)
+                .expect("JSON")
+                .into_bytes(),
+            packages: base64::engine::general_purpose::STANDARD
+                .encode(serde_json::to_vec(&entries).expect("JSON")),
+        }
+    }
+}
 
-    let members = layer::members(&files, (plugin::ROOT_INDEX, &root_index));
-    let mut layer_blob = blob::TempBlob::create(&temp_dir, "layer")?;
+/// Where the image goes, opened (and locked, so that concurrent builds
+/// into one output take turns) before anything is written.
+struct Destination {
+    store: Store,
+    /// The folder the layer is written into before it is stored.
+    temp_dir: PathBuf,
+}
+
+enum Store {
+    Layout(layout::Layout),
+    Archive {
+        existing: Option<archive::ExistingArchive>,
+        _lock: FolderLock,
+    },
+}
+
+impl Destination {
+    /// Refuses a bad destination before anything is written.
+    fn open(opts: &OciOptions) -> Result<Destination> {
+        if opts.archive {
+            let parent = archive::folder_of(&opts.output);
+            crate::output::check_destination(&parent)?;
+            let lock = FolderLock::acquire(&parent, &opts.cancel)?;
+            let existing = archive::open_existing(&opts.output)?;
+            Ok(Destination {
+                store: Store::Archive {
+                    existing,
+                    _lock: lock,
+                },
+                temp_dir: parent,
+            })
+        } else {
+            let mut layout = layout::Layout::open(&opts.output, &opts.cancel)?;
+            let temp_dir = layout.prepare()?;
+            Ok(Destination {
+                store: Store::Layout(layout),
+                temp_dir,
+            })
+        }
+    }
+
+    /// Writes the blobs and records the image (and its referrers) under
+    /// `ref_name`.
+    fn store(
+        self,
+        layer_blob: blob::TempBlob,
+        layer: &Layer,
+        documents: &Documents,
+        artifacts: &[referrer::Artifact],
+        opts: &OciOptions,
+    ) -> Result<()> {
+        let referrer_descriptors: Vec<Value> = artifacts
+            .iter()
+            .map(|a| a.index_descriptor.clone())
+            .collect();
+        match self.store {
+            Store::Layout(l) => store_in_layout(
+                l,
+                layer_blob,
+                layer,
+                documents,
+                artifacts,
+                &referrer_descriptors,
+            ),
+            Store::Archive { existing, _lock } => store_in_archive(
+                existing,
+                layer_blob,
+                layer,
+                documents,
+                artifacts,
+                &referrer_descriptors,
+                opts,
+            ),
+        }
+    }
+}
+
+/// The compressed layer (its blob aside).
+struct Layer {
+    digest: String,
+    size: u64,
+    diff_id: String,
+}
+
+/// Writes the layer into `destination`'s temporary folder, handing every
+/// compressed byte to `tap` as well, then its digest.
+fn write_layer(
+    files: &[PluginFiles],
+    metadata: &PackagerMetadata,
+    destination: &Destination,
+    opts: &OciOptions,
+    mut tap: Option<&mut dyn LayerTap>,
+) -> Result<(blob::TempBlob, Layer)> {
+    let members = layer::members(files, (plugin::ROOT_INDEX, &metadata.root_index));
+    let mut blob = blob::TempBlob::create(&destination.temp_dir, "layer")?;
     let digests = layer::write_layer_counted(
         &members,
         opts.source_date_epoch,
         opts.compression_level,
         &mut Tee {
-            blob: &mut layer_blob,
+            blob: &mut blob,
             tap: tap.as_deref_mut(),
         },
         &opts.cancel,
         &opts.progress,
     )?;
-    let (layer_digest, layer_size) = layer_blob.digest();
+    let (digest, size) = blob.digest();
     if let Some(tap) = tap {
-        tap.complete(&layer_digest);
+        tap.complete(&digest);
     }
     check_cancel(&opts.cancel)?;
+    Ok((
+        blob,
+        Layer {
+            digest,
+            size,
+            diff_id: digests.diff_id,
+        },
+    ))
+}
 
+/// The image's JSON: config, manifest and the index descriptor.
+struct Documents {
+    config: Vec<u8>,
+    config_desc: Descriptor,
+    manifest: Vec<u8>,
+    manifest_desc: Descriptor,
+    /// The manifest's entry in `index.json`, under `ref_name`.
+    index_descriptor: Value,
+    ref_name: String,
+}
+
+/// Builds the config and manifest of the image; refuses a tag that pins
+/// another manifest digest.
+fn image_documents(
+    checked: &Checked,
+    loaded: &[Loaded],
+    metadata: &PackagerMetadata,
+    layer: &Layer,
+    opts: &OciOptions,
+) -> Result<Documents> {
     let mut labels = opts.labels.clone();
-    labels.insert(DYNAMIC_PACKAGES.into(), packages.clone());
+    labels.insert(DYNAMIC_PACKAGES.into(), metadata.packages.clone());
     let directories: Vec<String> = loaded.iter().map(|l| l.directory.clone()).collect();
     let config = image::config_json(&image::ConfigSpec {
         platform: &opts.platform,
-        created: &created,
+        created: &checked.created,
         labels: &labels,
-        diff_id: &digests.diff_id,
+        diff_id: &layer.diff_id,
         directories: &directories,
     });
     let config_desc = Descriptor::of(image::MEDIA_TYPE_CONFIG, &config);
     let layer_desc = Descriptor {
         media_type: image::MEDIA_TYPE_LAYER_GZIP,
-        digest: layer_digest.clone(),
-        size: layer_size,
+        digest: layer.digest.clone(),
+        size: layer.size,
     };
     let mut annotations = BTreeMap::new();
-    annotations.insert(image::ANNOTATION_CREATED.to_string(), created.clone());
+    annotations.insert(
+        image::ANNOTATION_CREATED.to_string(),
+        checked.created.clone(),
+    );
     annotations.extend(opts.annotations.clone());
-    annotations.insert(DYNAMIC_PACKAGES.into(), packages);
+    annotations.insert(DYNAMIC_PACKAGES.into(), metadata.packages.clone());
     let manifest = image::manifest_json(&config_desc, &layer_desc, &annotations);
     let manifest_desc = Descriptor::of(image::MEDIA_TYPE_MANIFEST, &manifest);
-    if let Some(pinned) = &reference.digest {
+    if let Some(pinned) = &checked.reference.digest {
         if *pinned != manifest_desc.digest {
             return Err(Error::InvalidTag {
                 tag: opts.tag.clone(),
@@ -396,154 +567,217 @@ pub fn build_oci_layout_tapped(
             });
         }
     }
-    let descriptor =
-        image::index_descriptor(&manifest_desc, &ref_name, &reference.raw, &opts.platform);
+    let index_descriptor = image::index_descriptor(
+        &manifest_desc,
+        &checked.ref_name,
+        &checked.reference.raw,
+        &opts.platform,
+    );
+    Ok(Documents {
+        config,
+        config_desc,
+        manifest,
+        manifest_desc,
+        index_descriptor,
+        ref_name: checked.ref_name.clone(),
+    })
+}
 
-    let artifacts: Vec<referrer::Artifact> = if opts.sbom {
-        let sbom_options = crate::sbom::SbomOptions {
-            timestamp: opts.sbom_timestamp,
-            cancel: opts.cancel.clone(),
-        };
-        loaded
-            .par_iter()
-            .map(|l| {
-                let bytes = crate::sbom::sbom_of(&l.list, &sbom_options)?;
-                let title = format!("{}{}", l.directory, crate::sbom::FILE_SUFFIX);
-                Ok(referrer::sbom_artifact(
-                    bytes,
-                    &title,
-                    &manifest_desc,
-                    &created,
-                ))
-            })
-            .collect::<Vec<Result<_>>>()
-            .into_iter()
-            .collect::<Result<_>>()?
-    } else {
-        Vec::new()
+/// Each plugin's CycloneDX SBOM as a referrer of the image manifest (with
+/// [`OciOptions::sbom`]; none without).
+fn sbom_artifacts(
+    loaded: &[Loaded],
+    documents: &Documents,
+    created: &str,
+    opts: &OciOptions,
+) -> Result<Vec<referrer::Artifact>> {
+    if !opts.sbom {
+        return Ok(Vec::new());
+    }
+    let sbom_options = crate::sbom::SbomOptions {
+        timestamp: opts.sbom_timestamp,
+        cancel: opts.cancel.clone(),
     };
-    let referrer_descriptors: Vec<Value> = artifacts
-        .iter()
-        .map(|a| a.index_descriptor.clone())
-        .collect();
+    loaded
+        .par_iter()
+        .map(|l| {
+            let bytes = crate::sbom::sbom_of(&l.list, &sbom_options)?;
+            let title = format!("{}{}", l.directory, crate::sbom::FILE_SUFFIX);
+            Ok(referrer::sbom_artifact(
+                bytes,
+                &title,
+                &documents.manifest_desc,
+                created,
+            ))
+        })
+        .collect::<Vec<Result<_>>>()
+        .into_iter()
+        .collect()
+}
 
-    check_cancel(&opts.cancel)?;
-    match layout {
-        Some(mut l) => {
-            l.put_temp(&layer_digest, layer_blob)?;
-            l.put_bytes(&config_desc.digest, &config)?;
-            l.put_bytes(&manifest_desc.digest, &manifest)?;
-            for a in &artifacts {
-                l.put_bytes(&a.sbom_descriptor.digest, &a.sbom)?;
-                l.put_bytes(
-                    &image::sha256_digest(referrer::EMPTY_CONFIG),
-                    referrer::EMPTY_CONFIG,
-                )?;
-                l.put_bytes(&a.manifest_descriptor.digest, &a.manifest)?;
-            }
-            l.finish_with_referrers(descriptor, &ref_name, &referrer_descriptors)?;
+fn store_in_layout(
+    mut l: layout::Layout,
+    layer_blob: blob::TempBlob,
+    layer: &Layer,
+    documents: &Documents,
+    artifacts: &[referrer::Artifact],
+    referrer_descriptors: &[Value],
+) -> Result<()> {
+    l.put_temp(&layer.digest, layer_blob)?;
+    l.put_bytes(&documents.config_desc.digest, &documents.config)?;
+    l.put_bytes(&documents.manifest_desc.digest, &documents.manifest)?;
+    for a in artifacts {
+        l.put_bytes(&a.sbom_descriptor.digest, &a.sbom)?;
+        l.put_bytes(
+            &image::sha256_digest(referrer::EMPTY_CONFIG),
+            referrer::EMPTY_CONFIG,
+        )?;
+        l.put_bytes(&a.manifest_descriptor.digest, &a.manifest)?;
+    }
+    l.finish_with_referrers(
+        documents.index_descriptor.clone(),
+        &documents.ref_name,
+        referrer_descriptors,
+    )
+}
+
+/// `blobs/sha256/<hex>`: where a blob is in a layout or archive.
+fn blob_name(digest: &str) -> String {
+    format!("blobs/sha256/{}", blob::hex_of(digest))
+}
+
+fn store_in_archive(
+    mut existing: Option<archive::ExistingArchive>,
+    mut layer_blob: blob::TempBlob,
+    layer: &Layer,
+    documents: &Documents,
+    artifacts: &[referrer::Artifact],
+    referrer_descriptors: &[Value],
+    opts: &OciOptions,
+) -> Result<()> {
+    let old_index = existing.as_ref().map(|a| a.index.clone());
+    let index = layout::merge_index(
+        old_index,
+        documents.index_descriptor.clone(),
+        &documents.ref_name,
+    );
+    let old_subjects = old_referrer_subjects(existing.as_mut(), &index);
+    let index = referrer::add_to_index(index, referrer_descriptors, |d| {
+        old_subjects.get(d).cloned()
+    });
+    let mut blobs = Vec::new();
+    for a in artifacts {
+        blobs.push((
+            blob_name(&a.sbom_descriptor.digest),
+            archive::Content::Bytes(a.sbom.clone()),
+        ));
+        blobs.push((
+            blob_name(&image::sha256_digest(referrer::EMPTY_CONFIG)),
+            archive::Content::Bytes(referrer::EMPTY_CONFIG.to_vec()),
+        ));
+        blobs.push((
+            blob_name(&a.manifest_descriptor.digest),
+            archive::Content::Bytes(a.manifest.clone()),
+        ));
+    }
+    archive::write_archive(
+        &opts.output,
+        existing,
+        vec![
+            (
+                blob_name(&layer.digest),
+                archive::Content::Temp(&mut layer_blob, layer.size),
+            ),
+            (
+                blob_name(&documents.config_desc.digest),
+                archive::Content::Bytes(documents.config.clone()),
+            ),
+            (
+                blob_name(&documents.manifest_desc.digest),
+                archive::Content::Bytes(documents.manifest.clone()),
+            ),
+        ]
+        .into_iter()
+        .chain(blobs)
+        .collect(),
+        &index,
+        opts.source_date_epoch,
+        &opts.cancel,
+    )?;
+    Ok(())
+}
+
+/// The subjects of the SBOM referrers already in the archive, read before
+/// the archive is rewritten.
+fn old_referrer_subjects(
+    existing: Option<&mut archive::ExistingArchive>,
+    index: &Value,
+) -> std::collections::HashMap<String, String> {
+    let mut subjects = std::collections::HashMap::new();
+    let (Some(old), Some(list)) = (existing, index["manifests"].as_array()) else {
+        return subjects;
+    };
+    for d in list {
+        let Some(digest) = d["digest"].as_str() else {
+            continue;
+        };
+        if d["artifactType"].as_str() != Some(crate::sbom::MEDIA_TYPE)
+            || !blob::is_sha256_digest(digest)
+        {
+            continue;
         }
-        None => {
-            let mut existing_archive = existing_archive;
-            let old_index = existing_archive.as_ref().map(|a| a.index.clone());
-            let index = layout::merge_index(old_index, descriptor, &ref_name);
-            let name = |d: &str| format!("blobs/sha256/{}", blob::hex_of(d));
-            // Subjects of the SBOM referrers already in the archive, read
-            // before the archive is rewritten.
-            let mut old_subjects = std::collections::HashMap::new();
-            if let (Some(old), Some(list)) =
-                (existing_archive.as_mut(), index["manifests"].as_array())
-            {
-                for d in list {
-                    let Some(digest) = d["digest"].as_str() else {
-                        continue;
-                    };
-                    if d["artifactType"].as_str() != Some(crate::sbom::MEDIA_TYPE)
-                        || !blob::is_sha256_digest(digest)
-                    {
-                        continue;
-                    }
-                    if let Some(bytes) = old.read_member(&name(digest), 4 << 20) {
-                        if let Some(subject) = referrer::subject_digest(&bytes) {
-                            old_subjects.insert(digest.to_string(), subject);
-                        }
-                    }
-                }
+        if let Some(bytes) = old.read_member(&blob_name(digest), 4 << 20) {
+            if let Some(subject) = referrer::subject_digest(&bytes) {
+                subjects.insert(digest.to_string(), subject);
             }
-            let index = referrer::add_to_index(index, &referrer_descriptors, |d| {
-                old_subjects.get(d).cloned()
-            });
-            let mut blobs = Vec::new();
-            for a in &artifacts {
-                blobs.push((
-                    name(&a.sbom_descriptor.digest),
-                    archive::Content::Bytes(a.sbom.clone()),
-                ));
-                blobs.push((
-                    name(&image::sha256_digest(referrer::EMPTY_CONFIG)),
-                    archive::Content::Bytes(referrer::EMPTY_CONFIG.to_vec()),
-                ));
-                blobs.push((
-                    name(&a.manifest_descriptor.digest),
-                    archive::Content::Bytes(a.manifest.clone()),
-                ));
-            }
-            archive::write_archive(
-                &opts.output,
-                existing_archive,
-                vec![
-                    (
-                        name(&layer_digest),
-                        archive::Content::Temp(&mut layer_blob, layer_size),
-                    ),
-                    (name(&config_desc.digest), archive::Content::Bytes(config)),
-                    (
-                        name(&manifest_desc.digest),
-                        archive::Content::Bytes(manifest),
-                    ),
-                ]
-                .into_iter()
-                .chain(blobs)
-                .collect(),
-                &index,
-                opts.source_date_epoch,
-                &opts.cancel,
-            )?;
         }
     }
+    subjects
+}
 
-    let plugins = loaded
-        .into_iter()
-        .map(|l| PluginImageRef {
-            reference: reference.plugin_reference(&l.directory),
-            digest_reference: reference.digest_reference(&manifest_desc.digest, &l.directory),
-            directory: l.directory,
-            name: l.name,
-            version: l.version,
-        })
-        .collect();
+fn report(
+    checked: Checked,
+    loaded: Vec<Loaded>,
+    layer: Layer,
+    documents: Documents,
+    artifacts: &[referrer::Artifact],
+    warnings: Vec<String>,
+    opts: &OciOptions,
+) -> OciReport {
     let sboms = artifacts
         .iter()
-        .zip(&directories)
-        .map(|(a, directory)| SbomReferrer {
-            directory: directory.clone(),
+        .zip(&loaded)
+        .map(|(a, l)| SbomReferrer {
+            directory: l.directory.clone(),
             manifest_digest: a.manifest_descriptor.digest.clone(),
             sbom_digest: a.sbom_descriptor.digest.clone(),
             sbom_size: a.sbom_descriptor.size,
         })
         .collect();
-    Ok(OciReport {
+    let reference = checked.reference;
+    let manifest_digest = documents.manifest_desc.digest;
+    let plugins = loaded
+        .into_iter()
+        .map(|l| PluginImageRef {
+            reference: reference.plugin_reference(&l.directory),
+            digest_reference: reference.digest_reference(&manifest_digest, &l.directory),
+            directory: l.directory,
+            name: l.name,
+            version: l.version,
+        })
+        .collect();
+    OciReport {
         sboms,
         output: opts.output.clone(),
-        ref_name,
-        manifest_digest: manifest_desc.digest,
-        config_digest: config_desc.digest,
-        layer_digest,
-        diff_id: digests.diff_id,
-        layer_size,
+        ref_name: checked.ref_name,
+        manifest_digest,
+        config_digest: documents.config_desc.digest,
+        layer_digest: layer.digest,
+        diff_id: layer.diff_id,
+        layer_size: layer.size,
         warnings,
         plugins,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -298,14 +298,8 @@ fn write_private(file: &Path, doc: &Value) -> Result<()> {
         })?
         .to_string_lossy()
         .into_owned();
-    let (temp, mut f) = crate::output::create_temp(&dir, &name, false)?;
+    let (temp, mut f) = crate::output::create_private_temp(&dir, &name)?;
     let result = (|| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .at(&temp)?;
-        }
         let mut bytes = serde_json::to_vec_pretty(doc).expect("JSON");
         bytes.push(b'\n');
         f.write_all(&bytes).at(&temp)?;

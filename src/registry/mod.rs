@@ -22,3 +22,22 @@ pub mod transport;
 pub use push::{push_image, PushOptions, PushReport};
 pub use remote::{blob_reader, pull_manifest, RemoteManifest};
 pub use sign::{sign_image, SignOptions, SignReport};
+
+/// Checks `username`/`password` against `host`, then stores them in the
+/// primary auth.json (as `podman login` does); returns the file written.
+pub fn login(
+    host: &str,
+    username: &str,
+    password: &str,
+    auth: &auth::AuthOptions,
+    transport: &transport::TransportOptions,
+) -> crate::error::Result<std::path::PathBuf> {
+    let credential = auth::Credential {
+        username: username.to_string(),
+        password: password.to_string(),
+        identity_token: false,
+        source: "the login".into(),
+    };
+    remote::check_login(host, credential, transport)?;
+    auth::store(host, username, password, auth)
+}

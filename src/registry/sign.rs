@@ -52,22 +52,6 @@ pub struct SignReport {
     pub up_to_date: bool,
 }
 
-/// Reads a key file (small, regular) with errors that name it.
-pub fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    crate::input::read_regular(path, 1 << 20).map_err(|e| match e {
-        crate::input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Error::NoSuchFile {
-                path: path.to_path_buf(),
-            }
-        }
-        crate::input::Unreadable::Io(e) => Error::io(path, e),
-        _ => Error::Key {
-            path: path.to_path_buf(),
-            reason: "not a small regular file; pass the key file".into(),
-        },
-    })
-}
-
 /// The manifest digest `reference` names in the registry now.
 fn resolve_digest(
     session: &Session,
@@ -119,12 +103,8 @@ fn existing_layers(session: &Session, repo: &Repository, tag: &str) -> Result<Ve
 /// pushes the signature to `sha256-<hex>.sig` beside it.
 pub fn sign_image(opts: &SignOptions) -> Result<SignReport> {
     check_cancel(&opts.transport.cancel)?;
-    let key_bytes = read_key_file(&opts.key)?;
-    let key = keys::load_private_key(
-        &key_bytes,
-        &opts.key.to_string_lossy(),
-        opts.passphrase.as_deref().map(str::as_bytes),
-    )?;
+    let key =
+        keys::load_private_key_file(&opts.key, opts.passphrase.as_deref().map(str::as_bytes))?;
     let target = ImageReference::parse(&opts.reference)?;
     let repo = Repository::of(&target);
     let session = Session::connect(

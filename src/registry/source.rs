@@ -83,14 +83,21 @@ impl ImageSource {
             });
         }
         let file = File::open(path).at(path)?;
-        let mut archive = tar::Archive::new(&file);
+        let mut archive = crate::tar_reader::Archive::new(&file);
         let not_archive = || {
             bad(path, "not an oci-archive (an uncompressed tar with oci-layout and index.json at its root)")
         };
         let mut members = HashMap::new();
         let (mut layout, mut index) = (None, None);
         for entry in archive.entries().map_err(|_| not_archive())? {
-            let mut entry = entry.map_err(|_| not_archive())?;
+            let mut entry = entry.map_err(|e| {
+                if crate::tar_reader::is_too_large(&e) {
+                    return Error::TarHeaderTooLarge {
+                        location: path.display().to_string(),
+                    };
+                }
+                not_archive()
+            })?;
             if entry.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }

@@ -124,15 +124,16 @@ fn decrypt_envelope(envelope: &[u8], passphrase: &[u8], path: &str) -> Result<Ve
         .as_u64()
         .and_then(|x| u32::try_from(x).ok())
         .ok_or_else(bad)?;
-    // Bounded so that a hostile key file cannot ask for gigabytes of memory.
-    if !n.is_power_of_two()
-        || !(2..=1 << 20).contains(&n)
-        || !(1..=32).contains(&r)
-        || !(1..=16).contains(&p)
-    {
+    // Only the parameter sets cosign's decryption accepts, so that a hostile
+    // key file cannot ask for gigabytes of memory and seconds of work before
+    // the passphrase is found wrong: go-securesystemslib's
+    // encrypted.scryptKDF.CheckParams (encrypted/encrypted.go) takes N =
+    // 2^15 (legacy), 2^16 (standard) or 2^17 (OWASP), each with r = 8, p = 1
+    // (128 MiB at most), and refuses any other.
+    if ![1 << 15, 1 << 16, 1 << 17].contains(&n) || r != 8 || p != 1 {
         return Err(key_error(
             path,
-            "the key's scrypt parameters are out of the range cosign uses",
+            "the key's scrypt parameters are not a set cosign accepts (N = 32768, 65536 or 131072 with r = 8 and p = 1); is it a cosign.key?",
         ));
     }
     let field = |x: &Value| {
@@ -179,6 +180,27 @@ pub fn load_private_key(pem: &[u8], path: &str, passphrase: Option<&[u8]>) -> Re
         "ENCRYPTED PRIVATE KEY" => Err(key_error(path, "encrypted PKCS#8 keys are not supported; use a cosign key or decrypt it (openssl pkcs8)")),
         other => Err(key_error(path, format!("a PEM {other:?} is not a private key dynpack can use"))),
     }
+}
+
+/// Reads a key file (small, regular) with errors that name it.
+pub fn read_key_file(path: &Path) -> Result<Vec<u8>> {
+    crate::input::read_regular(path, 1 << 20).map_err(|e| match e {
+        crate::input::Unreadable::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Error::NoSuchFile {
+                path: path.to_path_buf(),
+            }
+        }
+        crate::input::Unreadable::Io(e) => Error::io(path, e),
+        _ => Error::Key {
+            path: path.to_path_buf(),
+            reason: "not a small regular file; pass the key file (cosign.key, cosign.pub)".into(),
+        },
+    })
+}
+
+/// Reads and loads the private key file at `path` ([`load_private_key`]).
+pub fn load_private_key_file(path: &Path, passphrase: Option<&[u8]>) -> Result<SigningKey> {
+    load_private_key(&read_key_file(path)?, &path.to_string_lossy(), passphrase)
 }
 
 /// Loads a PKIX `PUBLIC KEY` PEM (cosign.pub).
@@ -318,35 +340,42 @@ mod tests {
         }
     }
 
-    /// A key sealed by hand with the envelope format (as Python's hashlib.scrypt
-    /// + PyNaCl did in the reference sheet) opens.
+    /// A key sealed by hand with the envelope format (as Python's
+    /// hashlib.scrypt and PyNaCl did in the reference sheet) with another
+    /// parameter set cosign accepts opens; a set cosign refuses is refused
+    /// before any work.
     #[test]
     fn envelope_with_other_cost_parameters_opens() {
         let key = SigningKey::random(&mut OsRng);
         let der = key.to_pkcs8_der().unwrap();
         let (salt, nonce) = ([7u8; 32], [9u8; 24]);
-        let secret = derive(b"pw", &salt, 10, 8, 1, "t").unwrap();
+        let secret = derive(b"pw", &salt, 16, 8, 1, "t").unwrap();
         let sealed = XSalsa20Poly1305::new(Key::from_slice(&secret))
             .encrypt(Nonce::from_slice(&nonce), der.as_bytes())
             .unwrap();
-        let env = json!({"kdf":{"name":"scrypt","params":{"N":1024,"r":8,"p":1},"salt":b64().encode(salt)},
+        let env = json!({"kdf":{"name":"scrypt","params":{"N":65536,"r":8,"p":1},"salt":b64().encode(salt)},
             "cipher":{"name":"nacl/secretbox","nonce":b64().encode(nonce)},"ciphertext":b64().encode(sealed)});
         let pem =
             pem_rfc7468::encode_string(LABEL_COSIGN, LineEnding::LF, env.to_string().as_bytes())
                 .unwrap();
         let loaded = load_private_key(pem.as_bytes(), "k", Some(b"pw")).unwrap();
         assert_eq!(loaded.verifying_key(), key.verifying_key());
-        let greedy = pem_rfc7468::encode_string(
-            LABEL_COSIGN,
-            LineEnding::LF,
-            env.to_string().replace("1024", "1073741824").as_bytes(),
-        )
-        .unwrap();
-        assert_eq!(
-            load_private_key(greedy.as_bytes(), "k", Some(b"pw"))
-                .unwrap_err()
-                .code(),
-            "E_KEY"
-        );
+        for (from, to) in [
+            ("65536", "1048576"),
+            ("65536", "1073741824"),
+            ("65536", "1024"),
+            ("\"r\":8", "\"r\":16"),
+            ("\"p\":1", "\"p\":2"),
+        ] {
+            let other = env.to_string().replace(from, to);
+            assert_ne!(other, env.to_string());
+            let pem =
+                pem_rfc7468::encode_string(LABEL_COSIGN, LineEnding::LF, other.as_bytes()).unwrap();
+            let started = std::time::Instant::now();
+            let e = load_private_key(pem.as_bytes(), "k", Some(b"pw")).unwrap_err();
+            assert_eq!(e.code(), "E_KEY");
+            assert!(e.to_string().contains("not a set cosign accepts"), "{e}");
+            assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        }
     }
 }

@@ -16,6 +16,33 @@ use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 
 use crate::error::{Error, Result};
 
+/// A cosign signature of one image, ready to be pushed.
+pub struct Signed {
+    /// The simple-signing payload: the signed bytes.
+    pub payload: Vec<u8>,
+    /// [`sign`] of the payload.
+    pub signature: String,
+    /// `cosign.pub` of the key that signed.
+    pub public_key: String,
+}
+
+/// Signs the image `reference` whose manifest is `digest` with the key
+/// file at `key` (cosign.key with `passphrase`, or a PKCS#8 / SEC1 PEM).
+pub fn sign_with_key_file(
+    key: &std::path::Path,
+    passphrase: Option<&[u8]>,
+    reference: &str,
+    digest: &str,
+) -> Result<Signed> {
+    let key = keys::load_private_key_file(key, passphrase)?;
+    let payload = payload::simple_signing(reference, digest)?;
+    Ok(Signed {
+        signature: sign(&key, &payload),
+        public_key: keys::public_key_pem(key.verifying_key())?,
+        payload,
+    })
+}
+
 /// The cosign signature of `payload`: ECDSA-P256 over SHA-256, ASN.1 DER,
 /// base64 (the `dev.cosignproject.cosign/signature` annotation's value).
 pub fn sign(key: &SigningKey, payload: &[u8]) -> String {
