@@ -271,6 +271,9 @@ async function inspectOciImage (ref, options = {}) {
     if (typeof rest.key !== 'string' || rest.key === '') throw dynpackError('E_INVALID_OPTION', 'options.key must name a public key file (cosign.pub)')
     nativeOptions.key = path.resolve(nativeOptions.cwd, rest.key)
   }
+  if (rest.anyRepository !== undefined && typeof rest.anyRepository !== 'boolean') {
+    throw dynpackError('E_INVALID_OPTION', 'options.anyRepository must be a boolean')
+  }
   return run(signal, (token) => native.inspectOciImage(ref, nativeOptions, token))
 }
 
