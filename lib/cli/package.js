@@ -58,8 +58,9 @@ Each DIR (default: the current folder) is
     with a plugin backstage.role and a dist-dynamic/ folder goes into the image;
     the others are skipped with a note.
 The plugins of every DIR go into the image (or, with a tag template, one image
-per plugin). Then prints the \`dynpack push\` command that pushes the image and an example
-dynamic-plugins.yaml (by tag, and by digest as a comment), with each plugin's
+per plugin). Then prints the command that pushes the image (\`dynpack push\`,
+or \`skopeo copy\`) and an example dynamic-plugins.yaml (by tag, and by
+digest as a comment), with each plugin's
 pluginConfig taken from app-config.janus-idp.yaml, app-config.backstage-community.yaml
 or app-config.yaml in its folder.
 
