@@ -15,7 +15,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
 import { needTools, which, run, REGISTRY_BIN } from './helpers/oci.mjs'
-import { makeCa, makeLeaf, startDockerRegistry, startHttpProxy, freePort } from './helpers/registries.mjs'
+import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startHttpProxy, freePort } from './helpers/registries.mjs'
 
 const require = createRequire(import.meta.url)
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -193,6 +193,39 @@ describe('package --push: the registry is checked first; after a failure stdout 
     assert.equal(r.stdout, '')
     assert.equal(r.stderr.split('\n').filter((l) => /^dynpack: E_/.test(l)).length, 1, r.stderr)
     assert.match(r.stderr, /^dynpack: E_REGISTRY_UNREACHABLE: /m)
+    assert.equal(fs.existsSync(out), false)
+  })
+})
+
+describe('package --push with a user who may pull but not push (token auth)', () => {
+  let registry
+  let tokens
+  before(async () => {
+    if (!REGISTRY_BIN || !which('openssl')) return
+    const dir = fresh('tok')
+    fs.mkdirSync(dir)
+    const ca = makeCa(dir, 'tokca')
+    const signer = makeLeaf(dir, ca, 'signer', { serverAuth: false, san: 'DNS:token.test' })
+    tokens = await startTokenServer({ signer, issuer: 'test-issuer', users: { bob: { password: 'pw', actions: ['pull'] } } })
+    registry = await startDockerRegistry({
+      authYaml: ['token:', `  realm: ${tokens.realm}`, '  service: test-registry', '  issuer: test-issuer', `  rootcertbundle: ${ca.crt}`],
+    })
+  })
+  after(async () => {
+    if (registry) await registry.stop()
+    if (tokens) await tokens.stop()
+  })
+
+  test('one E_REGISTRY_DENIED naming every repository, before the build', async (t) => {
+    if (!needTools(t, 'docker-registry', 'openssl')) return
+    const repo = monorepo([['a', '@acme/plugin-a'], ['b', '@acme/plugin-b'], ['c', '@acme/plugin-c']])
+    const out = fresh('o')
+    const r = await dynpack(['package', '--tag', `${registry.host}/t/{dir}:{version}`, '--push', '--tls-verify=false', '--creds', 'bob:pw', '--output', out], { cwd: repo })
+    assert.equal(r.status, 1)
+    assert.equal(r.stdout, '')
+    const errors = r.stderr.split('\n').filter((l) => /^dynpack: E_/.test(l))
+    assert.equal(errors.length, 1, r.stderr)
+    assert.match(errors[0], new RegExp(`^dynpack: E_REGISTRY_DENIED: ${registry.host}: user "bob" .* may not push to t/acme-plugin-a; .*\\(the same for ${registry.host}/t/acme-plugin-b, ${registry.host}/t/acme-plugin-c\\)$`))
     assert.equal(fs.existsSync(out), false)
   })
 })

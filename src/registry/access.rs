@@ -66,6 +66,7 @@ pub fn check_push_access(
     }
     let mut failures = Vec::new();
     for (registry, repos) in registries {
+        let start = failures.len();
         let failure = |repo: &Repository, error| AccessFailure {
             registry: registry.clone(),
             repository: repo.full_name(),
@@ -110,6 +111,39 @@ pub fn check_push_access(
                 }
             }
         }
+        let mut denied = failures.split_off(start);
+        let merged = merge_denied(&mut denied);
+        failures.extend(denied);
+        failures.extend(merged);
     }
     Ok(failures)
+}
+
+/// The repositories of one registry the user may not push to, as one
+/// failure naming them all (an account without push rights is refused
+/// everywhere alike); other failures stay in `list`.
+fn merge_denied(list: &mut Vec<AccessFailure>) -> Option<AccessFailure> {
+    let (denied, others): (Vec<_>, Vec<_>) = std::mem::take(list)
+        .into_iter()
+        .partition(|f| matches!(f.error, Error::RegistryDenied { .. }));
+    *list = others;
+    let mut denied = denied.into_iter();
+    let mut first = denied.next()?;
+    let rest: Vec<String> = denied.map(|f| f.repository).collect();
+    if let Error::RegistryDenied { reason, .. } = &mut first.error {
+        if !rest.is_empty() {
+            const LISTED: usize = 5;
+            let more = rest.len().saturating_sub(LISTED);
+            reason.push_str(&format!(
+                " (the same for {}{})",
+                rest[..rest.len().min(LISTED)].join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    Some(first)
 }
