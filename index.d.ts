@@ -71,6 +71,20 @@ export interface BuildOciLayoutOptions {
   uploadLayer?: LayerUploadOptions
 }
 
+/**
+ * Checks, before anything is built, that the repositories of `tags` take
+ * a push with these credentials; resolves to the failures (empty: all
+ * fine), one per registry for a registry-wide problem.
+ */
+export declare function checkPushAccess(tags: Array<string>, options?: CheckPushAccessOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<Array<PushAccessFailure>>
+
+export interface CheckPushAccessOptions {
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
 export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
 
@@ -334,6 +348,16 @@ export interface PackResult {
  * `--export-to` calls this, so images and exports share one rule.
  */
 export declare function pluginDirectory(packageName: string, manifest: string): string
+
+export interface PushAccessFailure {
+  /** `host[:port]`. */
+  registry: string
+  /** `host[:port]/path`: the repository that was tried. */
+  repository: string
+  /** The `E_…` code a push would have failed with. */
+  code: string
+  message: string
+}
 
 export interface PushBlobCounts {
   uploaded: number

@@ -839,6 +839,7 @@ module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.ProgressCounter = nativeBinding.ProgressCounter
 module.exports.PushProgress = nativeBinding.PushProgress
 module.exports.buildOciLayout = nativeBinding.buildOciLayout
+module.exports.checkPushAccess = nativeBinding.checkPushAccess
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign

@@ -190,15 +190,30 @@ describe('live progress', () => {
       { cwd: root, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } })
     const packed = tty(['pack', path.dirname(big), '--dry-run'])
     assert.equal(packed.status, 0, packed.stdout)
-    assert.match(packed.stdout, /\r\x1b\[Kdynpack: big \d+\/601 files, [\d.]+ [kM]B\/19\.\d MB \([\d.]+ [kMG]?B\/s\)/)
+    assert.match(packed.stdout, /\r\x1b\[Kdynpack: \d+\/601 files, [\d.]+ [kM]B\/19\.\d MB \([\d.]+ [kMG]?B\/s\) big/)
     assert.match(packed.stdout, /\r\x1b\[K(dynpack: packed|acme-plugin-big)/, 'the line is cleared before other output')
     const image = tty(['package', path.dirname(big), '--tag', 'quay.io/acme/big:2', '--output', path.join(root, 'big-oci-2')])
     assert.equal(image.status, 0, image.stdout)
-    assert.match(image.stdout, /\r\x1b\[Kdynpack: 1 plugin -> \S+ \d+\/60\d files/)
+    assert.match(image.stdout, /\r\x1b\[Kdynpack: \d+\/60\d files, .* 1 plugin -> \S+/)
     const quiet = tty(['pack', path.dirname(big), '--dry-run', '--quiet'])
     assert.doesNotMatch(quiet.stdout, /\x1b\[K|files/)
     const piped = dynpack(['pack', path.dirname(big), '--dry-run'])
     assert.equal(piped.status, 0)
-    assert.equal(piped.stderr.replace(/^dynpack: using .*\n/, ''), '')
+    assert.equal(piped.stderr.replace(/^dynpack: using .*\n/, '').replace(/^dynpack: acme-plugin-big-dynamic-1\.0\.0\.tgz {2}integrity: sha512-\S+\n/, ''), '')
+  })
+
+  test('on an 80-column terminal the figures come first and a long path is shortened to fit', { skip: needScript() }, () => {
+    const long = path.join(root, 'a-rather-long-folder-name-for-the-checkout', 'with-nested-workspaces', 'and-one-more-level', 'the-plugin')
+    bigPlugin(long)
+    const quote = (s) => `'${s.replace(/'/g, "'\\''")}'`
+    const command = `stty cols 80 rows 24; exec ${[process.execPath, BIN, 'pack', long, '--dry-run'].map(quote).join(' ')}`
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: root, encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stdout)
+    const drawn = r.stdout.split('\r\x1b[K').map((l) => l.split(/\r?\n/)[0]).filter((l) => /^dynpack: \d+\/\d+ files, /.test(l))
+    assert.ok(drawn.length >= 1, r.stdout)
+    for (const l of drawn) {
+      assert.ok(l.length <= 79, `fits in 80 columns: ${JSON.stringify(l)}`)
+      assert.match(l, /^dynpack: \d+\/601 files, [\d.]+ [kM]?B\/19\.\d MB( done)? \([\d.]+ [kMG]?B\/s\) …\S*-level\/the-plugin$/)
+    }
   })
 })

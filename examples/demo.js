@@ -6,8 +6,8 @@
 //      entries for an HTTP plugin registry;
 //   2. `dynpack verify`: the integrity check RHDH does before installing;
 //   3. `dynpack package`: one OCI image layout with both plugins (no podman or
-//      docker) and the plugin folders for a local-plugins mount, the push
-//      command and the config.
+//      docker) and the plugin folders for a local-plugins mount, the command
+//      that pushes the image (`dynpack push`, or skopeo) and the config.
 //
 // Usage: node examples/demo.js [DIR]   (default: examples/ itself; the README
 // test runs it in a temporary folder)

@@ -1288,3 +1288,79 @@ pub fn sign_oci_image(
         },
     })
 }
+
+// ---------------------------------------------------------------------------
+// checkPushAccess
+
+#[napi(object)]
+pub struct CheckPushAccessOptions {
+    pub authfile: Option<String>,
+    pub creds: Option<String>,
+    pub cert_dir: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+#[napi(object)]
+pub struct PushAccessFailure {
+    /// `host[:port]`.
+    pub registry: String,
+    /// `host[:port]/path`: the repository that was tried.
+    pub repository: String,
+    /// The `E_…` code a push would have failed with.
+    pub code: String,
+    pub message: String,
+}
+
+pub struct PushAccessTask {
+    tags: Vec<String>,
+    auth: registry::auth::AuthOptions,
+    transport: registry::transport::TransportOptions,
+}
+
+#[napi]
+impl Task for PushAccessTask {
+    type Output = Vec<registry::access::AccessFailure>;
+    type JsValue = Vec<PushAccessFailure>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        registry::access::check_push_access(&self.tags, &self.auth, &self.transport)
+            .map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, failures: Self::Output) -> Result<Self::JsValue> {
+        Ok(failures
+            .into_iter()
+            .map(|f| PushAccessFailure {
+                registry: f.registry,
+                repository: f.repository,
+                code: f.error.code().to_string(),
+                message: f.error.to_string(),
+            })
+            .collect())
+    }
+}
+
+/// Checks, before anything is built, that the repositories of `tags` take
+/// a push with these credentials; resolves to the failures (empty: all
+/// fine), one per registry for a registry-wide problem.
+#[napi(ts_return_type = "Promise<Array<PushAccessFailure>>")]
+pub fn check_push_access(
+    tags: Vec<String>,
+    options: Option<CheckPushAccessOptions>,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<PushAccessTask> {
+    let o = options.unwrap_or(CheckPushAccessOptions {
+        authfile: None,
+        creds: None,
+        cert_dir: None,
+        tls_verify: None,
+    });
+    AsyncTask::new(PushAccessTask {
+        tags,
+        auth: registry::auth::AuthOptions {
+            authfile: o.authfile.map(PathBuf::from),
+            creds: o.creds,
+        },
+        transport: transport_options(o.cert_dir, o.tls_verify, cancel),
+    })
+}

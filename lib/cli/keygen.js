@@ -2,6 +2,7 @@
 // `dynpack keygen`: a cosign-compatible key pair, as `cosign generate-key-pair`
 // writes it (cosign.key encrypted with scrypt + nacl/secretbox, cosign.pub).
 
+const fs = require('node:fs')
 const path = require('node:path')
 const readline = require('node:readline')
 const { Writable } = require('node:stream')
@@ -14,7 +15,8 @@ const OPTIONS = {
 
 const usage = `Usage: dynpack keygen [DIR] [--json]
 
-Writes a cosign key pair into DIR (default: the current folder), as
+Writes a cosign key pair into DIR (default: the current folder; created
+with mode 0700 when it does not exist), as
 \`cosign generate-key-pair\` does: cosign.key, an ECDSA P-256 private key
 encrypted with a passphrase (mode 0600), and cosign.pub, its public key.
 cosign, sigstore and containers' sigstoreSigned policy read both. Existing
@@ -62,13 +64,44 @@ async function passphrase (io) {
   return first
 }
 
+/**
+ * Creates the folder the keys go to when it does not exist yet (and its
+ * parents), readable by its owner only: it is about to hold a private key.
+ * Returns whether it created it.
+ */
+function makeKeyFolder (dir) {
+  try {
+    if (fs.statSync(dir).isDirectory()) return false
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw destination(dir, err)
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      fs.chmodSync(dir, 0o700) // the umask may have taken bits away from mkdir's mode
+      return true
+    } catch (mkdirErr) {
+      throw destination(dir, mkdirErr)
+    }
+  }
+  const e = new Error(`${dir}: not a folder; pass the folder the keys go to (it is created when missing)`)
+  e.code = 'E_DESTINATION'
+  throw e
+}
+
+function destination (dir, err) {
+  const e = new Error(`${dir}: cannot create the folder for the keys (${err.code ?? err.message}); pass a writable location`)
+  e.code = err.code === 'EACCES' || err.code === 'EPERM' ? 'E_PERMISSION' : 'E_DESTINATION'
+  return e
+}
+
 async function run (argv, io) {
   const { values, positionals } = parse('keygen', argv, OPTIONS, { max: 1 })
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
   const dir = path.resolve(cwd, positionals[0] ?? '.')
+  const secret = await passphrase(io)
+  if (makeKeyFolder(dir)) report.note(`created ${displayPath(cwd, dir)} (mode 0700) for the keys`)
   const api = require('../api.js')
-  const r = await api.cosignGenerateKeyPair(dir, { passphrase: await passphrase(io) })
+  const r = await api.cosignGenerateKeyPair(dir, { passphrase: secret })
   if (values.json) {
     io.stdout.write(json(r))
     return 0

@@ -29,7 +29,8 @@ Packs each DIR (default: the current folder) exactly as \`npm pack
 dist-dynamic folder, a plugin folder holding dist-dynamic/ (that is packed,
 with a note), a monorepo root (every exported plugin workspace), or any
 other package folder (packed as it is). Folders are packed in parallel. Prints each file name on stdout, as
-npm does. Lifecycle scripts are never run.
+npm does, and its integrity (the \`integrity:\` of dynamic-plugins.yaml) on
+stderr. Lifecycle scripts are never run.
 
 Options:
       --pack-destination DIR  write the .tgz files to DIR (created if missing;
@@ -140,6 +141,11 @@ async function run (argv, io) {
     return 0
   }
   report.out(results.map((r) => r.filename).join('\n'))
+  // What dynamic-plugins.yaml needs beside each tarball; stdout keeps npm's file names for scripts.
+  if (!baseUrl) {
+    const width = Math.max(...results.map((r) => r.filename.length))
+    for (const r of results) report.note(`${r.filename.padEnd(width)}  integrity: ${r.integrity}`)
+  }
   for (const r of results) if (r.sbom) report.note(`wrote the SBOM ${displayPath(cwd, r.sbom)}`)
   if (baseUrl) {
     const entries = reports.map((r, i) => ({ package: r.package, integrity: r.integrity, pluginConfig: configs[i] }))

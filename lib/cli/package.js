@@ -49,19 +49,21 @@ const IGNORED = {
   'preserve-temp-dir': 'dynpack keeps no temporary folder',
 }
 
-const usage = `Usage: dynpack package [DIR] [--tag IMAGE:TAG] [--output DIR | --archive FILE]
+const usage = `Usage: dynpack package [DIR...] [--tag IMAGE:TAG] [--output DIR | --archive FILE]
                        [--export-to DIR] [--platform OS/ARCH]
                        [--annotation KEY=VALUE]... [--label KEY=VALUE]... [--json]
 
 Packages Backstage dynamic plugins into one OCI image, without podman or docker.
-DIR (default: the current folder) is
+Each DIR (default: the current folder) is
   - a plugin folder with dist-dynamic/ (exported by \`npx @red-hat-developer-hub/cli plugin export\`),
   - a dist-dynamic folder, or
   - a monorepo root: every workspace (root package.json "workspaces", any layout)
     with a plugin backstage.role and a dist-dynamic/ folder goes into the image;
     the others are skipped with a note.
-Then prints the \`skopeo copy\` command that pushes the image and an example
-dynamic-plugins.yaml (by tag, and by digest as a comment), with each plugin's
+The plugins of every DIR go into the image (or, with a tag template, one image
+per plugin). Then prints the command that pushes the image (\`dynpack push\`,
+or \`skopeo copy\`) and an example dynamic-plugins.yaml (by tag, and by
+digest as a comment), with each plugin's
 pluginConfig taken from app-config.janus-idp.yaml, app-config.backstage-community.yaml
 or app-config.yaml in its folder.
 
@@ -72,7 +74,8 @@ Options:
                             quay.io/acme/{dir}:{version}: one image per plugin,
                             each in its own layout DIR/<dir> under --output
   -o, --output DIR          write the OCI image layout to DIR (default: dist-oci,
-                            next to dist-dynamic/ or at the monorepo root)
+                            next to dist-dynamic/, at the monorepo root, or in the
+                            current folder when several DIRs are given)
       --archive FILE        write an OCI archive (a tar of the layout) instead;
                             with a tag template, FILE is a template too
                             (e.g. out/{dir}.tar)
@@ -94,7 +97,9 @@ Options:
                             application/vnd.cyclonedx+json, subject = the image)
       --push                push the image(s) to the registry after building (all
                             in parallel; a failure does not stop the others) and
-                            print dynamic-plugins.yaml pinned by digest
+                            print dynamic-plugins.yaml pinned by digest; the
+                            registry access is checked before anything is built,
+                            and after a failed push nothing is printed on stdout
       --sign-key FILE       with --push: sign each pushed image with this cosign
                             key (passphrase: COSIGN_PASSWORD), as \`dynpack sign\`
       --catalog DIR         write the RHDH Extensions catalog entities of the
@@ -122,7 +127,7 @@ export the plugins first (e.g. \`npx @red-hat-developer-hub/cli plugin export\`)
 Exit status: 0 on success, 1 when packaging failed, 2 on a usage error.`
 
 async function run (argv, io) {
-  const { values, positionals } = parse('package', argv, OPTIONS, { max: 1, variadic: ['annotation', 'label'] })
+  const { values, positionals } = parse('package', argv, OPTIONS, { variadic: ['annotation', 'label'] })
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
   checkUsage(values)
@@ -134,48 +139,49 @@ async function run (argv, io) {
   const sourceDateEpoch = values['source-date-epoch'] !== undefined ? parseEpoch(values['source-date-epoch']) : undefined
   const exportTo = values['export-to'] !== undefined ? path.resolve(cwd, values['export-to']) : null
 
-  const found = discoverPlugins(path.resolve(cwd, positionals[0] ?? '.'))
-  for (const s of found.skipped) report.note(`skipping ${s.path}: ${s.reason}`)
-  if (found.mode === 'plugin') {
-    report.note(describeResolution({ mode: 'plugin', root: found.root, folders: [{ dir: found.plugins[0].distDynamic }] }, cwd))
-  }
-  if (found.plugins.length === 0) {
-    const e = new Error(`${found.root}: none of the ${found.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
-    e.code = 'E_NO_PLUGINS'
-    throw e
-  }
+  const found = discoverAll(positionals.length > 0 ? positionals : ['.'], cwd, report)
 
   // Each printed app-config is parsed (and refused when it is not plain YAML) before anything is built.
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
 
   const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
   const api = require('../api.js')
+  const plan = values.tag === undefined ? [] : planImages(found, values, cwd)
   // A key that does not open fails now, before anything is built or pushed.
   const signingPassphrase = values['sign-key'] === undefined ? undefined : await require('./sign.js').unlockKey(path.resolve(cwd, values['sign-key']), io)
+  // So does a registry that does not answer or refuses the credentials: one error per registry.
+  const failures = values.push ? await checkAccess(api, plan.map((g) => g.tag), values, { cwd, report, signal: io.signal }) : []
   // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
-  const images = values.tag === undefined
+  const images = failures.length > 0 || plan.length === 0
     ? []
-    : await buildImages(api, found, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
+    : await buildImages(api, plan, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
+  const warnings = runWarnings(images)
+  for (const w of warnings) report.warn(w)
   const image = images.length === 1 && !images[0].fromTemplate ? images[0] : null
   // export-to.js (and the zlib it loads) only when asked for
-  const exported = exportTo === null
+  const exported = exportTo === null || failures.length > 0
     ? null
     : await require('./export-to.js').exportPlugins(api, found.plugins, exportTo, {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
-  const pushFailures = values.push ? await pushBuilt(images, values, { cwd, report, signal: io.signal }) : []
-  if (values.push && values['sign-key'] !== undefined) {
-    pushFailures.push(...await require('./sign.js').signPushed(images, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase }))
+  if (values.push && images.length > 0) {
+    const pushFailures = await pushBuilt(images, values, { cwd, report, signal: io.signal })
+    failures.push(...pushFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+    if (values['sign-key'] !== undefined) {
+      const signFailures = await require('./sign.js').signPushed(images, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase })
+      failures.push(...signFailures.map((f) => ({ stage: 'sign', what: f.label, error: f.error })))
+    }
   }
   const plugins = pluginReports(found.plugins, images, exported, configs)
+  for (const img of images) img.dynpackPush = dynpackPushCommand(cwd, img)
   let catalogReport = null
-  if (catalog && pushFailures.length === 0) {
+  if (catalog && failures.length === 0) {
     try {
       catalogReport = await catalog.finish(plugins.map((p) => ({ dir: p.distDynamic, source: p.source, dynamicArtifact: p.digestPackage ?? p.localPackage })),
         { report, json: values.json, signal: io.signal, passphrase: signingPassphrase, registry: values.push ? registryOptions(values, cwd, 'package') : {} })
     } catch (error) {
-      pushFailures.push({ label: `catalog ${values['catalog-index'] ?? values.catalog}`, error })
+      failures.push({ stage: 'catalog', what: `catalog ${values['catalog-index'] ?? values.catalog}`, error })
     }
   } else if (catalog) report.warn('the catalog was not written (nor its index pushed): an image was not pushed, see below')
 
@@ -183,6 +189,7 @@ async function run (argv, io) {
     io.stdout.write(json({
       mode: found.mode,
       root: found.root,
+      folders: found.folders,
       image: image && {
         output: image.output,
         archive: image.archive,
@@ -215,14 +222,78 @@ async function run (argv, io) {
       plugins,
       catalog: catalogReport,
       skipped: found.skipped,
-      warnings: images.flatMap((i) => i.warnings),
+      warnings,
+      failures: failures.map((f) => ({ stage: f.stage, what: f.what, code: f.error.code ?? 'E_INTERNAL', message: String(f.error.message) })),
     }))
-  } else {
+  } else if (failures.length === 0) {
+    // After a failure stdout stays empty: `> snippet.yaml` must not keep entries for images that are not in the registry.
     report.out(textReport({ cwd, tag: values.tag, quiet: values.quiet, images, exported, exportTo, plugins }))
   }
   if (catalogReport && !values.quiet) catalogReport.print()
-  for (const f of pushFailures) io.stderr.write(`dynpack: ${f.error.code ?? 'E_INTERNAL'}: ${f.label}: ${String(f.error.message).replace(/\s*\n\s*/g, ' ')}\n`)
-  return pushFailures.length > 0 ? 1 : 0
+  for (const f of failures) io.stderr.write(`dynpack: ${f.error.code ?? 'E_INTERNAL'}: ${f.stage === 'access' ? '' : `${f.what}: `}${String(f.error.message).replace(/\s*\n\s*/g, ' ')}\n`)
+  if (failures.length > 0 && failures.every((f) => f.stage === 'access')) {
+    report.note('nothing was built; fix the registry access and run again')
+  } else if (failures.length > 0 && !values.json) {
+    const unpushed = images.filter((i) => !i.pushed)
+    if (unpushed.length > 0) report.note(`not pushed: ${unpushed.map((i) => displayPath(cwd, i.output)).join(', ')}; once fixed, push with \`${unpushed[0].dynpackPush.map(shellQuote).join(' ')}\`${unpushed.length > 1 ? ' (and likewise for the others)' : ''} or run again`)
+  }
+  return failures.length > 0 ? 1 : 0
+}
+
+/**
+ * The plugins of every DIR (deduplicated): `{ mode, root, folders, plugins, skipped }`.
+ * One DIR gives its own mode and root; several give mode 'folders' and root null,
+ * each in `folders`. Two different folders holding the same plugin directory are
+ * refused: they could not share an image or a tag.
+ */
+function discoverAll (dirs, cwd, report) {
+  const several = dirs.length > 1
+  const byDistDynamic = new Map()
+  const folders = []
+  const skipped = []
+  for (const d of dirs) {
+    const found = discoverPlugins(path.resolve(cwd, d))
+    folders.push({ mode: found.mode, root: found.root })
+    for (const s of found.skipped) {
+      const where = several ? displayPath(cwd, path.join(found.root, s.path)) : s.path
+      report.note(`skipping ${where}: ${s.reason}`)
+      skipped.push(several ? { ...s, path: where } : s)
+    }
+    if (found.mode === 'plugin') {
+      report.note(describeResolution({ mode: 'plugin', root: found.root, folders: [{ dir: found.plugins[0].distDynamic }] }, cwd))
+    }
+    if (found.plugins.length === 0) {
+      const e = new Error(`${found.root}: none of the ${found.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
+      e.code = 'E_NO_PLUGINS'
+      throw e
+    }
+    for (const p of found.plugins) if (!byDistDynamic.has(p.distDynamic)) byDistDynamic.set(p.distDynamic, p)
+  }
+  const plugins = [...byDistDynamic.values()]
+  const byDirectory = new Map()
+  for (const p of plugins) {
+    const other = byDirectory.get(p.directory)
+    if (other) {
+      const e = new Error(`${displayPath(cwd, other.distDynamic)} and ${displayPath(cwd, p.distDynamic)} are both the plugin ${p.directory} (${other.name === p.name ? p.name : `${other.name}, ${p.name}`}): one image, one tag or one export cannot hold both; pass only one of them`)
+      e.code = 'E_PLUGIN_CONFLICT'
+      throw e
+    }
+    byDirectory.set(p.directory, p)
+  }
+  if (!several) return { mode: folders[0].mode, root: folders[0].root, folders, plugins, skipped }
+  return { mode: 'folders', root: null, folders, plugins, skipped }
+}
+
+/** `{ registry, repository }` failures of checkPushAccess as run failures; also says what it checks. */
+async function checkAccess (api, tags, values, { cwd, report, signal }) {
+  const options = registryOptions(values, cwd, 'package')
+  report.progress(`checking push access to ${[...new Set(tags.map((t) => t.split('/')[0]))].join(', ')}`)
+  const found = await api._run(signal, (token) => api._native.checkPushAccess([...new Set(tags)], options, token))
+  return found.map((f) => {
+    const error = new Error(f.message)
+    error.code = f.code
+    return { stage: 'access', what: f.repository, error }
+  })
 }
 
 function checkUsage (values) {
@@ -246,42 +317,60 @@ function checkUsage (values) {
 }
 
 /**
- * Builds the image(s). A plain --tag gives one image of every plugin; a tag
- * template gives one image per distinct expanded tag (one per plugin with
- * {dir} or {name}), each in its own layout `<output>/<dir>` (or archive from
- * the --archive template), so that each can be pushed alone: a layout holding
- * several images would need --ref, and plugins of one version would share its
- * ref name. One failed build does not stop the others; all failures are reported.
+ * The images to build: `[{ tag, output, plugins }]`. A plain --tag gives one
+ * image of every plugin; a tag template gives one image per distinct expanded
+ * tag (one per plugin with {dir} or {name}), each in its own layout
+ * `<output>/<dir>` (or archive from the --archive template), so that each can
+ * be pushed alone: a layout holding several images would need --ref, and
+ * plugins of one version would share its ref name.
  */
-async function buildImages (api, found, values, ctx) {
+function planImages (found, values, cwd) {
   const archive = values.archive !== undefined
-  const besideDistDynamic = found.mode === 'dist-dynamic' && found.plugins[0].source ? found.plugins[0].source : found.root
-  const outputRoot = path.resolve(ctx.cwd, values.output ?? path.join(besideDistDynamic, 'dist-oci'))
+  const besideDistDynamic = found.mode === 'folders'
+    ? cwd
+    : found.mode === 'dist-dynamic' && found.plugins[0].source ? found.plugins[0].source : found.root
+  const outputRoot = path.resolve(cwd, values.output ?? path.join(besideDistDynamic, 'dist-oci'))
   if (!isTemplate(values.tag)) {
-    const output = archive ? path.resolve(ctx.cwd, values.archive) : outputRoot
-    return [await buildImage(api, found.plugins, { ...values, output, archive }, ctx)]
+    const output = archive ? path.resolve(cwd, values.archive) : outputRoot
+    return [{ tag: values.tag, output, plugins: found.plugins, fromTemplate: false }]
   }
   if (archive && !isTemplate(values.archive)) {
     throw usageError('with a tag template, --archive must be a template too, e.g. --archive out/{dir}.tar', 'package')
   }
+  const perPlugin = /\{(dir|name)\}/.test(values.tag)
   const groups = new Map()
   for (const p of found.plugins) {
     const tag = expandTemplate(values.tag, p)
-    if (!groups.has(tag)) {
-      const output = archive ? path.resolve(ctx.cwd, expandTemplate(values.archive, p)) : path.join(outputRoot, p.directory)
-      groups.set(tag, { tag, output, plugins: [] })
+    const group = groups.get(tag)
+    if (group && perPlugin) {
+      const other = group.plugins[0]
+      throw usageError(`${other.name} (${displayPath(cwd, other.distDynamic)}) and ${p.name} (${displayPath(cwd, p.distDynamic)}) would both be ${tag}: ` +
+        `${values.tag} gives one image per plugin, and these two expand alike; put {dir} (or {scope}) in --tag`, 'package')
+    }
+    if (!group) {
+      const output = archive ? path.resolve(cwd, expandTemplate(values.archive, p)) : path.join(outputRoot, p.directory)
+      groups.set(tag, { tag, output, plugins: [], fromTemplate: true })
     }
     groups.get(tag).plugins.push(p)
   }
   const outputs = new Map()
   for (const g of groups.values()) {
     if (outputs.has(g.output)) {
-      throw usageError(`the images ${outputs.get(g.output)} and ${g.tag} would both be written to ${displayPath(ctx.cwd, g.output)}; put {dir} in --archive`, 'package')
+      throw usageError(`the images ${outputs.get(g.output)} and ${g.tag} would both be written to ${displayPath(cwd, g.output)}; put {dir} in --archive`, 'package')
     }
     outputs.set(g.output, g.tag)
   }
+  return [...groups.values()]
+}
+
+/** Builds the planned images. One failed build does not stop the others; all failures are reported. */
+async function buildImages (api, plan, values, ctx) {
+  const archive = values.archive !== undefined
+  if (plan.length === 1 && !plan[0].fromTemplate) {
+    return [await buildImage(api, plan[0].plugins, { ...values, output: plan[0].output, archive }, ctx)]
+  }
   const settled = []
-  const queue = [...groups.values()]
+  const queue = [...plan]
   const worker = async () => {
     for (let g = queue.shift(); g; g = queue.shift()) {
       try {
@@ -295,14 +384,56 @@ async function buildImages (api, found, values, ctx) {
   await Promise.all([worker(), worker()])
   const failures = settled.filter((s) => s.error)
   if (failures.length > 0) {
-    if (failures.length === 1 && groups.size === 1) throw failures[0].error
-    const e = new Error(`${failures.length} of ${groups.size} images failed: ` +
+    if (failures.length === 1 && plan.length === 1) throw failures[0].error
+    const e = new Error(`${failures.length} of ${plan.length} images failed: ` +
       failures.map((f) => `${f.tag}: ${f.error.code ?? 'E_INTERNAL'}: ${f.error.message}`).join('; '))
     e.code = failures[0].error.code ?? 'E_INTERNAL'
     throw e
   }
-  const order = [...groups.keys()]
+  const order = plan.map((g) => g.tag)
   return settled.map((s) => ({ ...s.ok, fromTemplate: true })).sort((a, b) => order.indexOf(a.tag) - order.indexOf(b.tag))
+}
+
+/**
+ * The warnings of every image, each said once: the registry-port warning is the
+ * same for every tag of a registry, and the plugins not named *-dynamic are
+ * listed in one warning.
+ */
+function runWarnings (images) {
+  const seen = new Set()
+  const undynamic = []
+  for (const img of images) {
+    const host = img.tag.split('/')[0]
+    for (const w of img.warnings) {
+      const m = /^(.*): the package (.*) is not named \*-dynamic; /.exec(w)
+      if (m) {
+        if (!undynamic.some((u) => u.root === m[1])) undynamic.push({ root: m[1], name: m[2], text: w })
+        continue
+      }
+      seen.add(w.startsWith(`${img.tag}: the registry has a port`) ? host + w.slice(img.tag.length) : w)
+    }
+  }
+  const out = [...seen]
+  if (undynamic.length === 1) out.push(undynamic[0].text)
+  if (undynamic.length > 1) {
+    out.push(`${undynamic.length} packages are not named *-dynamic (${undynamic.map((u) => `${u.name} in ${u.root}`).join(', ')}); are these the exported dist-dynamic folders? (export them first, e.g. \`npx @red-hat-developer-hub/cli plugin export\`)`)
+  }
+  return out
+}
+
+/** `npx dynpack push SOURCE` (as the README runs dynpack) for a built image, with --ref when its layout holds other images too. */
+function dynpackPushCommand (cwd, image) {
+  const argv = ['npx', 'dynpack', 'push', displayPath(cwd, image.output)]
+  if (!image.archive) {
+    try {
+      const index = JSON.parse(fs.readFileSync(path.join(image.output, 'index.json'), 'utf8'))
+      const named = (index.manifests ?? []).filter((m) => m.annotations?.['org.opencontainers.image.ref.name'])
+      if (named.length > 1) argv.push('--ref', image.refName)
+    } catch {
+      argv.push('--ref', image.refName)
+    }
+  }
+  return argv
 }
 
 /** Builds one image of `plugins`; resolves `{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }`. */
@@ -328,7 +459,6 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
     report.progress(`added ${p.directory}: ${stats}`)
   }
   const warnings = result.warnings.map(String)
-  for (const w of warnings) report.warn(w)
   report.detail(`built ${result.output} in ${Date.now() - started} ms: manifest ${result.manifestDigest}, layer ${result.layerDigest} (${formatBytes(result.layerSize)})`)
   for (const s of result.sboms) report.detail(`attached the SBOM of ${s.directory}: referrer ${s.manifestDigest}, SBOM ${s.sbomDigest} (${formatBytes(s.sbomSize)})`)
   const upload = result.layerUpload
@@ -406,7 +536,8 @@ function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
     const unpushed = images.filter((i) => !i.pushed)
     if (pushed.length > 0) lines.push(...pushed.map((i) => `Pushed ${i.pushed.reference}.`), '')
     if (unpushed.length > 0) {
-      lines.push(`Push ${unpushed.length === 1 ? 'it' : 'them'} with:`, ...unpushed.map((i) => '  ' + i.push.map(shellQuote).join(' ')), '')
+      lines.push(`Push ${unpushed.length === 1 ? 'it' : 'them'} with:`, ...unpushed.map((i) => '  ' + i.dynpackPush.map(shellQuote).join(' ')),
+        'or with skopeo:', ...unpushed.map((i) => '  ' + i.push.map(shellQuote).join(' ')), '')
     }
     lines.push(unpushed.length === 0
       ? 'Here is an example dynamic-plugins.yaml for these plugins, pinned by digest (the tag form is commented):'

@@ -5,7 +5,7 @@
 
 const path = require('node:path')
 const { parse, usageError } = require('./args.js')
-const { Reporter, json, formatBytes } = require('./report.js')
+const { Reporter, json, formatBytes, fitLine } = require('./report.js')
 
 const REGISTRY_OPTIONS = {
   authfile: { type: 'string' },
@@ -66,7 +66,8 @@ function progressPrinter (report, label) {
   const start = Date.now()
   return (bytes) => {
     const secs = Math.max((Date.now() - start) / 1000, 0.001)
-    report.io.stderr.write(`\rdynpack: pushing ${label}: ${formatBytes(bytes)} (${formatBytes(Math.round(bytes / secs))}/s)   `)
+    const width = (report.io.stderr.columns || 80) - 1
+    report.io.stderr.write(`\r\x1b[K${fitLine(`dynpack: pushing ${formatBytes(bytes)} (${formatBytes(Math.round(bytes / secs))}/s)`, [label], width)}`)
   }
 }
 

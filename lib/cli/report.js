@@ -113,24 +113,40 @@ class LiveLine {
     if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.draw() }, 100)
   }
 
-  text () {
-    let bytes = 0
-    const parts = []
+  /**
+   * `dynpack: <figures> <names>`, at most `width` characters: the figures (files
+   * and bytes of every task, and the rate) come first and are never cut; the
+   * names get what is left, a long path keeping its end.
+   */
+  text (width = Infinity) {
+    let filesDone = 0
+    let filesTotal = 0
+    let counted = false
+    let bytesDone = 0
+    let bytesTotal = 0
+    let sized = true
+    const names = []
     for (const [label, e] of this.tasks) {
-      bytes += e.bytesDone ?? 0
-      const files = e.filesTotal != null ? `${e.filesDone}/${e.filesTotal} files, ` : ''
-      const size = e.bytesTotal != null ? `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}` : formatBytes(e.bytesDone ?? 0)
-      parts.push(`${escapeControls(label)} ${files}${size}${e.done ? ' done' : ''}`)
+      if (e.filesTotal != null) {
+        counted = true
+        filesDone += e.filesDone
+        filesTotal += e.filesTotal
+      }
+      bytesDone += e.bytesDone ?? 0
+      if (e.bytesTotal != null) bytesTotal += e.bytesTotal
+      else sized = false
+      if (!e.done || this.tasks.size === 1) names.push(escapeControls(label))
     }
     const seconds = (Date.now() - this.started) / 1000
-    const rate = seconds > 0 ? `${formatBytes(Math.round(bytes / seconds))}/s` : ''
-    return `dynpack: ${parts.join(' | ')}${rate ? ` (${rate})` : ''}`
+    const rate = seconds > 0 ? ` (${formatBytes(Math.round(bytesDone / seconds))}/s)` : ''
+    const files = counted ? `${filesDone}/${filesTotal} files, ` : ''
+    const size = sized ? `${formatBytes(bytesDone)}/${formatBytes(bytesTotal)}` : formatBytes(bytesDone)
+    const done = names.length === 0 || [...this.tasks.values()].every((e) => e.done) ? ' done' : ''
+    return fitLine(`dynpack: ${files}${size}${done}${rate}`, names, width)
   }
 
   draw () {
-    const width = (this.stream.columns || 80) - 1
-    let line = this.text()
-    if (line.length > width) line = line.slice(0, width - 1) + '…'
+    const line = this.text((this.stream.columns || 80) - 1)
     this.stream.write(`\r\x1b[K${line}`)
     this.shown = true
   }
@@ -148,6 +164,20 @@ class LiveLine {
     this.shown = false
     this.tasks.clear()
   }
+}
+
+/**
+ * `head` followed by the `names` (joined with ", ") in at most `width`
+ * characters: `head` is kept whole, one name too long loses its start (a path
+ * keeps its last folders), several are cut at the end, all with `…`.
+ */
+function fitLine (head, names, width = Infinity) {
+  if (names.length === 0) return head
+  const room = width - head.length - 1
+  if (room < 4) return head.length <= width ? head : head.slice(0, Math.max(0, width - 1)) + '…'
+  const text = names.join(', ')
+  if (text.length <= room) return `${head} ${text}`
+  return names.length === 1 ? `${head} …${text.slice(text.length - room + 1)}` : `${head} ${text.slice(0, room - 1)}…`
 }
 
 /** `1.2 kB`, as npm prints sizes (decimal units). */
@@ -185,4 +215,4 @@ function json (value) {
   return JSON.stringify(value, null, 2).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n'
 }
 
-module.exports = { Reporter, formatBytes, displayPath, shellQuote, json, escapeControls }
+module.exports = { Reporter, formatBytes, displayPath, shellQuote, json, fitLine, escapeControls }

@@ -92,7 +92,7 @@ impl Rule {
     pub fn description(self) -> &'static str {
         match self {
             Rule::Reference => "the tag or digest fits RHDH's oci:// reference grammar",
-            Rule::Platform => "an image index has a linux/amd64 image",
+            Rule::Platform => "a single image, or an index with a linux/amd64 one",
             Rule::Annotation => "io.backstage.dynamic-packages is on the top-level manifest",
             Rule::AnnotationFormat => "the annotation is base64 of [{\"<dir>\": {…}}]",
             Rule::RootIndex => "the root index.json lists the annotation's plugins",

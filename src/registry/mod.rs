@@ -9,6 +9,7 @@
 //! rustls) rather than taken from `oci-client`: see the README's "Pushing"
 //! section for the measurement behind that choice.
 
+pub mod access;
 pub mod auth;
 pub mod push;
 pub mod reference;

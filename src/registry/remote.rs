@@ -138,16 +138,29 @@ pub fn check_login(
     credential: crate::registry::auth::Credential,
     transport: &TransportOptions,
 ) -> Result<()> {
-    let s = Session::connect_with(registry, Some(credential), Vec::new(), transport)?;
-    if s.auth_kind() == "basic" {
-        // Basic registries answer the challenge only: ask once with credentials.
-        let url = s.url("/v2/");
-        let resp = s.send("GET", &url, &[], &Body::Empty, "log in")?;
-        if resp.status() != 200 {
-            return Err(s.unexpected("GET", &url, resp, "log in"));
+    let username = credential.username.clone();
+    let check = || {
+        let s = Session::connect_with(registry, Some(credential), Vec::new(), transport)?;
+        if s.auth_kind() == "basic" {
+            // Basic registries answer the challenge only: ask once with credentials.
+            let url = s.url("/v2/");
+            let resp = s.send("GET", &url, &[], &Body::Empty, "log in")?;
+            if resp.status() != 200 {
+                return Err(s.unexpected("GET", &url, resp, "log in"));
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    // The generic message speaks of stored credentials ("log in again"); here the login itself failed.
+    check().map_err(|e| match e {
+        Error::RegistryAuth { host, .. } => Error::RegistryAuth {
+            host,
+            reason: format!(
+                "the registry refused to log in user {username:?} with the password given on standard input; check the user name and the password (or token) and run the login again"
+            ),
+        },
+        other => other,
+    })
 }
 
 /// A registry repository read as an [`ImageSource`], so that `inspect`
