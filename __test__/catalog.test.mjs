@@ -1,6 +1,6 @@
 // RHDH Extensions catalog entities (lib/catalog.js): every generated entity
 // validated with ajv against the published Extensions JSON schemas
-// (fixtures/extensions-schemas/, source in its README), the E_CATALOG_*
+// (lib/schemas/, source in its README), the E_CATALOG_*
 // errors, merging into an existing folder, and the catalog index image pushed
 // to a real docker-registry and read back with skopeo.
 import { test, describe, before, after } from 'node:test'
@@ -20,7 +20,7 @@ const YAML = require('yaml')
 const { makeExamples } = require('../examples/make-examples.js')
 const catalog = require('../lib/catalog.js')
 
-const SCHEMAS = path.join(here, 'fixtures', 'extensions-schemas')
+const SCHEMAS = path.join(here, '..', 'lib', 'schemas')
 const ajv = new Ajv({ allErrors: true, strict: false })
 const validatePackage = ajv.compile(JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'packages.json'), 'utf8')))
 const validatePlugin = ajv.compile(JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'plugins.json'), 'utf8')))

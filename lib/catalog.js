@@ -30,9 +30,6 @@ const DEFAULT_FILE = 'dynamic-plugins.default.yaml'
 const NAME_RE = /^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/
 /** Backstage tags: lower-case words joined by `-`, at most 63 characters. */
 const TAG_RE = /^(?=.{1,63}$)[a-z0-9:+#]+(?:-[a-z0-9:+#]+)*$/
-/** `spec.support.level` of a Package (packages.json; plugins.json says `generally-available` for `production`). */
-const PACKAGE_LEVELS = ['production', 'tech-preview', 'dev-preview', 'community', 'none']
-const PLUGIN_LEVELS = ['generally-available', 'tech-preview', 'dev-preview', 'community', 'none']
 /** Fields of the `catalog` section a plugin's package.json may hold, and their types. */
 const CATALOG_FIELDS = { name: 'string', title: 'string', description: 'string', categories: 'strings', highlights: 'strings', icon: 'string', tags: 'strings', lifecycle: 'string', support: 'support' }
 
@@ -125,7 +122,7 @@ function catalogSection (manifest, file) {
     const type = CATALOG_FIELDS[key]
     if (!type) throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog.${key} is not a catalog field (known: ${Object.keys(CATALOG_FIELDS).join(', ')})`)
     if (type === 'support') {
-      checkSupport(value, [...PACKAGE_LEVELS, 'generally-available'], `${file}: catalog`)
+      checkSupport(value, `${file}: catalog`)
       continue
     }
     const ok = type === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type && value !== ''
@@ -134,10 +131,10 @@ function catalogSection (manifest, file) {
   return c
 }
 
-function checkSupport (support, levels, what) {
-  if (support === undefined || typeof support === 'string') return support
-  if (support && typeof support === 'object' && typeof support.provider === 'string' && levels.includes(support.level) &&
-      Object.keys(support).every((k) => k === 'provider' || k === 'level')) return { provider: support.provider, level: support.level }
+/** A `support` given for both entities: what the Package or the Plugin schema accepts (levels mapped after). */
+function checkSupport (support, what) {
+  if (support === undefined || schemas().validateSupport(support)) return support
+  const levels = [...new Set([...schemas().supportLevels.Package, ...schemas().supportLevels.Plugin])]
   throw catalogError('E_CATALOG_INVALID_FIELD', `${what}: support must be a string or { provider, level } with level one of ${levels.join(', ')}`)
 }
 
@@ -325,7 +322,7 @@ function rank (p) {
 function catalogEntities (plugins, options = {}) {
   options = options ?? {}
   if (!Array.isArray(plugins) || plugins.length === 0) throw catalogError('E_INVALID_OPTION', 'catalogEntities: pass an array of at least one plugin { dir, dynamicArtifact, … }')
-  checkSupport(options.support, [...PACKAGE_LEVELS, 'generally-available'], 'options')
+  checkSupport(options.support, 'options')
   for (const key of ['lifecycle', 'namespace']) {
     if (options[key] !== undefined && (typeof options[key] !== 'string' || !NAME_RE.test(options[key]))) {
       throw catalogError('E_INVALID_OPTION', `catalogEntities: options.${key} must be a word such as ${key === 'lifecycle' ? 'production' : 'default'}`)
@@ -380,135 +377,117 @@ function locationEntity (packages, plugins) {
 }
 
 // ---------------------------------------------------------------------------
-// Checks mirroring the published schemas (see the top of this file).
+// Validation: ajv with the published schemas (lib/schemas/), compiled once on
+// first use, plus what RHDH's catalog needs beyond them.
 
-const isString = (v) => typeof v === 'string'
-const isStrings = (v) => Array.isArray(v) && v.every(isString)
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+const SCHEMA_IDS = { Package: 'https://extensions.backstage.io/v1alpha1/packages', Plugin: 'https://extensions.backstage.io/v1alpha1/plugins' }
+const SUPPORT_POINTERS = { Package: '#/$defs/ExtensionsPackageSpec/properties/support', Plugin: '#/$defs/ExtensionsPluginSpec/properties/support' }
+let compiled = null
 
-function checkKeys (obj, allowed, at) {
-  for (const k of Object.keys(obj)) if (!allowed.includes(k)) return `${at}.${k} is not allowed`
-  return null
+/** The compiled validators: `validateEntity` (either kind), `validateSupport`, and each kind's support levels. */
+function schemas () {
+  if (compiled) return compiled
+  const Ajv = require('ajv')
+  const ajv = new Ajv({ allErrors: true })
+  const docs = {}
+  for (const [kind, file] of [['Package', 'packages.json'], ['Plugin', 'plugins.json']]) {
+    docs[kind] = JSON.parse(fs.readFileSync(path.join(__dirname, 'schemas', file), 'utf8'))
+    ajv.addSchema(docs[kind])
+  }
+  const byKind = (kind, extra = {}) => ({
+    if: { type: 'object', properties: { kind: { const: kind } }, required: ['kind'] },
+    then: { allOf: [{ $ref: SCHEMA_IDS[kind] }, extra] },
+  })
+  const validateEntity = ajv.compile({
+    type: 'object',
+    // RHDH's catalog refuses what the schemas leave open: another apiVersion or kind, an invalid entity name.
+    properties: {
+      apiVersion: { const: API_VERSION },
+      kind: { enum: Object.keys(SCHEMA_IDS) },
+      metadata: { type: 'object', properties: { name: { type: 'string', pattern: NAME_RE.source } } },
+    },
+    required: ['apiVersion', 'kind'],
+    allOf: [
+      byKind('Package'),
+      // A Plugin's packages: entity names, checked against packages/ by readCatalog.
+      byKind('Plugin', { type: 'object', properties: { spec: { type: 'object', properties: { packages: { type: 'array', items: { type: 'string' } } } } } }),
+    ],
+  })
+  const validateSupport = ajv.compile({ anyOf: Object.keys(SCHEMA_IDS).map((kind) => ({ $ref: SCHEMA_IDS[kind] + SUPPORT_POINTERS[kind] })) })
+  const supportLevels = {}
+  for (const kind of Object.keys(SCHEMA_IDS)) {
+    const schema = ajv.getSchema(SCHEMA_IDS[kind] + SUPPORT_POINTERS[kind]).schema
+    supportLevels[kind] = schema.oneOf.find((s) => s.type === 'object').properties.level.enum
+  }
+  // dynamic-plugins.default.yaml: what RHDH's installer reads of it.
+  const validateDefaults = ajv.compile({
+    type: 'object',
+    properties: { plugins: { type: 'array', items: { type: 'object', properties: { package: { type: 'string' } }, required: ['package'] } } },
+  })
+  compiled = { validateEntity, validateSupport, validateDefaults, supportLevels }
+  return compiled
 }
 
-function metadataProblem (m) {
-  if (!isObject(m)) return 'metadata must be an object'
-  const extra = checkKeys(m, ['name', 'namespace', 'title', 'description', 'tags', 'labels', 'annotations', 'links'], 'metadata')
-  if (extra) return extra
-  if (!isString(m.name)) return 'metadata.name is required (a string)'
-  if (!NAME_RE.test(m.name)) return `metadata.name ${JSON.stringify(m.name)} is not a valid entity name`
-  for (const k of ['namespace', 'title', 'description']) if (m[k] !== undefined && !isString(m[k])) return `metadata.${k} must be a string`
-  if (m.tags !== undefined && !isStrings(m.tags)) return 'metadata.tags must be an array of strings'
-  for (const k of ['labels', 'annotations']) {
-    if (m[k] !== undefined && !(isObject(m[k]) && Object.values(m[k]).every(isString))) return `metadata.${k} must map strings to strings`
-  }
-  if (m.links !== undefined) {
-    if (!Array.isArray(m.links)) return 'metadata.links must be an array'
-    for (const [i, l] of m.links.entries()) {
-      if (!isObject(l)) return `metadata.links[${i}] must be an object`
-      const e = checkKeys(l, ['url', 'title', 'icon', 'type'], `metadata.links[${i}]`)
-      if (e) return e
-      if (!isString(l.url) || !isString(l.title)) return `metadata.links[${i}] needs url and title (strings)`
-      for (const k of ['icon', 'type']) if (l[k] !== undefined && !isString(l[k])) return `metadata.links[${i}].${k} must be a string`
-    }
-  }
-  return null
+/** The dotted field of an ajv error (`spec.appConfigExamples[0].content`), as path parts. */
+function errorField (err) {
+  const parts = err.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  if (err.keyword === 'additionalProperties') parts.push(err.params.additionalProperty)
+  if (err.keyword === 'required') parts.push(err.params.missingProperty)
+  return parts
 }
 
-function supportProblem (s, levels, at) {
-  if (s === undefined || isString(s)) return null
-  if (!isObject(s) || checkKeys(s, ['provider', 'level'], at) || !isString(s.provider) || !levels.includes(s.level)) {
-    return `${at} must be a string or { provider, level } with level one of ${levels.join(', ')}`
-  }
-  return null
-}
-
-function packageSpecProblem (s) {
-  if (!isObject(s)) return 'spec must be an object'
-  if (!isString(s.packageName)) return 'spec.packageName is required (a string)'
-  for (const k of ['dynamicArtifact', 'integrity', 'version', 'role', 'supportedVersions', 'author', 'lifecycle', 'installStatus']) {
-    if (s[k] !== undefined && !isString(s[k])) return `spec.${k} must be a string`
-  }
-  if (s.backstage !== undefined) {
-    if (!isObject(s.backstage)) return 'spec.backstage must be an object'
-    const e = checkKeys(s.backstage, ['role', 'supportedVersions'], 'spec.backstage')
-    if (e) return e
-    for (const k of ['role', 'supportedVersions']) if (s.backstage[k] !== undefined && !isString(s.backstage[k])) return `spec.backstage.${k} must be a string`
-  }
-  const sp = supportProblem(s.support, PACKAGE_LEVELS, 'spec.support')
-  if (sp) return sp
-  if (s.partOf !== undefined && !isStrings(s.partOf)) return 'spec.partOf must be an array of strings'
-  if (s.appConfigExamples !== undefined) {
-    if (!Array.isArray(s.appConfigExamples)) return 'spec.appConfigExamples must be an array'
-    for (const [i, x] of s.appConfigExamples.entries()) {
-      if (!isObject(x)) return `spec.appConfigExamples[${i}] must be an object`
-      const e = checkKeys(x, ['title', 'content'], `spec.appConfigExamples[${i}]`)
-      if (e) return e
-      if (x.title !== undefined && !isString(x.title)) return `spec.appConfigExamples[${i}].title must be a string`
-      if (x.content !== undefined && !isString(x.content) && !isObject(x.content)) return `spec.appConfigExamples[${i}].content must be a string or a mapping`
-    }
-  }
-  return null
-}
-
-function authorProblem (a, at) {
-  if (a === undefined || isString(a)) return null
-  if (isObject(a) && isString(a.name) && (a.url === undefined || isString(a.url))) return null
-  return `${at} must be a string or { name, url? }`
-}
-
-function pluginSpecProblem (s) {
-  if (!isObject(s)) return 'spec must be an object'
-  for (const k of ['icon', 'lifecycle', 'installStatus']) if (s[k] !== undefined && !isString(s[k])) return `spec.${k} must be a string`
-  for (const k of ['author', 'publisher']) {
-    const e = authorProblem(s[k], `spec.${k}`)
-    if (e) return e
-  }
-  if (s.authors !== undefined) {
-    if (!Array.isArray(s.authors)) return 'spec.authors must be an array'
-    for (const [i, a] of s.authors.entries()) {
-      const e = authorProblem(a, `spec.authors[${i}]`)
-      if (e) return e
-    }
-  }
-  for (const k of ['categories', 'highlights']) if (s[k] !== undefined && !isStrings(s[k])) return `spec.${k} must be an array of strings`
-  const sp = supportProblem(s.support, PLUGIN_LEVELS, 'spec.support')
-  if (sp) return sp
-  const shapes = {
-    documentation: [['type', 'markdown'], ['title']],
-    assets: [['type', 'filename', 'originUri'], []],
-  }
-  for (const [k, [required, optional]] of Object.entries(shapes)) {
-    if (s[k] === undefined) continue
-    if (!Array.isArray(s[k])) return `spec.${k} must be an array`
-    for (const [i, x] of s[k].entries()) {
-      if (!isObject(x)) return `spec.${k}[${i}] must be an object`
-      const e = checkKeys(x, [...required, ...optional], `spec.${k}[${i}]`)
-      if (e) return e
-      for (const r of [...required, ...optional]) {
-        if ((required.includes(r) || x[r] !== undefined) && !isString(x[r])) return `spec.${k}[${i}].${r} must be a string`
-      }
-    }
-  }
-  if (s.history !== undefined) {
-    if (!isObject(s.history) || checkKeys(s.history, ['added'], 'spec.history') || !isString(s.history.added)) return 'spec.history must be { added: string }'
-  }
-  if (s.packages !== undefined && !isStrings(s.packages)) return 'spec.packages must be an array of strings (Package entity names)'
-  return null
+function dotted (parts) {
+  return parts.reduce((s, p) => (/^\d+$/.test(p) ? `${s}[${p}]` : s ? `${s}.${p}` : p), '') || 'the entity'
 }
 
 /**
- * Why `entity` fails its Extensions schema (Package or Plugin), or null.
- * Checks what the published schemas say, plus a valid entity name and the
- * apiVersion, which RHDH's catalog needs.
+ * ajv's errors as one sentence per field. The alternatives of a `oneOf`
+ * fail at once (a string, or an object whose level is wrong): a field's
+ * type errors are joined, and an error on a field whose subfield also
+ * failed is left out, so the deepest problem is the one named.
+ */
+function describeErrors (errors, entity) {
+  const groups = new Map()
+  for (const err of errors) {
+    if (['oneOf', 'anyOf', 'allOf', 'if', '$ref'].includes(err.keyword)) continue
+    const parts = errorField(err)
+    const key = JSON.stringify(parts)
+    if (!groups.has(key)) groups.set(key, { parts, errors: [] })
+    groups.get(key).errors.push(err)
+  }
+  const all = [...groups.values()]
+  const deeper = (a, b) => b.parts.length > a.parts.length && a.parts.every((p, i) => b.parts[i] === p)
+  const problems = []
+  for (const g of all) {
+    if (all.some((other) => deeper(g, other))) continue
+    const field = dotted(g.parts)
+    const types = g.errors.filter((e) => e.keyword === 'type').map((e) => [e.params.type].flat().join(' or '))
+    if (types.length) {
+      problems.push(`${field} must be ${[...new Set(types)].join(' or ')}`)
+      continue
+    }
+    const err = g.errors[0]
+    const value = g.parts.reduce((v, p) => (v == null ? v : v[p]), entity)
+    switch (err.keyword) {
+      case 'additionalProperties': problems.push(`${field} is not allowed`); break
+      case 'required': problems.push(`${field} is required`); break
+      case 'enum': problems.push(`${field} must be one of ${err.params.allowedValues.join(', ')}, not ${JSON.stringify(value)}`); break
+      case 'const': problems.push(`${field} must be ${err.params.allowedValue}, not ${JSON.stringify(value)}`); break
+      case 'pattern': problems.push(`${field} ${JSON.stringify(value)} is not a valid entity name (letters, digits, '-', '_', '.', at most 63 characters, starting and ending with a letter or digit)`); break
+      default: problems.push(`${field} ${err.message}`)
+    }
+  }
+  return problems.join('; ')
+}
+
+/**
+ * Why `entity` fails its Extensions schema (Package or Plugin), or null:
+ * ajv with the published schemas, plus the apiVersion, kind and entity
+ * name RHDH's catalog needs.
  */
 function entityProblem (entity) {
-  if (!isObject(entity)) return 'an entity must be a mapping'
-  const extra = checkKeys(entity, ['apiVersion', 'kind', 'metadata', 'spec'], '')
-  if (extra) return extra.replace(/^\./, '')
-  if (entity.apiVersion !== API_VERSION) return `apiVersion must be ${API_VERSION}`
-  if (entity.kind !== 'Package' && entity.kind !== 'Plugin') return 'kind must be Package or Plugin'
-  return metadataProblem(entity.metadata) ?? (entity.kind === 'Package' ? packageSpecProblem(entity.spec) : pluginSpecProblem(entity.spec))
+  const validate = schemas().validateEntity
+  return validate(entity) ? null : describeErrors(validate.errors, entity)
 }
 
 // ---------------------------------------------------------------------------
@@ -574,11 +553,9 @@ function readCatalog (dir) {
   const defaultFile = path.join(root, DEFAULT_FILE)
   if (fs.existsSync(defaultFile)) {
     const doc = parseYamlFile(defaultFile)
-    if (!isObject(doc) || !Array.isArray(doc.plugins ?? [])) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: plugins must be a list of { package, … }`)
+    const validate = schemas().validateDefaults
+    if (!validate(doc)) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: ${describeErrors(validate.errors, doc).replace(/^the entity/, 'the file')}; it lists plugins as { package, … }`)
     out.defaults = doc.plugins ?? []
-    for (const [i, e] of out.defaults.entries()) {
-      if (!isObject(e) || !isString(e.package)) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: plugins[${i}].package must be a string`)
-    }
   }
   return out
 }
