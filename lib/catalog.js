@@ -12,16 +12,13 @@
 // (writeCatalog), checks a hand-curated folder (readCatalog) and builds the
 // one-layer index image (buildCatalogIndex).
 //
-// The checks mirror the Extensions JSON schemas
-// (redhat-developer/rhdh-plugins workspaces/extensions/json-schema,
-// packages.json and plugins.json): a validator library would be a run-time
-// dependency; __test__/catalog.test.mjs holds these checks to ajv with the
-// published schema text.
+// Entities are validated with ajv against the published Extensions JSON
+// schemas (lib/schemas/, source in its README); the index image is written by
+// the Rust core (src/oci/folder_image.rs) with the plugin images' tar, deflate
+// and layout code, and image references are parsed there too.
 
-const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const zlib = require('node:zlib')
 
 const API_VERSION = 'extensions.backstage.io/v1alpha1'
 const ENTITIES = path.join('catalog-entities', 'extensions')
@@ -676,210 +673,49 @@ function catalogSummary (written, { cwd = process.cwd(), indexRef } = {}) {
       : `Wrote the Extensions catalog ${rel}/ (${counts}, ${DEFAULT_FILE}). Build and push its index image with\n  dynpack catalog-index ${rel} --tag ${ref} --push\nthen set, in RHDH,`,
     `  CATALOG_INDEX_IMAGE=${ref}`,
     `      the main index: these entities, and ${DEFAULT_FILE} in place of RHDH's own plugin list, or`,
-    `  EXTRA_CATALOG_INDEX_IMAGES=${catalogIndexName(ref)}=${ref}`,
+    `  EXTRA_CATALOG_INDEX_IMAGES=${indexRef ? catalogIndexName(indexRef) : 'REPOSITORY'}=${ref}`,
     "      entities only, beside RHDH's own index (comma-separated name=ref pairs)",
     'in the environment of the install-dynamic-plugins init container (Helm and Operator: docs/extensions-catalog.md).',
   ]
 }
 
-/** The `name` of an EXTRA_CATALOG_INDEX_IMAGES `name=ref` pair: the repository's last segment. */
+/** The `name` of an EXTRA_CATALOG_INDEX_IMAGES `name=ref` pair: the last segment of the image's repository. */
 function catalogIndexName (ref) {
-  const repo = String(ref).replace(/^oci:\/\//, '').replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^/:]+$/, '')
-  const last = repo.split('/').pop() || 'catalog'
-  return last.replace(/[^A-Za-z0-9._-]/g, '-')
+  return parseReference(ref).repository.split('/').pop()
 }
 
 // ---------------------------------------------------------------------------
 // The catalog index image: one gzip layer with dynamic-plugins.default.yaml and
-// catalog-entities/ at its root, reproducible (sorted entries, fixed owners,
-// modes and times), in an OCI image layout pushOciImage pushes.
+// catalog-entities/ at its root, written by the Rust core (buildFolderImage:
+// sorted entries, root owners, fixed modes and times, the plugin layers'
+// pinned deflate) into an OCI image layout pushOciImage pushes.
 
-const MEDIA_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json'
-const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
-
-/** The files of the index: [{ name (posix, relative), data? (Buffer), dir: bool }], sorted. */
+/** The files of the index: [{ path (posix, relative), file }], regular files only, dot-names skipped. */
 function indexEntries (root) {
   const entries = []
   const defaultFile = path.join(root, DEFAULT_FILE)
   const st = fs.statSync(defaultFile, { throwIfNoEntry: false })
-  if (st && st.isFile()) entries.push({ name: DEFAULT_FILE, data: fs.readFileSync(defaultFile) })
+  if (st && st.isFile()) entries.push({ path: DEFAULT_FILE, file: defaultFile })
   const walk = (rel) => {
-    entries.push({ name: rel, dir: true })
-    for (const d of fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    for (const d of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
       if (d.name.startsWith('.')) continue
       const childRel = `${rel}/${d.name}`
       if (d.isDirectory()) walk(childRel)
-      else if (d.isFile()) entries.push({ name: childRel, data: fs.readFileSync(path.join(root, childRel)) })
+      else if (d.isFile()) entries.push({ path: childRel, file: path.join(root, childRel) })
     }
   }
   if (fs.existsSync(path.join(root, 'catalog-entities'))) walk('catalog-entities')
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return entries
 }
 
-function tarHeader (name, size, type, mtime) {
-  const h = Buffer.alloc(512)
-  let prefix = ''
-  let base = name
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', name.length - 1)
-    prefix = name.slice(0, cut)
-    base = name.slice(cut + 1)
-    if (Buffer.byteLength(base) > 100 || Buffer.byteLength(prefix) > 155) throw catalogError('E_CATALOG_INVALID_ENTITY', `${name}: the path is too long for the index layer`)
+/** The Rust reference parser (src/oci/reference.rs): `{ repository, tag, digest, refName }`, or E_INVALID_TAG. */
+function parseReference (ref) {
+  const api = require('./api.js')
+  try {
+    return api._native.parseImageReference(ref)
+  } catch (err) {
+    throw api._toDynpackError(err)
   }
-  const octal = (v, len) => v.toString(8).padStart(len - 1, '0') + '\0'
-  h.write(base, 0, 100, 'utf8')
-  h.write(octal(type === '5' ? 0o755 : 0o644, 8), 100, 'ascii')
-  h.write(octal(0, 8), 108, 'ascii')
-  h.write(octal(0, 8), 116, 'ascii')
-  h.write(octal(size, 12), 124, 'ascii')
-  h.write(octal(mtime, 12), 136, 'ascii')
-  h.write('        ', 148, 'ascii')
-  h.write(type, 156, 'ascii')
-  h.write('ustar\x0000', 257, 'binary')
-  h.write('root', 265, 'ascii')
-  h.write('root', 297, 'ascii')
-  h.write(prefix, 345, 155, 'utf8')
-  let sum = 0
-  for (const b of h) sum += b
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii')
-  return h
-}
-
-function tarOf (entries, mtime) {
-  const parts = []
-  for (const e of entries) {
-    if (e.dir) {
-      parts.push(tarHeader(e.name + '/', 0, '5', mtime))
-    } else {
-      parts.push(tarHeader(e.name, e.data.length, '0', mtime), e.data)
-      const pad = (512 - (e.data.length % 512)) % 512
-      if (pad) parts.push(Buffer.alloc(pad))
-    }
-  }
-  parts.push(Buffer.alloc(1024))
-  return Buffer.concat(parts)
-}
-
-/**
- * A gzip member of `data` in stored (uncompressed) deflate blocks. An index
- * holds a few kB of YAML per plugin, so compression gains little, while
- * deflate output differs between zlib builds (Node versions, platforms):
- * stored blocks are the same bytes everywhere, so the index digest depends
- * on the files alone.
- */
-function storedGzip (data) {
-  const parts = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])]
-  const MAX = 0xffff
-  let at = 0
-  do {
-    const n = Math.min(MAX, data.length - at)
-    const last = at + n >= data.length
-    const h = Buffer.alloc(5)
-    h[0] = last ? 1 : 0
-    h.writeUInt16LE(n, 1)
-    h.writeUInt16LE(~n & 0xffff, 3)
-    parts.push(h, data.subarray(at, at + n))
-    at += n
-  } while (at < data.length)
-  const trailer = Buffer.alloc(8)
-  trailer.writeUInt32LE(crc32(data), 0)
-  trailer.writeUInt32LE(data.length % 0x100000000, 4)
-  parts.push(trailer)
-  return Buffer.concat(parts)
-}
-
-let crcTable = null
-function crc32 (buf) {
-  if (typeof zlib.crc32 === 'function') return zlib.crc32(buf) >>> 0
-  if (!crcTable) {
-    crcTable = new Uint32Array(256)
-    for (let n = 0; n < 256; n++) {
-      let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-      crcTable[n] = c >>> 0
-    }
-  }
-  let c = 0xffffffff
-  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-
-const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
-
-function rfc3339 (epoch) {
-  return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z')
-}
-
-function writeAtomic (file, data) {
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, data)
-  fs.renameSync(tmp, file)
-}
-
-/**
- * Writes the catalog index image of the folder `dir` into an OCI image
- * layout `output`, tagged `tag`. Returns the digests and the entries.
- */
-function writeIndexLayout (dir, { output, tag, sourceDateEpoch = 0 }) {
-  const root = path.resolve(dir)
-  const entries = indexEntries(root)
-  const tar = tarOf(entries, sourceDateEpoch)
-  const layer = storedGzip(tar)
-  const created = rfc3339(sourceDateEpoch)
-  const config = Buffer.from(JSON.stringify({
-    created,
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Labels: { 'io.backstage.catalog-index': 'extensions' } },
-    rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
-    history: [{ created, created_by: 'dynpack catalog-index' }],
-  }))
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MEDIA_MANIFEST,
-    config: { mediaType: MEDIA_CONFIG, digest: sha256(config), size: config.length },
-    layers: [{ mediaType: MEDIA_LAYER, digest: sha256(layer), size: layer.length }],
-    annotations: { 'org.opencontainers.image.created': created },
-  }))
-  const manifestDigest = sha256(manifest)
-  const refName = tagOf(tag)
-  const out = path.resolve(output)
-  const blobs = path.join(out, 'blobs', 'sha256')
-  fs.mkdirSync(blobs, { recursive: true })
-  for (const b of [layer, config, manifest]) {
-    const file = path.join(blobs, sha256(b).slice(7))
-    if (!fs.existsSync(file)) writeAtomic(file, b)
-  }
-  writeAtomic(path.join(out, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
-  // One image per layout: the layout is this index, under its tag.
-  writeAtomic(path.join(out, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{
-      mediaType: MEDIA_MANIFEST,
-      digest: manifestDigest,
-      size: manifest.length,
-      annotations: { 'io.containerd.image.name': tag, 'org.opencontainers.image.ref.name': refName },
-      platform: { architecture: 'amd64', os: 'linux' },
-    }],
-  }))
-  return {
-    output: out,
-    refName,
-    manifestDigest,
-    layerDigest: sha256(layer),
-    layerSize: layer.length,
-    files: entries.filter((e) => !e.dir).map((e) => e.name),
-  }
-}
-
-/** The tag of `host/repo:tag` (latest without one; the digest's hex when pinned). */
-function tagOf (ref) {
-  const at = ref.indexOf('@')
-  if (at >= 0) return ref.slice(at + 1).replace(':', '-')
-  const m = /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(ref.slice(ref.lastIndexOf('/') + 1))
-  return m ? m[1] : 'latest'
 }
 
 /**
@@ -959,10 +795,9 @@ function registryOnly (o) {
 async function buildCatalogIndex (dir, options = {}) {
   options = options ?? {}
   if (typeof dir !== 'string' || dir === '') throw catalogError('E_INVALID_OPTION', 'buildCatalogIndex: dir must name the catalog folder')
-  if (typeof options.tag !== 'string' || !/^[^\s/]+(\/[^\s/]+)+$/.test(options.tag.replace(/^oci:\/\//, ''))) {
-    throw catalogError('E_INVALID_TAG', 'buildCatalogIndex: options.tag must name the index image, e.g. quay.io/acme/catalog-index:1.0')
-  }
-  const tag = options.tag.replace(/^oci:\/\//, '')
+  if (typeof options.tag !== 'string') throw catalogError('E_INVALID_TAG', 'buildCatalogIndex: options.tag must name the index image, e.g. quay.io/acme/catalog-index:1.0')
+  const tag = options.tag
+  parseReference(tag)
   const root = path.resolve(dir)
   if (!fs.existsSync(path.join(root, ENTITIES))) {
     throw catalogError('E_CATALOG_EMPTY', `${root}: no ${ENTITIES}/ folder; write one with --catalog on package, pack or publish, or curate it by hand`)
@@ -976,17 +811,27 @@ async function buildCatalogIndex (dir, options = {}) {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw catalogError('E_INVALID_OPTION', 'sourceDateEpoch (or SOURCE_DATE_EPOCH) must be whole seconds since 1970')
   const temp = options.output === undefined ? fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'dynpack-index-')) : null
   try {
-    const written = writeIndexLayout(root, { output: options.output ?? temp, tag, sourceDateEpoch: epoch })
+    const api = require('./api.js')
+    const written = await api._run(options.signal, (token) => api._native.buildFolderImage(indexEntries(root), {
+      output: path.resolve(options.output ?? temp),
+      tag,
+      labels: { 'io.backstage.catalog-index': 'extensions' },
+      createdBy: 'dynpack catalog-index',
+      sourceDateEpoch: epoch,
+    }, token))
     const result = {
-      ...written,
       output: temp ? null : written.output,
+      refName: written.refName,
+      manifestDigest: written.manifestDigest,
+      layerDigest: written.layerDigest,
+      layerSize: written.layerSize,
+      files: written.files,
       tag,
       packages: catalog.packages.map((e) => e.metadata.name),
       plugins: catalog.plugins.map((e) => e.metadata.name),
       notes,
     }
     if (options.push) {
-      const api = require('./api.js')
       result.pushed = await api.pushOciImage(written.output, { ...registryOnly(options), tag, refName: written.refName, signal: options.signal })
       if (options.signKey) {
         const signOptions = { ...registryOnly(options), key: options.signKey, signal: options.signal }
@@ -1078,6 +923,4 @@ module.exports = {
   entityName,
   ENTITIES,
   DEFAULT_FILE,
-  _storedGzip: storedGzip,
-  _crc32: crc32,
 }
