@@ -344,6 +344,9 @@ describe('the index layer', () => {
     fs.writeFileSync(path.join(other, 'keep.txt'), 'x')
     await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: other }), { code: 'E_OCI_LAYOUT' })
     assert.deepEqual(fs.readdirSync(other), ['keep.txt'])
+    // An AbortSignal stops the build, as every dynpack task.
+    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'aborted'), signal: AbortSignal.abort() }), { code: 'E_ABORTED', name: 'AbortError' })
+    assert.equal(fs.existsSync(path.join(root, 'aborted')), false)
   })
 })
 

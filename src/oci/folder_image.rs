@@ -473,6 +473,18 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_build_fails_with_e_aborted_and_leaves_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let mut o = FolderImageOptions::new(t.path().join("out"), "quay.io/acme/index:1");
+        o.cancel = Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            true,
+        )));
+        let e = build_folder_image(&[bytes("a", "1")], &o).unwrap_err();
+        assert_eq!(e.code(), "E_ABORTED");
+        assert!(!t.path().join("out").exists());
+    }
+
+    #[test]
     fn a_pinned_digest_must_be_the_one_built() {
         let t = tempfile::tempdir().unwrap();
         let o = FolderImageOptions::new(
