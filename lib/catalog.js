@@ -377,7 +377,7 @@ function locationEntity (packages, plugins) {
 // Validation: ajv with the published schemas (lib/schemas/), compiled once on
 // first use, plus what RHDH's catalog needs beyond them.
 
-const SCHEMA_IDS = { Package: 'https://extensions.backstage.io/v1alpha1/packages', Plugin: 'https://extensions.backstage.io/v1alpha1/plugins' }
+const SCHEMA_FILES = { Package: 'packages.json', Plugin: 'plugins.json' }
 const SUPPORT_POINTERS = { Package: '#/$defs/ExtensionsPackageSpec/properties/support', Plugin: '#/$defs/ExtensionsPluginSpec/properties/support' }
 let compiled = null
 
@@ -386,21 +386,22 @@ function schemas () {
   if (compiled) return compiled
   const Ajv = require('ajv')
   const ajv = new Ajv({ allErrors: true })
-  const docs = {}
-  for (const [kind, file] of [['Package', 'packages.json'], ['Plugin', 'plugins.json']]) {
-    docs[kind] = JSON.parse(fs.readFileSync(path.join(__dirname, 'schemas', file), 'utf8'))
-    ajv.addSchema(docs[kind])
+  const ids = {}
+  for (const [kind, file] of Object.entries(SCHEMA_FILES)) {
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, 'schemas', file), 'utf8'))
+    ajv.addSchema(schema)
+    ids[kind] = schema.$id
   }
   const byKind = (kind, extra = {}) => ({
     if: { type: 'object', properties: { kind: { const: kind } }, required: ['kind'] },
-    then: { allOf: [{ $ref: SCHEMA_IDS[kind] }, extra] },
+    then: { allOf: [{ $ref: ids[kind] }, extra] },
   })
   const validateEntity = ajv.compile({
     type: 'object',
     // RHDH's catalog refuses what the schemas leave open: another apiVersion or kind, an invalid entity name.
     properties: {
       apiVersion: { const: API_VERSION },
-      kind: { enum: Object.keys(SCHEMA_IDS) },
+      kind: { enum: Object.keys(ids) },
       metadata: { type: 'object', properties: { name: { type: 'string', pattern: NAME_RE.source } } },
     },
     required: ['apiVersion', 'kind'],
@@ -410,10 +411,10 @@ function schemas () {
       byKind('Plugin', { type: 'object', properties: { spec: { type: 'object', properties: { packages: { type: 'array', items: { type: 'string' } } } } } }),
     ],
   })
-  const validateSupport = ajv.compile({ anyOf: Object.keys(SCHEMA_IDS).map((kind) => ({ $ref: SCHEMA_IDS[kind] + SUPPORT_POINTERS[kind] })) })
+  const validateSupport = ajv.compile({ anyOf: Object.keys(ids).map((kind) => ({ $ref: ids[kind] + SUPPORT_POINTERS[kind] })) })
   const supportLevels = {}
-  for (const kind of Object.keys(SCHEMA_IDS)) {
-    const schema = ajv.getSchema(SCHEMA_IDS[kind] + SUPPORT_POINTERS[kind]).schema
+  for (const kind of Object.keys(ids)) {
+    const schema = ajv.getSchema(ids[kind] + SUPPORT_POINTERS[kind]).schema
     supportLevels[kind] = schema.oneOf.find((s) => s.type === 'object').properties.level.enum
   }
   // dynamic-plugins.default.yaml: what RHDH's installer reads of it.
