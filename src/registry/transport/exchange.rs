@@ -59,9 +59,22 @@ impl Session {
     }
 
     /// Sets up auth from a `WWW-Authenticate` header (fetching a token).
-    /// Sets up auth from a `WWW-Authenticate` header (fetching a token).
+    /// Sets up auth from a `WWW-Authenticate` header of the registry's
+    /// own answer (fetching a token). The first challenge is bound to the
+    /// session; a later one only adds scopes, so credentials never go to a
+    /// realm other than the one the registry's `/v2/` named.
     pub(super) fn answer_challenge(&self, header: &str) -> Result<()> {
-        let ch = Challenge::parse(header);
+        let ch = {
+            let fresh = Challenge::parse(header);
+            let mut bound = self.bound.lock().expect("lock");
+            match &*bound {
+                None => {
+                    *bound = Some(fresh.clone());
+                    fresh
+                }
+                Some(first) => first.with_scope_of(&fresh),
+            }
+        };
         match ch.scheme.as_str() {
             "basic" => {
                 match &self.credential {
@@ -136,10 +149,10 @@ impl Session {
                         ("scope", scope.as_str()),
                     ];
                     form.extend(service.map(|s| ("service", s)));
-                    self.agent.post(realm).send_form(&form)
+                    self.agents.for_url(realm)?.0.post(realm).send_form(&form)
                 }
                 None => {
-                    let mut req = self.agent.get(&url);
+                    let mut req = self.agents.for_url(&url)?.0.get(&url);
                     if let Some(c) = &self.credential {
                         self.refuse_plain_http_credentials(&url)?;
                         req = req.set("Authorization", &Self::basic_header(c));
