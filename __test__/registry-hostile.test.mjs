@@ -261,6 +261,56 @@ describe('credentials stay with the registry (item 1)', () => {
   })
 })
 
+describe('a token realm that redirects', () => {
+  let registry
+  let tokens
+  let realmFront
+  let image
+  const hops = []
+  before(async () => {
+    if (!REGISTRY_BIN || !which('openssl')) return
+    const dir = fresh('tokredir')
+    fs.mkdirSync(dir)
+    const ca = makeCa(dir, 'tokca')
+    const signer = makeLeaf(dir, ca, 'signer', { serverAuth: false, san: 'DNS:token.test' })
+    tokens = await startTokenServer({ signer, issuer: 'test-issuer', users: { alice: { password: 's3cret', actions: ['pull', 'push'] } } })
+    const tokenUrl = new URL(tokens.realm)
+    // /token answers 307 to /moved/token on the same origin, which is the token server's /token
+    const server = http.createServer((req, res) => {
+      hops.push({ url: req.url, authorization: req.headers.authorization ?? null })
+      if (req.url.startsWith('/token')) {
+        req.resume()
+        res.writeHead(307, { location: req.url.replace('/token', '/moved/token') }).end()
+        return
+      }
+      const up = http.request({ host: '127.0.0.1', port: tokenUrl.port, method: req.method, path: req.url.replace('/moved', ''), headers: req.headers }, (ur) => {
+        res.writeHead(ur.statusCode, ur.headers)
+        ur.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    const port = await listen(server)
+    realmFront = { stop: closer(server) }
+    registry = await startDockerRegistry({
+      authYaml: ['token:', `  realm: http://127.0.0.1:${port}/token`, '  service: test-registry', '  issuer: test-issuer', `  rootcertbundle: ${ca.crt}`],
+    })
+    image = await layout(`${registry.host}/t/moved:1`)
+  })
+  after(async () => {
+    if (registry) await registry.stop()
+    if (tokens) await tokens.stop()
+    if (realmFront) realmFront.stop()
+  })
+
+  test('a redirect within the origin of the realm is followed with the credentials', async (t) => {
+    if (!needTools(t, 'docker-registry', 'openssl')) return
+    const r = await pushOciImage(image.output, { tlsVerify: false, creds: 'alice:s3cret' })
+    assert.equal(r.digest, image.result.manifestDigest)
+    assert.ok(hops.some((h) => h.url.startsWith('/moved/token') && h.authorization?.startsWith('Basic ')), JSON.stringify(hops))
+  })
+})
+
 describe('proxies from the environment (item 3)', () => {
   let tlsRegistry
   let plainRegistry

@@ -129,6 +129,11 @@ fn agent(tls: Arc<rustls::ClientConfig>, proxy: Option<ureq::Proxy>) -> ureq::Ag
         .build()
 }
 
+/// Whether `status` sends the client to the answer's `Location`.
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
 /// Reads at most 64 KiB of an error answer.
 pub fn read_error_body(resp: ureq::Response) -> String {
     let mut s = String::new();
@@ -318,7 +323,7 @@ impl Session {
             };
             let next = match &result {
                 Ok(r)
-                    if matches!(r.status(), 301 | 302 | 303 | 307 | 308)
+                    if is_redirect(r.status())
                         && (method == "GET" || method == "HEAD")
                         && hops < MAX_REDIRECTS =>
                 {
