@@ -259,7 +259,7 @@ export interface CycloneDxComponent {
   licenses?: Array<{ license: { id: string } | { name: string } } | { expression: string }>
   /** `pkg:npm/%40scope/name@version`. */
   purl?: string
-  /** SHA-512 of `sha512sum`'s listing of the package's packed files (README "Supply chain"). */
+  /** SHA-512 of `sha512sum`'s listing of the package's packed files (docs/supply-chain.md). */
   hashes?: Array<{ alg: 'SHA-512', content: string }>
   /** `cdx:npm:package:bundled` and `cdx:npm:package:path` (e.g. `node_modules/a/node_modules/b`). */
   properties?: Array<{ name: string, value: string }>
