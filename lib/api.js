@@ -440,7 +440,7 @@ function publishDynamic (dir, options) { return require('./publish.js').publishD
 async function catalogEntities (plugins, options) { return require('./catalog').catalogEntities(plugins, options) }
 
 /** Builds (and pushes) the catalog index image of a catalog folder (lib/catalog.js). */
-async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options) }
+async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options, module.exports) }
 
 module.exports = {
   packDynamic,
