@@ -57,6 +57,8 @@ export interface ProgressEvent {
 export interface PackDynamicOptions extends Omit<NativePackDynamicOptions, 'compression'> {
   /** Default `'npm'`. */
   compression?: Compression
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   signal?: AbortSignal
   /** Called with live progress (see {@link ProgressEvent}); a callback that throws rejects the call. */
   onProgress?: (event: ProgressEvent) => void
@@ -75,6 +77,8 @@ export interface BuildOciLayoutOptions extends Omit<NativeBuildOciLayoutOptions,
   compressionLevel?: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9
   /** `os/arch[/variant]`, e.g. `linux/amd64` (the default) or `linux/arm64/v8`. */
   platform?: `${string}/${string}`
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   signal?: AbortSignal
   /** Called with live progress over the files written into the layer (see {@link ProgressEvent}). */
   onProgress?: (event: ProgressEvent) => void
@@ -147,6 +151,8 @@ export interface PublishDynamicOptions {
   tag?: string
   /** Everything but the upload (npm still checks that the version is not taken). */
   dryRun?: boolean
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   /** Allow registry.npmjs.org and its mirrors; refused otherwise with `E_PUBLIC_REGISTRY`. */
   allowPublicRegistry?: boolean
   /** Environment of the npm processes (default `process.env`): where npm finds .npmrc files and tokens. */
@@ -226,6 +232,8 @@ export declare function inspectOciImage(
 export interface SbomOfOptions {
   /** `metadata.timestamp` in seconds since 1970; default `SOURCE_DATE_EPOCH`, else no timestamp. */
   sourceDateEpoch?: number
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   signal?: AbortSignal
 }
 

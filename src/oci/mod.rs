@@ -162,6 +162,7 @@ fn load(source: &Path) -> Result<Loaded> {
     let list = PackList::collect(&dist)?;
     let name = list.manifest.require_name()?.to_string();
     let version = list.manifest.require_version()?.to_string();
+    crate::packlist::check_entry_points(&list)?;
     let directory = plugin::directory_name(&name);
     plugin::check_directory(&directory, &list.manifest.path)?;
     Ok(Loaded {
@@ -364,7 +365,9 @@ fn naming_warnings(
         ));
     }
     for l in loaded {
-        if !l.name.ends_with("-dynamic") {
+        // `backstage-cli package bundle` keeps the plugin's own name: its
+        // marker says the folder is an export all the same.
+        if !l.name.ends_with("-dynamic") && !l.list.root.join(".bundle-output").exists() {
             warnings.push(format!(
                 "{}: the package {} is not named *-dynamic; is this the exported dist-dynamic folder? (export it first, e.g. `npx @red-hat-developer-hub/cli plugin export`)",
                 l.list.root.display(),
