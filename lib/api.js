@@ -442,6 +442,9 @@ async function catalogEntities (plugins, options) { return require('./catalog').
 /** Builds (and pushes) the catalog index image of a catalog folder (lib/catalog.js). */
 async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options) }
 
+/** Copies what a dynamic-plugins.yaml needs to a mirror and rewrites it (lib/mirror.js). */
+async function mirrorDynamicPlugins (config, options) { return require('./mirror').mirrorDynamicPlugins(config, options) }
+
 module.exports = {
   packDynamic,
   computeIntegrity,
@@ -458,6 +461,7 @@ module.exports = {
   registryLogout,
   catalogEntities,
   buildCatalogIndex,
+  mirrorDynamicPlugins,
   // internal helpers shared by the CLI
   _checkOptions: checkOptions,
   _toDynpackError: toDynpackError,
