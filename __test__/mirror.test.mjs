@@ -299,6 +299,41 @@ describe('dynpack mirror', () => {
     }
   })
 
+  test('npm entries published to a private registry (--npm-registry); the public one refused; the CLI two-hop form', async (t) => {
+    if (!need(t)) return
+    const config = writeConfig('npm.yaml')
+    await assert.rejects(api.mirrorDynamicPlugins(config, options('npm', { npmRegistry: 'https://registry.npmjs.org/' })), (e) => e.code === 'E_PUBLIC_REGISTRY')
+    const target = await startVerdaccio()
+    try {
+      const token = await target.addUser('mirror', 'mirror-pw')
+      const npmrc = path.join(dir, 'config', '.npmrc')
+      const saved = fs.readFileSync(npmrc, 'utf8')
+      fs.appendFileSync(npmrc, `${target.url.replace(/^http:/, '')}:_authToken=${token}\n`)
+      try {
+        const r = await api.mirrorDynamicPlugins(config, options('npm', { npmRegistry: target.url }))
+        assert.deepEqual(r.npm.map((n) => n.registry), [target.url])
+        assert.ok(packages(r.config).includes(npmEntry.spec), 'the npm entry stays name@version')
+        const meta = await (await fetch(`${target.url}@acme%2fsix-dynamic`)).json()
+        assert.equal(meta.versions['1.0.0'].dist.integrity, npmEntry.integrity)
+      } finally {
+        fs.writeFileSync(npmrc, saved)
+      }
+    } finally {
+      await target.stop()
+    }
+
+    // the CLI: --to-dir, then DIR --to
+    const carry = path.join(dir, 'carry-cli')
+    const first = await cli(['mirror', config, '--to-dir', carry, '--src-tls-verify=false'])
+    assert.equal(first.status, 0, first.stderr)
+    assert.equal(first.stdout, '')
+    const second = await cli(['mirror', carry, '--to', `${dest.host}/cli2`, '--tgz-dir', path.join(dir, 'www-cli2'), '--base-url', 'http://plugins.internal/dynamic', '--creds', CREDS, '--cert-dir', certDir, '--json'])
+    assert.equal(second.status, 0, second.stderr)
+    const report = JSON.parse(second.stdout)
+    assert.ok(report.config.includes(`oci://${dest.host}/cli2/acme/one@${signed.digest}!acme-one-dynamic`), report.config)
+    assert.equal(report.images.find((i) => i.source.includes('/acme/one')).signature, true)
+  })
+
   test('sources stopped: every rewritten reference reads back from the mirror with skopeo, digests equal', async (t) => {
     if (!need(t)) return
     const text = fs.readFileSync(path.join(dir, 'out.yaml'), 'utf8')
