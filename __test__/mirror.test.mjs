@@ -334,6 +334,19 @@ describe('dynpack mirror', () => {
     assert.equal(report.images.find((i) => i.source.includes('/acme/one')).signature, true)
   })
 
+  test('within one registry, blobs are mounted from the source repository, not sent', async (t) => {
+    if (!need(t)) return
+    const mirrored = packages(fs.readFileSync(path.join(dir, 'out.yaml'), 'utf8')).filter((p) => p.startsWith('oci://'))
+    const config = path.join(dir, 'config', 'same-registry.yaml')
+    fs.writeFileSync(config, `plugins:\n${mirrored.map((p) => `  - package: ${p}\n`).join('')}`)
+    const r = await api.mirrorDynamicPlugins(config, { to: `${dest.host}/again`, src: destSide(), dest: destSide() })
+    for (const i of r.images) {
+      assert.equal(i.uploaded, 0, `${i.source}: nothing sent`)
+      assert.ok(i.mounted > 0, `${i.source}: mounted`)
+    }
+    assert.equal(r.images.find((i) => i.source.includes('/acme/one')).signature, true)
+  })
+
   test('sources stopped: every rewritten reference reads back from the mirror with skopeo, digests equal', async (t) => {
     if (!need(t)) return
     const text = fs.readFileSync(path.join(dir, 'out.yaml'), 'utf8')

@@ -513,8 +513,14 @@ export interface MirrorSide {
 }
 
 export interface MirrorDynamicPluginsOptions {
-  /** `host[:port]/prefix`: images go to `<to>/<original repository path>`. */
-  to: string
+  /** `host[:port]/prefix`: images go to `<to>/<original repository path>`. Either this or toDir. */
+  to?: string
+  /**
+   * The first of two hops: everything goes into this folder (an OCI image
+   * layout `oci/`, `tgz/`, the config and `mirror.json`); pass the folder as
+   * `config` with `to` on the other side for the same result.
+   */
+  toDir?: string
   /** Write the rewritten config there (temp name, renamed), only when every entry was mirrored. */
   out?: string
   dryRun?: boolean
@@ -557,7 +563,7 @@ export interface MirrorDynamicPluginsResult {
   /** Entries that cannot be mirrored, kept as they are. */
   kept: Array<{ package: string, reason: string }>
   movedTags: string[]
-  /** The file written (options.out), else null. */
+  /** The file written (options.out) or the folder (options.toDir), else null. */
   written: string | null
 }
 
@@ -565,6 +571,7 @@ export interface MirrorDynamicPluginsResult {
  * Copies what a dynamic-plugins.yaml (or RHDH ConfigMap) needs to a
  * mirror: images by digest with their signatures and referrers, tgz and npm
  * entries checked against their integrity (E_INTEGRITY); resolves to the
- * rewritten config and a report.
+ * rewritten config and a report. `config` is a dynamic-plugins.yaml, an
+ * RHDH ConfigMap holding one, or a folder written with `toDir`.
  */
 export declare function mirrorDynamicPlugins(config: string, options: MirrorDynamicPluginsOptions): Promise<MirrorDynamicPluginsResult>

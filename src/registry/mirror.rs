@@ -344,7 +344,21 @@ impl Copier {
 
     /// Copies one blob: skipped when present, mounted within one registry,
     /// else streamed from the source into one `PUT`.
+    /// A stream cannot be replayed, so a copy cut by the network (the
+    /// transport's own retry refuses to resend it) starts over once, from
+    /// a new `GET` and a new upload session.
     fn blob(&self, digest: &str, size: u64) -> Result<Outcome> {
+        match self.blob_once(digest, size) {
+            Err(Error::RegistryProtocol { .. } | Error::RegistryUnreachable { .. })
+                if check_cancel(&self.cancel).is_ok() =>
+            {
+                self.blob_once(digest, size)
+            }
+            other => other,
+        }
+    }
+
+    fn blob_once(&self, digest: &str, size: u64) -> Result<Outcome> {
         check_cancel(&self.cancel)?;
         if self.dst_has_blob(digest)? {
             return Ok(Outcome::Existing);
