@@ -17,7 +17,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { tempDir, writeTree, codeLike, npmPack } from './helpers/tree.mjs'
 import { needTools, REGISTRY_BIN, run, which } from './helpers/oci.mjs'
-import { startDockerRegistry, makeCa, makeLeaf, startProxy } from './helpers/registries.mjs'
+import { startDockerRegistry, makeCa, makeLeaf, startProxy, startHttpProxy } from './helpers/registries.mjs'
 import { startVerdaccio, verdaccioAvailable } from './helpers/verdaccio.mjs'
 
 const require = createRequire(import.meta.url)
@@ -345,6 +345,31 @@ describe('dynpack mirror', () => {
       assert.ok(i.mounted > 0, `${i.source}: mounted`)
     }
     assert.equal(r.images.find((i) => i.source.includes('/acme/one')).signature, true)
+  })
+
+  test('a destination that refuses a blob: E_REGISTRY_DENIED, no config written', async (t) => {
+    if (!need(t)) return
+    const config = path.join(dir, 'config', 'refused.yaml')
+    fs.writeFileSync(config, `plugins:\n  - package: oci://${src.host}/acme/multi:2.0.0!acme-three-dynamic\n`)
+    const proxy = await startHttpProxy(src.port, {
+      intercept: (req, res) => {
+        if (req.method !== 'PUT' || !req.url.includes('/blobs/uploads/')) return false
+        req.resume()
+        req.on('end', () => {
+          res.writeHead(403, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }))
+        })
+        return true
+      },
+    })
+    try {
+      const out = path.join(dir, 'refused-out.yaml')
+      await assert.rejects(api.mirrorDynamicPlugins(config, { to: `127.0.0.1:${proxy.port}/refused`, out, src: srcSide, dest: { tlsVerify: false } }),
+        (e) => e.code === 'E_REGISTRY_DENIED')
+      assert.ok(!fs.existsSync(out))
+    } finally {
+      proxy.stop()
+    }
   })
 
   test('sources stopped: every rewritten reference reads back from the mirror with skopeo, digests equal', async (t) => {
