@@ -440,7 +440,7 @@ function publishDynamic (dir, options) { return require('./publish.js').publishD
 async function catalogEntities (plugins, options) { return require('./catalog').catalogEntities(plugins, options) }
 
 /** Builds (and pushes) the catalog index image of a catalog folder (lib/catalog.js). */
-async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options) }
+async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options, module.exports) }
 
 /** Copies what a dynamic-plugins.yaml needs to a mirror and rewrites it (lib/mirror.js). */
 async function mirrorDynamicPlugins (config, options) { return require('./mirror').mirrorDynamicPlugins(config, options) }

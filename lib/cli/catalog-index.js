@@ -34,9 +34,10 @@ or pushed otherwise.
 
 Options:
   -t, --tag IMAGE:TAG       the index image, e.g. quay.io/acme/catalog-index:1.0
-  -o, --output LAYOUT       write the OCI image layout there (default:
-                            dist-catalog-index beside DIR; with --push and no
-                            --output, a temporary folder)
+  -o, --output LAYOUT       write the OCI image layout there: a new or empty
+                            folder, or a layout whose other tags are kept
+                            (default: dist-catalog-index beside DIR; with
+                            --push and no --output, a temporary folder)
       --push                push the image to its registry
       --check               first check that every spec.dynamicArtifact
                             resolves: the oci:// image holds the plugin, the
@@ -76,7 +77,8 @@ async function run (argv, io) {
     const passphrase = await require('./sign.js').unlockKey(options.signKey, io)
     if (passphrase !== undefined) options.passphrase = passphrase
   }
-  const { buildCatalogIndex, catalogSummary } = require('../catalog.js')
+  const { catalogSummary } = require('../catalog.js')
+  const { buildCatalogIndex } = require('../api.js')
   const r = await buildCatalogIndex(dir, options)
   if (values.json) {
     io.stdout.write(json(r))

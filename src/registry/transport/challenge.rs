@@ -4,7 +4,7 @@
 //! header says is not trusted alike from every host.
 
 /// A parsed `WWW-Authenticate` challenge.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Challenge {
     pub scheme: String,
     pub params: Vec<(String, String)>,
@@ -52,6 +52,28 @@ impl Challenge {
         }
     }
 
+    /// This challenge (its scheme, realm and service) asking for the scope
+    /// `later` asks for: what a registry's later 401 may change.
+    pub fn with_scope_of(&self, later: &Challenge) -> Challenge {
+        let mut params: Vec<(String, String)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| k != "scope")
+            .cloned()
+            .collect();
+        if later.scheme == self.scheme {
+            params.extend(
+                later
+                    .get("scope")
+                    .map(|s| ("scope".to_string(), s.to_string())),
+            );
+        }
+        Challenge {
+            scheme: self.scheme.clone(),
+            params,
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.params
             .iter()
@@ -77,5 +99,22 @@ mod tests {
         assert_eq!(b.scheme, "basic");
         assert_eq!(b.get("realm"), Some("test-realm"));
         assert_eq!(Challenge::parse("").scheme, "");
+    }
+
+    #[test]
+    fn a_later_challenge_changes_the_scope_only() {
+        let first = Challenge::parse(
+            r#"Bearer realm="https://auth.example/token",service="registry.example""#,
+        );
+        let later = Challenge::parse(
+            r#"Bearer realm="https://evil.example/token",service="evil",scope="repository:a/b:pull""#,
+        );
+        let merged = first.with_scope_of(&later);
+        assert_eq!(merged.get("realm"), Some("https://auth.example/token"));
+        assert_eq!(merged.get("service"), Some("registry.example"));
+        assert_eq!(merged.get("scope"), Some("repository:a/b:pull"));
+        let basic = Challenge::parse(r#"Basic realm="x""#);
+        assert_eq!(first.with_scope_of(&basic).get("scope"), None);
+        assert_eq!(first.with_scope_of(&basic).scheme, "bearer");
     }
 }

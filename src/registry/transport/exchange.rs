@@ -13,7 +13,7 @@ use super::challenge::Challenge;
 use super::origin::{credentials_allowed, same_origin};
 use super::retry::{retryable, sleep_backoff, MAX_RETRIES};
 use super::tls::{tls_cause, tls_error};
-use super::{describe, error_code, read_error_body, Session};
+use super::{describe, error_code, is_redirect, read_error_body, Session, MAX_REDIRECTS};
 use crate::error::{Error, Result};
 use crate::pipeline::check_cancel;
 use crate::registry::auth::Credential;
@@ -59,9 +59,22 @@ impl Session {
     }
 
     /// Sets up auth from a `WWW-Authenticate` header (fetching a token).
-    /// Sets up auth from a `WWW-Authenticate` header (fetching a token).
+    /// Sets up auth from a `WWW-Authenticate` header of the registry's
+    /// own answer (fetching a token). The first challenge is bound to the
+    /// session; a later one only adds scopes, so credentials never go to a
+    /// realm other than the one the registry's `/v2/` named.
     pub(super) fn answer_challenge(&self, header: &str) -> Result<()> {
-        let ch = Challenge::parse(header);
+        let ch = {
+            let fresh = Challenge::parse(header);
+            let mut bound = self.bound.lock().expect("lock");
+            match &*bound {
+                None => {
+                    *bound = Some(fresh.clone());
+                    fresh
+                }
+                Some(first) => first.with_scope_of(&fresh),
+            }
+        };
         match ch.scheme.as_str() {
             "basic" => {
                 match &self.credential {
@@ -136,16 +149,9 @@ impl Session {
                         ("scope", scope.as_str()),
                     ];
                     form.extend(service.map(|s| ("service", s)));
-                    self.agent.post(realm).send_form(&form)
+                    self.agents.for_url(realm)?.0.post(realm).send_form(&form)
                 }
-                None => {
-                    let mut req = self.agent.get(&url);
-                    if let Some(c) = &self.credential {
-                        self.refuse_plain_http_credentials(&url)?;
-                        req = req.set("Authorization", &Self::basic_header(c));
-                    }
-                    req.call()
-                }
+                None => self.token_get(&url)?,
             };
             let resp = match result {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => r,
@@ -235,6 +241,43 @@ impl Session {
                         read_error_body(resp).chars().take(200).collect::<String>()
                     )))
                 }
+            }
+        }
+    }
+
+    /// `GET` of the token URL, with Basic credentials when there are some,
+    /// following its redirects (as ureq would) on the agent each hop's
+    /// proxy decision picks; credentials only to the realm's own origin.
+    fn token_get(&self, url: &str) -> Result<std::result::Result<ureq::Response, ureq::Error>> {
+        let realm =
+            url::Url::parse(url).map_err(|e| self.protocol(format!("unusable token URL ({e})")))?;
+        let mut current = realm.clone();
+        let mut hops = 0;
+        loop {
+            let mut req = self
+                .agents
+                .for_url(current.as_str())?
+                .0
+                .get(current.as_str());
+            if let Some(c) = &self.credential {
+                if same_origin(&realm, current.as_str()) {
+                    self.refuse_plain_http_credentials(current.as_str())?;
+                    req = req.set("Authorization", &Self::basic_header(c));
+                }
+            }
+            let result = req.call();
+            let next = match &result {
+                Ok(r) if is_redirect(r.status()) && hops < MAX_REDIRECTS => {
+                    r.header("location").and_then(|l| current.join(l).ok())
+                }
+                _ => None,
+            };
+            match next {
+                Some(n) => {
+                    current = n;
+                    hops += 1;
+                }
+                None => return Ok(result),
             }
         }
     }

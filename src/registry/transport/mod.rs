@@ -2,9 +2,11 @@
 //! [`ping`] opens a session and learns the registry's challenge,
 //! [`challenge`] parses it, [`exchange`] answers it (Basic, or a Bearer
 //! token from the realm), [`origin`] says where credentials may go,
-//! [`retry`] bounds the tries, [`tls`] sets up TLS and [`body`] makes
-//! request bodies resendable. This module sends requests with all of
-//! those. Every error maps to a stable `E_REGISTRY_*` code.
+//! [`retry`] bounds the tries, [`tls`] sets up TLS, [`proxy`] picks the
+//! proxy of each URL from the environment and [`body`] makes request
+//! bodies resendable. This module sends requests with all of those,
+//! following redirects itself. Every error maps to a stable
+//! `E_REGISTRY_*` code.
 //!
 //! Plain HTTP only for a registry marked `insecure` in registries.conf
 //! (with its drop-ins, see `registries_conf`) or with `--tls-verify=false`,
@@ -16,6 +18,7 @@ mod challenge;
 mod exchange;
 mod origin;
 mod ping;
+mod proxy;
 mod retry;
 mod tls;
 
@@ -29,7 +32,8 @@ use serde_json::Value;
 
 pub use body::Body;
 pub use challenge::Challenge;
-pub use origin::credentials_allowed;
+pub use origin::{credentials_allowed, same_origin};
+pub use proxy::{ProxyConfig, ProxyUrl};
 pub use retry::MAX_RETRIES;
 pub use tls::cert_dir_for;
 
@@ -38,6 +42,7 @@ use crate::pipeline::{check_cancel, Cancel};
 use crate::registry::auth::Credential;
 use body::Counting;
 use exchange::AuthState;
+use proxy::Agents;
 use retry::{retryable, sleep_backoff};
 use tls::{tls_cause, tls_failure};
 
@@ -46,6 +51,8 @@ use tls::{tls_cause, tls_failure};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a read or write may stall before the request is given up.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// Redirects followed for one `GET` or `HEAD`.
+pub const MAX_REDIRECTS: u32 = 5;
 
 /// How to reach registries.
 #[derive(Debug, Clone)]
@@ -77,8 +84,11 @@ pub struct Session {
     pub registry: String,
     /// `https://host[:port]` or `http://…`.
     pub base: url::Url,
-    agent: ureq::Agent,
+    agents: Agents,
     credential: Option<Credential>,
+    /// The challenge of the registry's own answer (the `/v2/` check, or
+    /// failing that its first 401): the realm credentials go to.
+    bound: Mutex<Option<Challenge>>,
     scopes: Vec<String>,
     state: Mutex<AuthState>,
     options: TransportOptions,
@@ -100,14 +110,28 @@ fn describe(t: &ureq::Transport) -> String {
     s
 }
 
-fn agent(tls: Arc<rustls::ClientConfig>) -> ureq::Agent {
-    ureq::AgentBuilder::new()
+/// An agent with the registry's TLS setup and `proxy` (or none). It does
+/// not follow redirects: [`Session::send`] does, hop by hop.
+fn agent(tls: Arc<rustls::ClientConfig>, proxy: Option<ureq::Proxy>) -> ureq::Agent {
+    let builder = ureq::AgentBuilder::new()
         .tls_config(tls)
+        .redirects(0)
+        .try_proxy_from_env(false);
+    let builder = match proxy {
+        Some(p) => builder.proxy(p),
+        None => builder,
+    };
+    builder
         .timeout_connect(CONNECT_TIMEOUT)
         .timeout_read(IO_TIMEOUT)
         .timeout_write(IO_TIMEOUT)
         .user_agent(concat!("dynpack/", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// Whether `status` sends the client to the answer's `Location`.
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// Reads at most 64 KiB of an error answer.
@@ -131,15 +155,27 @@ pub fn error_code(body: &str) -> Option<(String, String)> {
 }
 
 impl Session {
-    fn unreachable(&self, t: &ureq::Transport) -> Error {
-        Error::RegistryUnreachable {
-            host: self.registry.clone(),
-            reason: format!(
-                "no answer from {} after {} tries ({}); check the host name, the port and the network",
-                self.base.as_str().trim_end_matches('/'),
+    fn unreachable(&self, url: &str, t: &ureq::Transport) -> Error {
+        let origin = url::Url::parse(url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.base.as_str().trim_end_matches('/').to_string());
+        let reason = match self.agents.proxy_for(url) {
+            Some(p) => format!(
+                "no answer from {origin} through the proxy {} (from {}) after {} tries ({}); check the host name, the port, the proxy and the network",
+                p.shown,
+                p.var,
                 MAX_RETRIES + 1,
                 describe(t)
             ),
+            None => format!(
+                "no answer from {origin} after {} tries ({}); check the host name, the port and the network",
+                MAX_RETRIES + 1,
+                describe(t)
+            ),
+        };
+        Error::RegistryUnreachable {
+            host: self.registry.clone(),
+            reason,
         }
     }
 
@@ -184,14 +220,80 @@ impl Session {
         let mut challenged = false;
         loop {
             check_cancel(&self.options.cancel)?;
-            let mut req = self.agent.request(method, url);
+            let sent = Arc::new(AtomicU64::new(0));
+            let (result, answered) = self.request(method, url, headers, body, what, &sent)?;
+            let undo_progress = || {
+                if let Some(p) = &self.options.progress {
+                    p.fetch_sub(sent.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+            };
+            let resp = match result {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+                Err(ureq::Error::Transport(t)) => {
+                    undo_progress();
+                    check_cancel(&self.options.cancel)?;
+                    if let Some(reason) = tls_cause(&t) {
+                        return Err(tls_failure(&self.registry, &reason));
+                    }
+                    if attempt < MAX_RETRIES {
+                        sleep_backoff(attempt, None, &self.options.cancel)?;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(self.unreachable(&answered, &t));
+                }
+            };
+            let status = resp.status();
+            if status == 401 {
+                undo_progress();
+                if !same_origin(&self.base, &answered) {
+                    return Err(self.foreign_challenge(&answered, what));
+                }
+                let header = resp.header("www-authenticate").unwrap_or("").to_string();
+                let body = read_error_body(resp);
+                if !challenged {
+                    challenged = true;
+                    self.answer_challenge(&header)?;
+                    continue;
+                }
+                return Err(self.unauthorized(&header, &body, what));
+            }
+            if retryable(status) && attempt < MAX_RETRIES {
+                undo_progress();
+                sleep_backoff(attempt, resp.header("retry-after"), &self.options.cancel)?;
+                attempt += 1;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// One try of a request: sent through the agent its URL's proxy
+    /// decision picks, with the registry's Authorization only where
+    /// [`same_origin`] allows it, following the redirects of a `GET` or
+    /// `HEAD` (up to [`MAX_REDIRECTS`]) the same way hop by hop (ureq
+    /// would follow them on one agent, so with the first hop's proxy).
+    /// Returns the outcome and the URL that answered.
+    fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+        what: &str,
+        sent: &Arc<AtomicU64>,
+    ) -> Result<(std::result::Result<ureq::Response, ureq::Error>, String)> {
+        let mut current = url.to_string();
+        let mut hops = 0;
+        loop {
+            let (agent, _) = self.agents.for_url(&current)?;
+            let mut req = agent.request(method, &current);
             for (k, v) in headers {
                 req = req.set(k, v);
             }
-            if let Some(a) = self.authorization(url)? {
+            if let Some(a) = self.authorization(&current)? {
                 req = req.set("Authorization", &a);
             }
-            let sent = Arc::new(AtomicU64::new(0));
             let counting = |inner| Counting {
                 inner,
                 progress: self.options.progress.clone(),
@@ -219,46 +321,46 @@ impl Session {
                     req.send(counting(inner))
                 }
             };
-            let undo_progress = || {
-                if let Some(p) = &self.options.progress {
-                    p.fetch_sub(sent.load(Ordering::Relaxed), Ordering::Relaxed);
+            let next = match &result {
+                Ok(r)
+                    if is_redirect(r.status())
+                        && (method == "GET" || method == "HEAD")
+                        && hops < MAX_REDIRECTS =>
+                {
+                    r.header("location")
+                        .and_then(|l| url::Url::parse(&current).ok()?.join(l).ok())
                 }
+                _ => None,
             };
-            let resp = match result {
-                Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-                Err(ureq::Error::Transport(t)) => {
-                    undo_progress();
-                    check_cancel(&self.options.cancel)?;
-                    if let Some(reason) = tls_cause(&t) {
-                        return Err(tls_failure(&self.registry, &reason));
-                    }
-                    if attempt < MAX_RETRIES {
-                        sleep_backoff(attempt, None, &self.options.cancel)?;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(self.unreachable(&t));
+            match next {
+                Some(n) => {
+                    current = n.to_string();
+                    hops += 1;
                 }
-            };
-            let status = resp.status();
-            if status == 401 {
-                undo_progress();
-                let header = resp.header("www-authenticate").unwrap_or("").to_string();
-                let body = read_error_body(resp);
-                if !challenged {
-                    challenged = true;
-                    self.answer_challenge(&header)?;
-                    continue;
+                None => return Ok((result, current)),
+            }
+        }
+    }
+
+    /// `E_REGISTRY_AUTH` for a 401 from a host the registry sent a request
+    /// on to (a redirect, an upload `Location`): its challenge is not
+    /// answered, since the credentials are meant for the registry only.
+    fn foreign_challenge(&self, url: &str, what: &str) -> Error {
+        let host = url::Url::parse(url)
+            .map(|u| {
+                let h = u.host_str().unwrap_or("").to_string();
+                match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h,
                 }
-                return Err(self.unauthorized(&header, &body, what));
-            }
-            if retryable(status) && attempt < MAX_RETRIES {
-                undo_progress();
-                sleep_backoff(attempt, resp.header("retry-after"), &self.options.cancel)?;
-                attempt += 1;
-                continue;
-            }
-            return Ok(resp);
+            })
+            .unwrap_or_default();
+        Error::RegistryAuth {
+            host: self.registry.clone(),
+            reason: format!(
+                "to {what}, the registry sent the request on to {host}, which asks for credentials; dynpack does not send credentials there (they are only for {} and the token server its /v2/ challenge names). The registry's storage must accept the request without them, e.g. with a pre-signed URL",
+                self.registry
+            ),
         }
     }
 

@@ -50,4 +50,26 @@ mod tests {
         assert_eq!(e.code(), "E_REGISTRY_AUTH");
         assert!(credentials_allowed("r", "http://10.1.2.3/token").is_err());
     }
+
+    #[test]
+    fn credentials_stay_with_the_registry_scheme_host_and_port() {
+        let base = url::Url::parse("https://registry.example:5000/").unwrap();
+        assert!(same_origin(
+            &base,
+            "https://registry.example:5000/v2/a/blobs/x"
+        ));
+        assert!(same_origin(&base, "https://REGISTRY.example:5000/v2/"));
+        // storage redirects and upload Locations elsewhere get none
+        assert!(!same_origin(&base, "https://registry.example:5001/v2/"));
+        assert!(!same_origin(&base, "https://s3.example/bucket/x?sig=1"));
+        assert!(!same_origin(&base, "http://registry.example:5000/v2/"));
+        assert!(!same_origin(
+            &base,
+            "https://registry.example.evil:5000/v2/"
+        ));
+        assert!(!same_origin(&base, "not a url"));
+        let default = url::Url::parse("https://quay.io/").unwrap();
+        assert!(same_origin(&default, "https://quay.io:443/v2/"));
+        assert!(!same_origin(&default, "https://cdn.quay.io/v2/"));
+    }
 }

@@ -3,12 +3,15 @@
 //! HTTPS failed, as skopeo does) plain HTTP, and which challenge it sets.
 //! That challenge is the one the session's credentials answer.
 
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use super::exchange::AuthState;
+use super::origin::same_origin;
+use super::proxy::{Agents, ProxyConfig};
 use super::retry::{retryable, sleep_backoff, MAX_RETRIES};
 use super::tls::{tls_cause, tls_config, tls_failure};
-use super::{agent, Session, TransportOptions};
+use super::{agent, describe, Body, Session, TransportOptions};
 use crate::error::{Error, Result};
 use crate::pipeline::check_cancel;
 use crate::registry::auth::{self, AuthOptions, Credential};
@@ -43,25 +46,38 @@ impl Session {
             url::Url::parse(&format!("https://{host}/")).map_err(|e| Error::InvalidOption {
                 message: format!("{registry:?} is not a registry host ({e})"),
             })?;
+        let tls = tls_config(registry, opts, !insecure)?;
         let mut session = Session {
             registry: registry.to_string(),
             base: https.clone(),
-            agent: agent(tls_config(registry, opts, !insecure)?),
+            agents: Agents::new(ProxyConfig::from_env(), move |proxy| {
+                agent(tls.clone(), proxy)
+            }),
             credential,
+            bound: Mutex::new(None),
             scopes,
             state: Mutex::new(AuthState::Anonymous),
             options: opts.clone(),
         };
-        let ping = match session.ping() {
-            Err(e) if insecure && !matches!(e, Error::Aborted) => {
-                // skopeo's fallback for insecure registries: plain HTTP.
+        let (ping, answered) = match session.ping() {
+            Err(https_failure) if insecure && !matches!(https_failure.error, Error::Aborted) => {
+                // skopeo's fallback for insecure registries: plain HTTP. Its
+                // failure is the one reported (HTTPS failing is expected).
                 session.base = url::Url::parse(&format!("http://{host}/")).expect("valid");
-                session.ping().map_err(|_| e)?
+                session.ping().map_err(|plain| {
+                    with_note(
+                        plain.error,
+                        &format!("HTTPS had failed first: {}", https_failure.cause),
+                    )
+                })?
             }
-            other => other?,
+            other => other.map_err(|f| f.error)?,
         };
         match ping.status() {
             200 => {}
+            401 if !same_origin(&session.base, &answered) => {
+                return Err(session.foreign_challenge(&answered, "check the registry (GET /v2/)"))
+            }
             401 => {
                 let header = ping.header("www-authenticate").unwrap_or("").to_string();
                 session.answer_challenge(&header)?;
@@ -78,33 +94,73 @@ impl Session {
         Ok(session)
     }
 
-    /// `GET /v2/` with retries, without auth: the registry's challenge.
-    fn ping(&self) -> Result<ureq::Response> {
+    /// `GET /v2/` with retries, without auth: the registry's challenge, and
+    /// the URL that answered (after redirects).
+    fn ping(&self) -> std::result::Result<(ureq::Response, String), PingFailure> {
         let url = self.url("/v2/");
         let mut attempt = 0;
+        let fail = |error: Error, cause: String| PingFailure { error, cause };
         loop {
-            check_cancel(&self.options.cancel)?;
-            match self.agent.get(&url).call() {
+            check_cancel(&self.options.cancel).map_err(|e| fail(e, "aborted".into()))?;
+            let sent = Arc::new(AtomicU64::new(0));
+            let (result, answered) = self
+                .request("GET", &url, &[], &Body::Empty, "GET /v2/", &sent)
+                .map_err(|e| {
+                    let cause = e.to_string();
+                    fail(e, cause)
+                })?;
+            match result {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => {
                     if retryable(r.status()) && attempt < MAX_RETRIES {
-                        sleep_backoff(attempt, r.header("retry-after"), &self.options.cancel)?;
+                        sleep_backoff(attempt, r.header("retry-after"), &self.options.cancel)
+                            .map_err(|e| fail(e, "aborted".into()))?;
                         attempt += 1;
                         continue;
                     }
-                    return Ok(r);
+                    return Ok((r, answered));
                 }
                 Err(ureq::Error::Transport(t)) => {
                     if let Some(reason) = tls_cause(&t) {
-                        return Err(tls_failure(&self.registry, &reason));
+                        return Err(fail(
+                            tls_failure(&self.registry, &reason),
+                            format!("TLS failed ({reason})"),
+                        ));
                     }
                     if attempt < MAX_RETRIES && t.kind() != ureq::ErrorKind::Dns {
-                        sleep_backoff(attempt, None, &self.options.cancel)?;
+                        sleep_backoff(attempt, None, &self.options.cancel)
+                            .map_err(|e| fail(e, "aborted".into()))?;
                         attempt += 1;
                         continue;
                     }
-                    return Err(self.unreachable(&t));
+                    return Err(fail(self.unreachable(&answered, &t), describe(&t)));
                 }
             }
         }
+    }
+}
+
+/// A failed `/v2/` check: the error to report, and its cause in a few
+/// words (to mention beside a later attempt's error).
+struct PingFailure {
+    error: Error,
+    cause: String,
+}
+
+/// `error` with `note` added to its reason.
+fn with_note(error: Error, note: &str) -> Error {
+    match error {
+        Error::RegistryUnreachable { host, reason } => Error::RegistryUnreachable {
+            host,
+            reason: format!("{reason}; {note}"),
+        },
+        Error::RegistryTls { host, reason } => Error::RegistryTls {
+            host,
+            reason: format!("{reason}; {note}"),
+        },
+        Error::RegistryProtocol { host, reason } => Error::RegistryProtocol {
+            host,
+            reason: format!("{reason}; {note}"),
+        },
+        other => other,
     }
 }
