@@ -845,6 +845,7 @@ module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign
 module.exports.inspectOciImage = nativeBinding.inspectOciImage
+module.exports.mirrorImages = nativeBinding.mirrorImages
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
 module.exports.parseImageReference = nativeBinding.parseImageReference

@@ -444,6 +444,9 @@ async function catalogEntities (plugins, options) { return require('./catalog').
 /** Builds (and pushes) the catalog index image of a catalog folder (lib/catalog.js). */
 async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options, module.exports) }
 
+/** Copies what a dynamic-plugins.yaml needs to a mirror and rewrites it (lib/mirror.js). */
+async function mirrorDynamicPlugins (config, options) { return require('./mirror').mirrorDynamicPlugins(config, options) }
+
 module.exports = {
   packDynamic,
   computeIntegrity,
@@ -460,6 +463,7 @@ module.exports = {
   registryLogout,
   catalogEntities,
   buildCatalogIndex,
+  mirrorDynamicPlugins,
   // internal helpers shared by the CLI
   _checkOptions: checkOptions,
   _toDynpackError: toDynpackError,
