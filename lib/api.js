@@ -445,7 +445,7 @@ async function catalogEntities (plugins, options) { return require('./catalog').
 async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options, module.exports) }
 
 /** Copies what a dynamic-plugins.yaml needs to a mirror and rewrites it (lib/mirror.js). */
-async function mirrorDynamicPlugins (config, options) { return require('./mirror').mirrorDynamicPlugins(config, options) }
+async function mirrorDynamicPlugins (config, options) { return require('./mirror').mirrorDynamicPlugins(config, options, module.exports) }
 
 module.exports = {
   packDynamic,

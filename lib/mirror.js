@@ -185,9 +185,10 @@ async function writeAtomic (target, data) {
  * Options: `tgzDir` + `baseUrl` (tgz and npm entries), `npmRegistry`
  * (publish npm entries there instead), `src`/`dest` (`{ authfile, creds,
  * certDir, tlsVerify }`), `dryRun`, `signal`, `onProgress(bytesSent)`.
+ * `api` is lib/api.js, passed in by it (it requires this module, so this one
+ * cannot require it back).
  */
-async function mirrorDynamicPlugins (config, options = {}) {
-  const api = require('./api.js')
+async function mirrorDynamicPlugins (config, options, api) {
   options = options ?? {}
   if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
   for (const key of Object.keys(options)) {

@@ -77,7 +77,7 @@ async function run (argv, io) {
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
   if (!values.to === !values['to-dir']) throw usageError('give --to HOST[:PORT]/PREFIX (the mirror registry) or --to-dir DIR (a folder to carry across), one of them', 'mirror')
-  const { mirrorDynamicPlugins } = require('../mirror.js')
+  const { mirrorDynamicPlugins } = require('../api.js')
   const live = report.liveProgress()
   let r
   try {
