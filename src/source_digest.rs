@@ -241,6 +241,10 @@ mod tests {
         }
     }
 
+    fn digest(dir: &std::path::Path, o: &SourceOptions) -> SourceDigest {
+        source_digest(&[dir.to_path_buf()], o).unwrap()
+    }
+
     #[test]
     fn digest_follows_content_and_options_only() {
         let t = tempfile::tempdir().unwrap();
@@ -248,27 +252,27 @@ mod tests {
         let b = t.path().join("b");
         plugin(&a, "x");
         plugin(&b, "x");
-        let da = source_digest(&[a.clone()], &opts()).unwrap();
-        let db = source_digest(&[b.clone()], &opts()).unwrap();
-        assert_eq!(da.digest, db.digest, "the folder's location does not count");
-        assert_eq!(da.plugins[0].directory, "acme-plugin-x-dynamic");
+        let da = digest(&a, &opts());
+        assert_eq!(
+            digest(&b, &opts()).digest,
+            da.digest,
+            "the folder's location does not count"
+        );
+        assert_eq!(da.plugins[0].directory, "acme-plugin-x");
         assert_eq!(da.plugins[0].files, 2);
 
         std::fs::write(b.join("index.js"), "y").unwrap();
-        assert_ne!(
-            source_digest(&[b.clone()], &opts()).unwrap().digest,
-            da.digest
-        );
+        assert_ne!(digest(&b, &opts()).digest, da.digest);
 
         let mut o = opts();
         o.compression_level = 9;
-        assert_ne!(source_digest(&[a.clone()], &o).unwrap().digest, da.digest);
+        assert_ne!(digest(&a, &o).digest, da.digest);
         let mut o = opts();
         o.annotations.insert("k".into(), "v".into());
-        assert_ne!(source_digest(&[a.clone()], &o).unwrap().digest, da.digest);
+        assert_ne!(digest(&a, &o).digest, da.digest);
         let mut o = opts();
         o.annotations.insert(ANNOTATION.into(), "sha256:x".into());
-        assert_eq!(source_digest(&[a.clone()], &o).unwrap().digest, da.digest);
+        assert_eq!(digest(&a, &o).digest, da.digest);
     }
 
     #[test]
@@ -277,9 +281,9 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let a = t.path().join("a");
         plugin(&a, "x");
-        let before = source_digest(&[a.clone()], &opts()).unwrap().digest;
+        let before = digest(&a, &opts()).digest;
         std::fs::set_permissions(a.join("index.js"), std::fs::Permissions::from_mode(0o755))
             .unwrap();
-        assert_ne!(source_digest(&[a], &opts()).unwrap().digest, before);
+        assert_ne!(digest(&a, &opts()).digest, before);
     }
 }
