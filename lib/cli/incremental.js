@@ -229,7 +229,10 @@ function containerTool () {
  * Hands each built image to the local podman or docker: `load -i ARCHIVE`
  * for an oci-archive, else the layout folder as a tar on the tool's stdin
  * (`tar -C LAYOUT -c . | podman load`). Both load OCI archives (docker
- * from Engine 25). Resolves to the failures `[{ label, error }]`.
+ * from Engine 25, which names the image from io.containerd.image.name).
+ * podman names an OCI archive's image after its ref name alone, so it is
+ * then tagged with the image's tags by its ID (the config digest), ready
+ * for `podman push`. Resolves to the failures `[{ label, error }]`.
  */
 async function loadImages (images, { report }) {
   const tool = containerTool()
@@ -242,6 +245,11 @@ async function loadImages (images, { report }) {
   for (const img of images) {
     try {
       const out = await loadOne(tool, img)
+      if (tool.name === 'podman') {
+        for (const tag of [img.tag, ...(img.extraTags ?? [])]) {
+          await runTool(tool, ['tag', img.result.configDigest.replace(/^sha256:/, ''), tag], null, img)
+        }
+      }
       img.loaded = { tool: tool.name, output: out.trim() }
       report.note(`loaded ${img.tag} into ${tool.name}${out.trim() ? `: ${out.trim().split('\n').pop()}` : ''}`)
     } catch (error) {
@@ -252,14 +260,18 @@ async function loadImages (images, { report }) {
 }
 
 function loadOne (tool, img) {
+  if (img.archive) return runTool(tool, ['load', '-i', img.output], null, img)
+  const tar = spawn('tar', ['-C', img.output, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  return runTool(tool, ['load'], tar, img)
+}
+
+/** Runs `tool args` (stdin: `feeder`'s stdout); resolves to its stdout, rejects with E_LOAD_FAILED and its last lines. */
+function runTool (tool, args, feeder, img) {
   return new Promise((resolve, reject) => {
-    const args = img.archive ? ['load', '-i', img.output] : ['load']
-    const child = spawn(tool.path, args, { stdio: [img.archive ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
-    let tar = null
-    if (!img.archive) {
-      tar = spawn('tar', ['-C', img.output, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] })
-      tar.stdout.pipe(child.stdin)
-      tar.on('error', (err) => child.kill() && reject(err))
+    const child = spawn(tool.path, args, { stdio: [feeder ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+    if (feeder) {
+      feeder.stdout.pipe(child.stdin)
+      feeder.on('error', (e) => { child.kill(); reject(Object.assign(new Error(`tar: ${e.message}`), { code: 'E_LOAD_FAILED' })) })
       child.stdin.on('error', () => {})
     }
     let out = ''
