@@ -8,10 +8,12 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
 import { REGISTRY_BIN, needTools, readTar } from './helpers/oci.mjs'
 import { startDockerRegistry, startHttpProxy } from './helpers/registries.mjs'
 
+const api = createRequire(import.meta.url)('../lib/api.js')
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'dynpack.js')
 const ANNOTATION = 'io.dynpack.source.digest'
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
@@ -162,6 +164,16 @@ describe('package --push skips unchanged plugins', () => {
     assert.equal(same.status, 0, same.stderr)
     assert.equal(JSON.parse(same.stdout).images[0].upToDate, true)
     assert.deepEqual(uploads().manifests, [])
+
+    // --sign-key signs an up-to-date image too (it may not have been signed before)
+    const keys = fresh('keys')
+    await api.cosignGenerateKeyPair(keys, { passphrase: 'pw' })
+    const signed = await cli([...args('4567def'), '--sign-key', path.join(keys, 'cosign.key')], { env: { COSIGN_PASSWORD: 'pw' } })
+    assert.equal(signed.status, 0, signed.stderr)
+    const s = JSON.parse(signed.stdout).images[0]
+    assert.equal(s.upToDate, true)
+    assert.ok(s.signed, signed.stderr)
+    assert.equal((await manifestOf(host, `acme/one:${a.digest.replace(':', '-')}.sig`)).digest, s.signed.signatureDigest)
 
     const bad = await cli([...args('x'), '--expires-after', '2 weeks'])
     assert.equal(bad.status, 2)

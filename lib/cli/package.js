@@ -192,13 +192,16 @@ async function run (argv, io) {
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
   const built = images.filter((i) => !i.upToDate)
-  if (values.push && built.length > 0) {
-    const pushFailures = await pushBuilt(built, values, { cwd, report, signal: io.signal })
-    failures.push(...pushFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
-    const tagFailures = await incremental.pushExtraTags(api, built, registryOptions(values, cwd, 'package'), { report, signal: io.signal })
-    failures.push(...tagFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+  if (values.push && images.length > 0) {
+    if (built.length > 0) {
+      const pushFailures = await pushBuilt(built, values, { cwd, report, signal: io.signal })
+      failures.push(...pushFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+      const tagFailures = await incremental.pushExtraTags(api, built, registryOptions(values, cwd, 'package'), { report, signal: io.signal })
+      failures.push(...tagFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+    }
+    // Up-to-date images too: a signature already there is kept (upToDate), a missing one is added.
     if (values['sign-key'] !== undefined) {
-      const signFailures = await require('./sign.js').signPushed(built, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase })
+      const signFailures = await require('./sign.js').signPushed(images, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase })
       failures.push(...signFailures.map((f) => ({ stage: 'sign', what: f.label, error: f.error })))
     }
   }
