@@ -32,6 +32,28 @@ export declare class PushProgress {
   get bytes(): number
 }
 
+/**
+ * Writes a reproducible one-layer image of plain files (the catalog index
+ * image) into an OCI image layout, with the plugin images' tar, deflate and
+ * layout code ([`oci::folder_image`]).
+ */
+export declare function buildFolderImage(entries: Array<FolderImageEntry>, options: BuildFolderImageOptions, cancel?: CancelToken | undefined | null): Promise<FolderImageResult>
+
+export interface BuildFolderImageOptions {
+  /** The image layout folder to write (or update). */
+  output: string
+  /** The image reference, e.g. `quay.io/acme/catalog-index:1.0`. */
+  tag: string
+  /** The layout tag (default: the tag part of `tag`). */
+  refName?: string
+  /** Config labels. */
+  labels?: Record<string, string>
+  /** The config's history entry. */
+  createdBy?: string
+  /** Seconds since 1970 for every timestamp (default 0). */
+  sourceDateEpoch?: number
+}
+
 /** Writes a reproducible OCI image of dynamic plugins, no container engine needed. */
 export declare function buildOciLayout(plugins: string | Array<string>, options: BuildOciLayoutOptions, cancel?: CancelToken | undefined | null, progress?: ProgressCounter | undefined | null): Promise<OciLayoutResult>
 
@@ -111,6 +133,39 @@ export interface CosignSignature {
   signature: string
   /** `cosign.pub` of the key that signed. */
   publicKey: string
+}
+
+/** One file of a `buildFolderImage` layer: `file` (read from disk) or `data`. */
+export interface FolderImageEntry {
+  /** Relative, `/`-separated path in the layer. */
+  path: string
+  file?: string
+  data?: Buffer
+}
+
+export interface FolderImageResult {
+  output: string
+  refName: string
+  /** `host[:port]/path` of the tag. */
+  repository: string
+  manifestDigest: string
+  configDigest: string
+  layerDigest: string
+  diffId: string
+  layerSize: number
+  /** The files of the layer, in layer order. */
+  files: Array<string>
+}
+
+/** The parts of an image reference, as [`oci::ImageReference::parse`] reads it. */
+export interface ImageReferenceParts {
+  /** `host[:port]/path`. */
+  repository: string
+  tag?: string
+  /** `sha256:<hex>` of a pinned reference. */
+  digest?: string
+  /** The layout tag it gets by default: the tag, else the digest. */
+  refName: string
 }
 
 export interface InspectCheck {
@@ -346,6 +401,12 @@ export interface PackResult {
   /** The SBOM written beside it (with `sbom: true`). */
   sbom?: string
 }
+
+/**
+ * Parses an image reference with the rules every dynpack tag obeys; throws
+ * `E_INVALID_TAG: …` saying what to change. The CLI's one reference parser.
+ */
+export declare function parseImageReference(reference: string): ImageReferenceParts
 
 /**
  * The folder a dist-dynamic package gets in an image or an export

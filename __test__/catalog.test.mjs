@@ -1,6 +1,6 @@
 // RHDH Extensions catalog entities (lib/catalog.js): every generated entity
 // validated with ajv against the published Extensions JSON schemas
-// (fixtures/extensions-schemas/, source in its README), the E_CATALOG_*
+// (lib/schemas/, source in its README), the E_CATALOG_*
 // errors, merging into an existing folder, and the catalog index image pushed
 // to a real docker-registry and read back with skopeo.
 import { test, describe, before, after } from 'node:test'
@@ -20,7 +20,7 @@ const YAML = require('yaml')
 const { makeExamples } = require('../examples/make-examples.js')
 const catalog = require('../lib/catalog.js')
 
-const SCHEMAS = path.join(here, 'fixtures', 'extensions-schemas')
+const SCHEMAS = path.join(here, '..', 'lib', 'schemas')
 const ajv = new Ajv({ allErrors: true, strict: false })
 const validatePackage = ajv.compile(JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'packages.json'), 'utf8')))
 const validatePlugin = ajv.compile(JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'plugins.json'), 'utf8')))
@@ -38,8 +38,8 @@ function dynpack (args, { cwd, env } = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-const FIXED_LAYER_DIGEST = 'sha256:2f6b2e43dbe92c4f2860773a1545a0e3f4a3fbe366f1a4a1d6923161dbd9a228'
-const FIXED_MANIFEST_DIGEST = 'sha256:0b8f2d18aa8dccc3fa7226c4fb5e5103b2cc385fce404e6f9be84ba04ac6da39'
+const FIXED_LAYER_DIGEST = 'sha256:0914e0b5e690a1cd1189e3fa458f67a78e95eb4b24f63727257cb35e4782ed9e'
+const FIXED_MANIFEST_DIGEST = 'sha256:756f1be8b1274855007aad5a67aaef8b327e0b5ba5dec0c93f4487a91e2fb704'
 const SIGNING = { COSIGN_PASSWORD: 'test passphrase' }
 
 let root
@@ -300,16 +300,10 @@ describe('--catalog on pack and package, and the API', () => {
 })
 
 describe('the index layer', () => {
-  test('stored gzip: gunzip gives the tar back across 64 KiB blocks; the digest of fixed files is fixed', async () => {
+  test('written by the core: gzip of the pinned zlib-rs deflate, the same digest for fixed files on every machine', async () => {
     const zlib = require('node:zlib')
-    const crypto = require('node:crypto')
-    for (const size of [0, 1, 65535, 65536, 200_000]) {
-      const data = crypto.randomBytes(size)
-      assert.ok(zlib.gunzipSync(catalog._storedGzip(data)).equals(data), `${size} bytes`)
-    }
-    const sample = crypto.randomBytes(4096)
-    assert.equal(catalog._crc32(sample), zlib.crc32 ? zlib.crc32(sample) : catalog._crc32(sample))
-    // A folder of fixed files: the same digest on every machine and Node version (no deflate involved).
+    const { readTar } = await import('./helpers/oci.mjs')
+    // A folder of fixed files: the deflate is the core's (zlib-rs), not the host's zlib.
     const dir = path.join(root, 'fixed-index')
     const base = path.join(dir, 'catalog-entities', 'extensions')
     fs.mkdirSync(path.join(base, 'packages'), { recursive: true })
@@ -324,7 +318,53 @@ describe('the index layer', () => {
     assert.equal(a.manifestDigest, b.manifestDigest)
     assert.equal(a.layerDigest, FIXED_LAYER_DIGEST)
     assert.equal(a.manifestDigest, FIXED_MANIFEST_DIGEST)
+    assert.equal(a.refName, '1')
     assert.deepEqual(a.files, ['catalog-entities/extensions/packages/acme-x.yaml', 'catalog-entities/extensions/plugins/x.yaml', 'dynamic-plugins.default.yaml'])
+    // Real deflate (smaller than the tar), and Node's gunzip reads it back to the files.
+    const layer = fs.readFileSync(path.join(root, 'fixed-a', 'blobs', 'sha256', a.layerDigest.slice(7)))
+    const tar = zlib.gunzipSync(layer)
+    assert.ok(layer.length < tar.length / 4, `${layer.length} of ${tar.length} bytes`)
+    const entries = readTar(tar)
+    assert.deepEqual(entries.map((e) => `${e.type} ${e.path}`), [
+      '5 catalog-entities/', '5 catalog-entities/extensions/', '5 catalog-entities/extensions/packages/',
+      '0 catalog-entities/extensions/packages/acme-x.yaml', '5 catalog-entities/extensions/plugins/',
+      '0 catalog-entities/extensions/plugins/x.yaml', '0 dynamic-plugins.default.yaml',
+    ])
+    assert.equal(entries.find((e) => e.path === 'dynamic-plugins.default.yaml').data.toString(), fs.readFileSync(path.join(dir, 'dynamic-plugins.default.yaml'), 'utf8'))
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'fixed-a', 'blobs', 'sha256', JSON.parse(fs.readFileSync(path.join(root, 'fixed-a', 'blobs', 'sha256', a.manifestDigest.slice(7)))).config.digest.slice(7))))
+    assert.deepEqual(config.config.Labels, { 'io.backstage.catalog-index': 'extensions' })
+    assert.equal(config.history[0].created_by, 'dynpack catalog-index')
+    // Tags are read by the core's reference parser: the same rules as every dynpack tag.
+    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'oci://r.example/acme/index:1' }), (e) => e.code === 'E_INVALID_TAG' && /without the `oci:\/\/` scheme/.test(e.message))
+    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'acme/index:1' }), { code: 'E_INVALID_TAG' })
+    assert.equal(catalog.catalogIndexName('r.example:5000/acme/team/index@sha256:' + 'a'.repeat(64)), 'index')
+    // An output folder that is not an image layout is refused, untouched.
+    const other = path.join(root, 'not-a-layout')
+    fs.mkdirSync(other)
+    fs.writeFileSync(path.join(other, 'keep.txt'), 'x')
+    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: other }), { code: 'E_OCI_LAYOUT' })
+    assert.deepEqual(fs.readdirSync(other), ['keep.txt'])
+    // An AbortSignal stops the build, as every dynpack task.
+    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'aborted'), signal: AbortSignal.abort() }), { code: 'E_ABORTED', name: 'AbortError' })
+    assert.equal(fs.existsSync(path.join(root, 'aborted')), false)
+  })
+})
+
+describe('entity validation', () => {
+  test('curated entities: ajv with the shipped schemas, every failing field named by its path', () => {
+    const e = catalog.catalogEntities(items()).packages[0]
+    const clone = () => JSON.parse(JSON.stringify(e))
+    let x = clone(); x.spec.support = { provider: 'p', level: 'gold' }
+    assert.match(catalog.entityProblem(x), /^spec\.support\.level must be one of production, tech-preview, dev-preview, community, none, not "gold"$/)
+    x = clone(); x.spec.support = 3
+    assert.equal(catalog.entityProblem(x), 'spec.support must be string or object')
+    x = clone(); x.metadata.links = [{ url: 'https://x' }]; x.metadata.owner = 'me'
+    assert.equal(catalog.entityProblem(x), 'metadata.owner is not allowed; metadata.links[0].title is required')
+    x = clone(); x.metadata.name = 'not a name'
+    assert.match(catalog.entityProblem(x), /^metadata\.name "not a name" is not a valid entity name/)
+    x = clone(); x.kind = 'Component'
+    assert.match(catalog.entityProblem(x), /^kind must be one of Package, Plugin/)
+    assert.equal(catalog.entityProblem([]), 'the entity must be object')
   })
 })
 

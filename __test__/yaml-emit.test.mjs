@@ -18,7 +18,7 @@ const require = createRequire(import.meta.url)
 const here = path.dirname(fileURLToPath(import.meta.url))
 const BIN = path.join(here, '..', 'bin', 'dynpack.js')
 const YAML = require('yaml')
-const { pluginsYaml } = require('../lib/cli/yaml.js')
+const { pluginsYaml } = require('../lib/yaml.js')
 
 const CI = process.env.CI === 'true'
 const PY_MISSING = (() => {

@@ -259,7 +259,7 @@ export interface CycloneDxComponent {
   licenses?: Array<{ license: { id: string } | { name: string } } | { expression: string }>
   /** `pkg:npm/%40scope/name@version`. */
   purl?: string
-  /** SHA-512 of `sha512sum`'s listing of the package's packed files (README "Supply chain"). */
+  /** SHA-512 of `sha512sum`'s listing of the package's packed files (docs/supply-chain.md). */
   hashes?: Array<{ alg: 'SHA-512', content: string }>
   /** `cdx:npm:package:bundled` and `cdx:npm:package:path` (e.g. `node_modules/a/node_modules/b`). */
   properties?: Array<{ name: string, value: string }>
@@ -463,9 +463,9 @@ export interface CatalogEntitiesResult {
 export declare function catalogEntities(plugins: CatalogPluginInput[], options?: CatalogEntitiesOptions): Promise<CatalogEntitiesResult>
 
 export interface BuildCatalogIndexOptions {
-  /** The index image, e.g. quay.io/acme/catalog-index:1.0. */
+  /** The index image, e.g. quay.io/acme/catalog-index:1.0 (the rules of every dynpack tag: E_INVALID_TAG). */
   tag: string
-  /** The OCI image layout to write (default with `push`: a temporary folder). */
+  /** The OCI image layout to write: a new or empty folder, or a layout whose other tags are kept (E_OCI_LAYOUT otherwise); default: a temporary folder. */
   output?: string
   push?: boolean
   /** Resolve every `spec.dynamicArtifact` first (E_CATALOG_UNRESOLVED). */
@@ -500,7 +500,8 @@ export interface BuildCatalogIndexResult {
 /**
  * Builds the one-layer, reproducible catalog index image of `dir`
  * (dynamic-plugins.default.yaml and catalog-entities/ at the layer root)
- * after checking every entity (E_CATALOG_INVALID_ENTITY,
+ * after checking every entity against the published Extensions schemas
+ * (E_CATALOG_INVALID_ENTITY naming the file and field,
  * E_CATALOG_DUPLICATE_NAME), and pushes it with `push`.
  */
 export declare function buildCatalogIndex(dir: string, options: BuildCatalogIndexOptions): Promise<BuildCatalogIndexResult>

@@ -12,16 +12,13 @@
 // (writeCatalog), checks a hand-curated folder (readCatalog) and builds the
 // one-layer index image (buildCatalogIndex).
 //
-// The checks mirror the Extensions JSON schemas
-// (redhat-developer/rhdh-plugins workspaces/extensions/json-schema,
-// packages.json and plugins.json): a validator library would be a run-time
-// dependency; __test__/catalog.test.mjs holds these checks to ajv with the
-// published schema text.
+// Entities are validated with ajv against the published Extensions JSON
+// schemas (lib/schemas/, source in its README); the index image is written by
+// the Rust core (src/oci/folder_image.rs) with the plugin images' tar, deflate
+// and layout code, and image references are parsed there too.
 
-const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const zlib = require('node:zlib')
 
 const API_VERSION = 'extensions.backstage.io/v1alpha1'
 const ENTITIES = path.join('catalog-entities', 'extensions')
@@ -30,9 +27,6 @@ const DEFAULT_FILE = 'dynamic-plugins.default.yaml'
 const NAME_RE = /^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/
 /** Backstage tags: lower-case words joined by `-`, at most 63 characters. */
 const TAG_RE = /^(?=.{1,63}$)[a-z0-9:+#]+(?:-[a-z0-9:+#]+)*$/
-/** `spec.support.level` of a Package (packages.json; plugins.json says `generally-available` for `production`). */
-const PACKAGE_LEVELS = ['production', 'tech-preview', 'dev-preview', 'community', 'none']
-const PLUGIN_LEVELS = ['generally-available', 'tech-preview', 'dev-preview', 'community', 'none']
 /** Fields of the `catalog` section a plugin's package.json may hold, and their types. */
 const CATALOG_FIELDS = { name: 'string', title: 'string', description: 'string', categories: 'strings', highlights: 'strings', icon: 'string', tags: 'strings', lifecycle: 'string', support: 'support' }
 
@@ -125,7 +119,7 @@ function catalogSection (manifest, file) {
     const type = CATALOG_FIELDS[key]
     if (!type) throw catalogError('E_CATALOG_INVALID_FIELD', `${file}: catalog.${key} is not a catalog field (known: ${Object.keys(CATALOG_FIELDS).join(', ')})`)
     if (type === 'support') {
-      checkSupport(value, [...PACKAGE_LEVELS, 'generally-available'], `${file}: catalog`)
+      checkSupport(value, `${file}: catalog`)
       continue
     }
     const ok = type === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type && value !== ''
@@ -134,10 +128,10 @@ function catalogSection (manifest, file) {
   return c
 }
 
-function checkSupport (support, levels, what) {
-  if (support === undefined || typeof support === 'string') return support
-  if (support && typeof support === 'object' && typeof support.provider === 'string' && levels.includes(support.level) &&
-      Object.keys(support).every((k) => k === 'provider' || k === 'level')) return { provider: support.provider, level: support.level }
+/** A `support` given for both entities: what the Package or the Plugin schema accepts (levels mapped after). */
+function checkSupport (support, what) {
+  if (support === undefined || schemas().validateSupport(support)) return support
+  const levels = [...new Set([...schemas().supportLevels.Package, ...schemas().supportLevels.Plugin])]
   throw catalogError('E_CATALOG_INVALID_FIELD', `${what}: support must be a string or { provider, level } with level one of ${levels.join(', ')}`)
 }
 
@@ -207,10 +201,10 @@ function loadPlugin (plugin, i) {
   const backstage = { ...(manifest.backstage ?? {}), ...(sourceManifest?.backstage ?? {}) }
   let pluginConfig = plugin.pluginConfig
   if (pluginConfig === undefined && source) {
-    const { findAppConfig } = require('./cli/discover.js')
+    const { findAppConfig } = require('./folders.js')
     const found = findAppConfig(source)
     if (found) {
-      const node = require('./cli/yaml.js').parseAppConfig(found.yaml, found.file)
+      const node = require('./yaml.js').parseAppConfig(found.yaml, found.file)
       pluginConfig = node ? node.toJSON() : undefined
     }
   }
@@ -325,7 +319,7 @@ function rank (p) {
 function catalogEntities (plugins, options = {}) {
   options = options ?? {}
   if (!Array.isArray(plugins) || plugins.length === 0) throw catalogError('E_INVALID_OPTION', 'catalogEntities: pass an array of at least one plugin { dir, dynamicArtifact, … }')
-  checkSupport(options.support, [...PACKAGE_LEVELS, 'generally-available'], 'options')
+  checkSupport(options.support, 'options')
   for (const key of ['lifecycle', 'namespace']) {
     if (options[key] !== undefined && (typeof options[key] !== 'string' || !NAME_RE.test(options[key]))) {
       throw catalogError('E_INVALID_OPTION', `catalogEntities: options.${key} must be a word such as ${key === 'lifecycle' ? 'production' : 'default'}`)
@@ -380,135 +374,118 @@ function locationEntity (packages, plugins) {
 }
 
 // ---------------------------------------------------------------------------
-// Checks mirroring the published schemas (see the top of this file).
+// Validation: ajv with the published schemas (lib/schemas/), compiled once on
+// first use, plus what RHDH's catalog needs beyond them.
 
-const isString = (v) => typeof v === 'string'
-const isStrings = (v) => Array.isArray(v) && v.every(isString)
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+const SCHEMA_FILES = { Package: 'packages.json', Plugin: 'plugins.json' }
+const SUPPORT_POINTERS = { Package: '#/$defs/ExtensionsPackageSpec/properties/support', Plugin: '#/$defs/ExtensionsPluginSpec/properties/support' }
+let compiled = null
 
-function checkKeys (obj, allowed, at) {
-  for (const k of Object.keys(obj)) if (!allowed.includes(k)) return `${at}.${k} is not allowed`
-  return null
+/** The compiled validators: `validateEntity` (either kind), `validateSupport`, and each kind's support levels. */
+function schemas () {
+  if (compiled) return compiled
+  const Ajv = require('ajv')
+  const ajv = new Ajv({ allErrors: true })
+  const ids = {}
+  for (const [kind, file] of Object.entries(SCHEMA_FILES)) {
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, 'schemas', file), 'utf8'))
+    ajv.addSchema(schema)
+    ids[kind] = schema.$id
+  }
+  const byKind = (kind, extra = {}) => ({
+    if: { type: 'object', properties: { kind: { const: kind } }, required: ['kind'] },
+    then: { allOf: [{ $ref: ids[kind] }, extra] },
+  })
+  const validateEntity = ajv.compile({
+    type: 'object',
+    // RHDH's catalog refuses what the schemas leave open: another apiVersion or kind, an invalid entity name.
+    properties: {
+      apiVersion: { const: API_VERSION },
+      kind: { enum: Object.keys(ids) },
+      metadata: { type: 'object', properties: { name: { type: 'string', pattern: NAME_RE.source } } },
+    },
+    required: ['apiVersion', 'kind'],
+    allOf: [
+      byKind('Package'),
+      // A Plugin's packages: entity names, checked against packages/ by readCatalog.
+      byKind('Plugin', { type: 'object', properties: { spec: { type: 'object', properties: { packages: { type: 'array', items: { type: 'string' } } } } } }),
+    ],
+  })
+  const validateSupport = ajv.compile({ anyOf: Object.keys(ids).map((kind) => ({ $ref: ids[kind] + SUPPORT_POINTERS[kind] })) })
+  const supportLevels = {}
+  for (const kind of Object.keys(ids)) {
+    const schema = ajv.getSchema(ids[kind] + SUPPORT_POINTERS[kind]).schema
+    supportLevels[kind] = schema.oneOf.find((s) => s.type === 'object').properties.level.enum
+  }
+  // dynamic-plugins.default.yaml: what RHDH's installer reads of it.
+  const validateDefaults = ajv.compile({
+    type: 'object',
+    properties: { plugins: { type: 'array', items: { type: 'object', properties: { package: { type: 'string' } }, required: ['package'] } } },
+  })
+  compiled = { validateEntity, validateSupport, validateDefaults, supportLevels }
+  return compiled
 }
 
-function metadataProblem (m) {
-  if (!isObject(m)) return 'metadata must be an object'
-  const extra = checkKeys(m, ['name', 'namespace', 'title', 'description', 'tags', 'labels', 'annotations', 'links'], 'metadata')
-  if (extra) return extra
-  if (!isString(m.name)) return 'metadata.name is required (a string)'
-  if (!NAME_RE.test(m.name)) return `metadata.name ${JSON.stringify(m.name)} is not a valid entity name`
-  for (const k of ['namespace', 'title', 'description']) if (m[k] !== undefined && !isString(m[k])) return `metadata.${k} must be a string`
-  if (m.tags !== undefined && !isStrings(m.tags)) return 'metadata.tags must be an array of strings'
-  for (const k of ['labels', 'annotations']) {
-    if (m[k] !== undefined && !(isObject(m[k]) && Object.values(m[k]).every(isString))) return `metadata.${k} must map strings to strings`
-  }
-  if (m.links !== undefined) {
-    if (!Array.isArray(m.links)) return 'metadata.links must be an array'
-    for (const [i, l] of m.links.entries()) {
-      if (!isObject(l)) return `metadata.links[${i}] must be an object`
-      const e = checkKeys(l, ['url', 'title', 'icon', 'type'], `metadata.links[${i}]`)
-      if (e) return e
-      if (!isString(l.url) || !isString(l.title)) return `metadata.links[${i}] needs url and title (strings)`
-      for (const k of ['icon', 'type']) if (l[k] !== undefined && !isString(l[k])) return `metadata.links[${i}].${k} must be a string`
-    }
-  }
-  return null
+/** The dotted field of an ajv error (`spec.appConfigExamples[0].content`), as path parts. */
+function errorField (err) {
+  const parts = err.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  if (err.keyword === 'additionalProperties') parts.push(err.params.additionalProperty)
+  if (err.keyword === 'required') parts.push(err.params.missingProperty)
+  return parts
 }
 
-function supportProblem (s, levels, at) {
-  if (s === undefined || isString(s)) return null
-  if (!isObject(s) || checkKeys(s, ['provider', 'level'], at) || !isString(s.provider) || !levels.includes(s.level)) {
-    return `${at} must be a string or { provider, level } with level one of ${levels.join(', ')}`
-  }
-  return null
-}
-
-function packageSpecProblem (s) {
-  if (!isObject(s)) return 'spec must be an object'
-  if (!isString(s.packageName)) return 'spec.packageName is required (a string)'
-  for (const k of ['dynamicArtifact', 'integrity', 'version', 'role', 'supportedVersions', 'author', 'lifecycle', 'installStatus']) {
-    if (s[k] !== undefined && !isString(s[k])) return `spec.${k} must be a string`
-  }
-  if (s.backstage !== undefined) {
-    if (!isObject(s.backstage)) return 'spec.backstage must be an object'
-    const e = checkKeys(s.backstage, ['role', 'supportedVersions'], 'spec.backstage')
-    if (e) return e
-    for (const k of ['role', 'supportedVersions']) if (s.backstage[k] !== undefined && !isString(s.backstage[k])) return `spec.backstage.${k} must be a string`
-  }
-  const sp = supportProblem(s.support, PACKAGE_LEVELS, 'spec.support')
-  if (sp) return sp
-  if (s.partOf !== undefined && !isStrings(s.partOf)) return 'spec.partOf must be an array of strings'
-  if (s.appConfigExamples !== undefined) {
-    if (!Array.isArray(s.appConfigExamples)) return 'spec.appConfigExamples must be an array'
-    for (const [i, x] of s.appConfigExamples.entries()) {
-      if (!isObject(x)) return `spec.appConfigExamples[${i}] must be an object`
-      const e = checkKeys(x, ['title', 'content'], `spec.appConfigExamples[${i}]`)
-      if (e) return e
-      if (x.title !== undefined && !isString(x.title)) return `spec.appConfigExamples[${i}].title must be a string`
-      if (x.content !== undefined && !isString(x.content) && !isObject(x.content)) return `spec.appConfigExamples[${i}].content must be a string or a mapping`
-    }
-  }
-  return null
-}
-
-function authorProblem (a, at) {
-  if (a === undefined || isString(a)) return null
-  if (isObject(a) && isString(a.name) && (a.url === undefined || isString(a.url))) return null
-  return `${at} must be a string or { name, url? }`
-}
-
-function pluginSpecProblem (s) {
-  if (!isObject(s)) return 'spec must be an object'
-  for (const k of ['icon', 'lifecycle', 'installStatus']) if (s[k] !== undefined && !isString(s[k])) return `spec.${k} must be a string`
-  for (const k of ['author', 'publisher']) {
-    const e = authorProblem(s[k], `spec.${k}`)
-    if (e) return e
-  }
-  if (s.authors !== undefined) {
-    if (!Array.isArray(s.authors)) return 'spec.authors must be an array'
-    for (const [i, a] of s.authors.entries()) {
-      const e = authorProblem(a, `spec.authors[${i}]`)
-      if (e) return e
-    }
-  }
-  for (const k of ['categories', 'highlights']) if (s[k] !== undefined && !isStrings(s[k])) return `spec.${k} must be an array of strings`
-  const sp = supportProblem(s.support, PLUGIN_LEVELS, 'spec.support')
-  if (sp) return sp
-  const shapes = {
-    documentation: [['type', 'markdown'], ['title']],
-    assets: [['type', 'filename', 'originUri'], []],
-  }
-  for (const [k, [required, optional]] of Object.entries(shapes)) {
-    if (s[k] === undefined) continue
-    if (!Array.isArray(s[k])) return `spec.${k} must be an array`
-    for (const [i, x] of s[k].entries()) {
-      if (!isObject(x)) return `spec.${k}[${i}] must be an object`
-      const e = checkKeys(x, [...required, ...optional], `spec.${k}[${i}]`)
-      if (e) return e
-      for (const r of [...required, ...optional]) {
-        if ((required.includes(r) || x[r] !== undefined) && !isString(x[r])) return `spec.${k}[${i}].${r} must be a string`
-      }
-    }
-  }
-  if (s.history !== undefined) {
-    if (!isObject(s.history) || checkKeys(s.history, ['added'], 'spec.history') || !isString(s.history.added)) return 'spec.history must be { added: string }'
-  }
-  if (s.packages !== undefined && !isStrings(s.packages)) return 'spec.packages must be an array of strings (Package entity names)'
-  return null
+function dotted (parts) {
+  return parts.reduce((s, p) => (/^\d+$/.test(p) ? `${s}[${p}]` : s ? `${s}.${p}` : p), '') || 'the entity'
 }
 
 /**
- * Why `entity` fails its Extensions schema (Package or Plugin), or null.
- * Checks what the published schemas say, plus a valid entity name and the
- * apiVersion, which RHDH's catalog needs.
+ * ajv's errors as one sentence per field. The alternatives of a `oneOf`
+ * fail at once (a string, or an object whose level is wrong): a field's
+ * type errors are joined, and an error on a field whose subfield also
+ * failed is left out, so the deepest problem is the one named.
+ */
+function describeErrors (errors, entity) {
+  const groups = new Map()
+  for (const err of errors) {
+    if (['oneOf', 'anyOf', 'allOf', 'if', '$ref'].includes(err.keyword)) continue
+    const parts = errorField(err)
+    const key = JSON.stringify(parts)
+    if (!groups.has(key)) groups.set(key, { parts, errors: [] })
+    groups.get(key).errors.push(err)
+  }
+  const all = [...groups.values()]
+  const deeper = (a, b) => b.parts.length > a.parts.length && a.parts.every((p, i) => b.parts[i] === p)
+  const problems = []
+  for (const g of all) {
+    if (all.some((other) => deeper(g, other))) continue
+    const field = dotted(g.parts)
+    const types = g.errors.filter((e) => e.keyword === 'type').map((e) => [e.params.type].flat().join(' or '))
+    if (types.length) {
+      problems.push(`${field} must be ${[...new Set(types)].join(' or ')}`)
+      continue
+    }
+    const err = g.errors[0]
+    const value = g.parts.reduce((v, p) => (v == null ? v : v[p]), entity)
+    switch (err.keyword) {
+      case 'additionalProperties': problems.push(`${field} is not allowed`); break
+      case 'required': problems.push(`${field} is required`); break
+      case 'enum': problems.push(`${field} must be one of ${err.params.allowedValues.join(', ')}, not ${JSON.stringify(value)}`); break
+      case 'const': problems.push(`${field} must be ${err.params.allowedValue}, not ${JSON.stringify(value)}`); break
+      case 'pattern': problems.push(`${field} ${JSON.stringify(value)} is not a valid entity name (letters, digits, '-', '_', '.', at most 63 characters, starting and ending with a letter or digit)`); break
+      default: problems.push(`${field} ${err.message}`)
+    }
+  }
+  return problems.join('; ')
+}
+
+/**
+ * Why `entity` fails its Extensions schema (Package or Plugin), or null:
+ * ajv with the published schemas, plus the apiVersion, kind and entity
+ * name RHDH's catalog needs.
  */
 function entityProblem (entity) {
-  if (!isObject(entity)) return 'an entity must be a mapping'
-  const extra = checkKeys(entity, ['apiVersion', 'kind', 'metadata', 'spec'], '')
-  if (extra) return extra.replace(/^\./, '')
-  if (entity.apiVersion !== API_VERSION) return `apiVersion must be ${API_VERSION}`
-  if (entity.kind !== 'Package' && entity.kind !== 'Plugin') return 'kind must be Package or Plugin'
-  return metadataProblem(entity.metadata) ?? (entity.kind === 'Package' ? packageSpecProblem(entity.spec) : pluginSpecProblem(entity.spec))
+  const validate = schemas().validateEntity
+  return validate(entity) ? null : describeErrors(validate.errors, entity)
 }
 
 // ---------------------------------------------------------------------------
@@ -574,11 +551,9 @@ function readCatalog (dir) {
   const defaultFile = path.join(root, DEFAULT_FILE)
   if (fs.existsSync(defaultFile)) {
     const doc = parseYamlFile(defaultFile)
-    if (!isObject(doc) || !Array.isArray(doc.plugins ?? [])) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: plugins must be a list of { package, … }`)
+    const validate = schemas().validateDefaults
+    if (!validate(doc)) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: ${describeErrors(validate.errors, doc).replace(/^the entity/, 'the file')}; it lists plugins as { package, … }`)
     out.defaults = doc.plugins ?? []
-    for (const [i, e] of out.defaults.entries()) {
-      if (!isObject(e) || !isString(e.package)) throw catalogError('E_CATALOG_INVALID_ENTITY', `${defaultFile}: plugins[${i}].package must be a string`)
-    }
   }
   return out
 }
@@ -699,210 +674,49 @@ function catalogSummary (written, { cwd = process.cwd(), indexRef } = {}) {
       : `Wrote the Extensions catalog ${rel}/ (${counts}, ${DEFAULT_FILE}). Build and push its index image with\n  dynpack catalog-index ${rel} --tag ${ref} --push\nthen set, in RHDH,`,
     `  CATALOG_INDEX_IMAGE=${ref}`,
     `      the main index: these entities, and ${DEFAULT_FILE} in place of RHDH's own plugin list, or`,
-    `  EXTRA_CATALOG_INDEX_IMAGES=${catalogIndexName(ref)}=${ref}`,
+    `  EXTRA_CATALOG_INDEX_IMAGES=${indexRef ? catalogIndexName(indexRef) : 'REPOSITORY'}=${ref}`,
     "      entities only, beside RHDH's own index (comma-separated name=ref pairs)",
     'in the environment of the install-dynamic-plugins init container (Helm and Operator: docs/extensions-catalog.md).',
   ]
 }
 
-/** The `name` of an EXTRA_CATALOG_INDEX_IMAGES `name=ref` pair: the repository's last segment. */
+/** The `name` of an EXTRA_CATALOG_INDEX_IMAGES `name=ref` pair: the last segment of the image's repository. */
 function catalogIndexName (ref) {
-  const repo = String(ref).replace(/^oci:\/\//, '').replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^/:]+$/, '')
-  const last = repo.split('/').pop() || 'catalog'
-  return last.replace(/[^A-Za-z0-9._-]/g, '-')
+  return parseReference(ref).repository.split('/').pop()
 }
 
 // ---------------------------------------------------------------------------
 // The catalog index image: one gzip layer with dynamic-plugins.default.yaml and
-// catalog-entities/ at its root, reproducible (sorted entries, fixed owners,
-// modes and times), in an OCI image layout pushOciImage pushes.
+// catalog-entities/ at its root, written by the Rust core (buildFolderImage:
+// sorted entries, root owners, fixed modes and times, the plugin layers'
+// pinned deflate) into an OCI image layout pushOciImage pushes.
 
-const MEDIA_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const MEDIA_CONFIG = 'application/vnd.oci.image.config.v1+json'
-const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
-
-/** The files of the index: [{ name (posix, relative), data? (Buffer), dir: bool }], sorted. */
+/** The files of the index: [{ path (posix, relative), file }], regular files only, dot-names skipped. */
 function indexEntries (root) {
   const entries = []
   const defaultFile = path.join(root, DEFAULT_FILE)
   const st = fs.statSync(defaultFile, { throwIfNoEntry: false })
-  if (st && st.isFile()) entries.push({ name: DEFAULT_FILE, data: fs.readFileSync(defaultFile) })
+  if (st && st.isFile()) entries.push({ path: DEFAULT_FILE, file: defaultFile })
   const walk = (rel) => {
-    entries.push({ name: rel, dir: true })
-    for (const d of fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    for (const d of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
       if (d.name.startsWith('.')) continue
       const childRel = `${rel}/${d.name}`
       if (d.isDirectory()) walk(childRel)
-      else if (d.isFile()) entries.push({ name: childRel, data: fs.readFileSync(path.join(root, childRel)) })
+      else if (d.isFile()) entries.push({ path: childRel, file: path.join(root, childRel) })
     }
   }
   if (fs.existsSync(path.join(root, 'catalog-entities'))) walk('catalog-entities')
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return entries
 }
 
-function tarHeader (name, size, type, mtime) {
-  const h = Buffer.alloc(512)
-  let prefix = ''
-  let base = name
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', name.length - 1)
-    prefix = name.slice(0, cut)
-    base = name.slice(cut + 1)
-    if (Buffer.byteLength(base) > 100 || Buffer.byteLength(prefix) > 155) throw catalogError('E_CATALOG_INVALID_ENTITY', `${name}: the path is too long for the index layer`)
+/** The Rust reference parser (src/oci/reference.rs): `{ repository, tag, digest, refName }`, or E_INVALID_TAG. */
+function parseReference (ref) {
+  const api = require('./api.js')
+  try {
+    return api._native.parseImageReference(ref)
+  } catch (err) {
+    throw api._toDynpackError(err)
   }
-  const octal = (v, len) => v.toString(8).padStart(len - 1, '0') + '\0'
-  h.write(base, 0, 100, 'utf8')
-  h.write(octal(type === '5' ? 0o755 : 0o644, 8), 100, 'ascii')
-  h.write(octal(0, 8), 108, 'ascii')
-  h.write(octal(0, 8), 116, 'ascii')
-  h.write(octal(size, 12), 124, 'ascii')
-  h.write(octal(mtime, 12), 136, 'ascii')
-  h.write('        ', 148, 'ascii')
-  h.write(type, 156, 'ascii')
-  h.write('ustar\x0000', 257, 'binary')
-  h.write('root', 265, 'ascii')
-  h.write('root', 297, 'ascii')
-  h.write(prefix, 345, 155, 'utf8')
-  let sum = 0
-  for (const b of h) sum += b
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii')
-  return h
-}
-
-function tarOf (entries, mtime) {
-  const parts = []
-  for (const e of entries) {
-    if (e.dir) {
-      parts.push(tarHeader(e.name + '/', 0, '5', mtime))
-    } else {
-      parts.push(tarHeader(e.name, e.data.length, '0', mtime), e.data)
-      const pad = (512 - (e.data.length % 512)) % 512
-      if (pad) parts.push(Buffer.alloc(pad))
-    }
-  }
-  parts.push(Buffer.alloc(1024))
-  return Buffer.concat(parts)
-}
-
-/**
- * A gzip member of `data` in stored (uncompressed) deflate blocks. An index
- * holds a few kB of YAML per plugin, so compression gains little, while
- * deflate output differs between zlib builds (Node versions, platforms):
- * stored blocks are the same bytes everywhere, so the index digest depends
- * on the files alone.
- */
-function storedGzip (data) {
-  const parts = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])]
-  const MAX = 0xffff
-  let at = 0
-  do {
-    const n = Math.min(MAX, data.length - at)
-    const last = at + n >= data.length
-    const h = Buffer.alloc(5)
-    h[0] = last ? 1 : 0
-    h.writeUInt16LE(n, 1)
-    h.writeUInt16LE(~n & 0xffff, 3)
-    parts.push(h, data.subarray(at, at + n))
-    at += n
-  } while (at < data.length)
-  const trailer = Buffer.alloc(8)
-  trailer.writeUInt32LE(crc32(data), 0)
-  trailer.writeUInt32LE(data.length % 0x100000000, 4)
-  parts.push(trailer)
-  return Buffer.concat(parts)
-}
-
-let crcTable = null
-function crc32 (buf) {
-  if (typeof zlib.crc32 === 'function') return zlib.crc32(buf) >>> 0
-  if (!crcTable) {
-    crcTable = new Uint32Array(256)
-    for (let n = 0; n < 256; n++) {
-      let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-      crcTable[n] = c >>> 0
-    }
-  }
-  let c = 0xffffffff
-  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-
-const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
-
-function rfc3339 (epoch) {
-  return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z')
-}
-
-function writeAtomic (file, data) {
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, data)
-  fs.renameSync(tmp, file)
-}
-
-/**
- * Writes the catalog index image of the folder `dir` into an OCI image
- * layout `output`, tagged `tag`. Returns the digests and the entries.
- */
-function writeIndexLayout (dir, { output, tag, sourceDateEpoch = 0 }) {
-  const root = path.resolve(dir)
-  const entries = indexEntries(root)
-  const tar = tarOf(entries, sourceDateEpoch)
-  const layer = storedGzip(tar)
-  const created = rfc3339(sourceDateEpoch)
-  const config = Buffer.from(JSON.stringify({
-    created,
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Labels: { 'io.backstage.catalog-index': 'extensions' } },
-    rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
-    history: [{ created, created_by: 'dynpack catalog-index' }],
-  }))
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MEDIA_MANIFEST,
-    config: { mediaType: MEDIA_CONFIG, digest: sha256(config), size: config.length },
-    layers: [{ mediaType: MEDIA_LAYER, digest: sha256(layer), size: layer.length }],
-    annotations: { 'org.opencontainers.image.created': created },
-  }))
-  const manifestDigest = sha256(manifest)
-  const refName = tagOf(tag)
-  const out = path.resolve(output)
-  const blobs = path.join(out, 'blobs', 'sha256')
-  fs.mkdirSync(blobs, { recursive: true })
-  for (const b of [layer, config, manifest]) {
-    const file = path.join(blobs, sha256(b).slice(7))
-    if (!fs.existsSync(file)) writeAtomic(file, b)
-  }
-  writeAtomic(path.join(out, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
-  // One image per layout: the layout is this index, under its tag.
-  writeAtomic(path.join(out, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{
-      mediaType: MEDIA_MANIFEST,
-      digest: manifestDigest,
-      size: manifest.length,
-      annotations: { 'io.containerd.image.name': tag, 'org.opencontainers.image.ref.name': refName },
-      platform: { architecture: 'amd64', os: 'linux' },
-    }],
-  }))
-  return {
-    output: out,
-    refName,
-    manifestDigest,
-    layerDigest: sha256(layer),
-    layerSize: layer.length,
-    files: entries.filter((e) => !e.dir).map((e) => e.name),
-  }
-}
-
-/** The tag of `host/repo:tag` (latest without one; the digest's hex when pinned). */
-function tagOf (ref) {
-  const at = ref.indexOf('@')
-  if (at >= 0) return ref.slice(at + 1).replace(':', '-')
-  const m = /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(ref.slice(ref.lastIndexOf('/') + 1))
-  return m ? m[1] : 'latest'
 }
 
 /**
@@ -982,10 +796,9 @@ function registryOnly (o) {
 async function buildCatalogIndex (dir, options = {}) {
   options = options ?? {}
   if (typeof dir !== 'string' || dir === '') throw catalogError('E_INVALID_OPTION', 'buildCatalogIndex: dir must name the catalog folder')
-  if (typeof options.tag !== 'string' || !/^[^\s/]+(\/[^\s/]+)+$/.test(options.tag.replace(/^oci:\/\//, ''))) {
-    throw catalogError('E_INVALID_TAG', 'buildCatalogIndex: options.tag must name the index image, e.g. quay.io/acme/catalog-index:1.0')
-  }
-  const tag = options.tag.replace(/^oci:\/\//, '')
+  if (typeof options.tag !== 'string') throw catalogError('E_INVALID_TAG', 'buildCatalogIndex: options.tag must name the index image, e.g. quay.io/acme/catalog-index:1.0')
+  const tag = options.tag
+  parseReference(tag)
   const root = path.resolve(dir)
   if (!fs.existsSync(path.join(root, ENTITIES))) {
     throw catalogError('E_CATALOG_EMPTY', `${root}: no ${ENTITIES}/ folder; write one with --catalog on package, pack or publish, or curate it by hand`)
@@ -999,17 +812,27 @@ async function buildCatalogIndex (dir, options = {}) {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw catalogError('E_INVALID_OPTION', 'sourceDateEpoch (or SOURCE_DATE_EPOCH) must be whole seconds since 1970')
   const temp = options.output === undefined ? fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'dynpack-index-')) : null
   try {
-    const written = writeIndexLayout(root, { output: options.output ?? temp, tag, sourceDateEpoch: epoch })
+    const api = require('./api.js')
+    const written = await api._run(options.signal, (token) => api._native.buildFolderImage(indexEntries(root), {
+      output: path.resolve(options.output ?? temp),
+      tag,
+      labels: { 'io.backstage.catalog-index': 'extensions' },
+      createdBy: 'dynpack catalog-index',
+      sourceDateEpoch: epoch,
+    }, token))
     const result = {
-      ...written,
       output: temp ? null : written.output,
+      refName: written.refName,
+      manifestDigest: written.manifestDigest,
+      layerDigest: written.layerDigest,
+      layerSize: written.layerSize,
+      files: written.files,
       tag,
       packages: catalog.packages.map((e) => e.metadata.name),
       plugins: catalog.plugins.map((e) => e.metadata.name),
       notes,
     }
     if (options.push) {
-      const api = require('./api.js')
       result.pushed = await api.pushOciImage(written.output, { ...registryOnly(options), tag, refName: written.refName, signal: options.signal })
       if (options.signKey) {
         const signOptions = { ...registryOnly(options), key: options.signKey, signal: options.signal }
@@ -1023,84 +846,16 @@ async function buildCatalogIndex (dir, options = {}) {
   }
 }
 
-/** The command-line options `package`, `pack` and `publish` take for the catalog. */
-const CLI_OPTIONS = {
-  catalog: { type: 'string' },
-  enable: { type: 'boolean' },
-}
-
-/**
- * `--catalog DIR` (and `--enable`, and `--catalog-index REF` on `package
- * --push`) of a command, or null when none is given. `plugins` are the
- * command's plugins `[{ dir, source? }]`: their entities are made once with a
- * placeholder artifact now, so that bad input (E_CATALOG_*) stops the command
- * before anything is built, packed or published. `finish(items, ctx)` then
- * writes the folder from the real artifacts (`[{ dir, source?,
- * dynamicArtifact, integrity? }]`), builds and pushes the index when asked,
- * and resolves to the JSON report `{ dir, packages, plugins, index }`, whose
- * (non-enumerable) `print()` prints the summary: stdout, or stderr with --json.
- */
-function cliCatalog (values, { cwd, command, plugins }) {
-  const indexRef = values['catalog-index']
-  if (values.catalog === undefined && indexRef === undefined) {
-    if (values.enable) throw usage('--enable sets the plugins of --catalog DIR enabled: it needs --catalog', command)
-    return null
-  }
-  if (indexRef !== undefined && !values.push) throw usage('--catalog-index pushes the index after the plugin images: it needs --push', command)
-  const options = { enable: Boolean(values.enable) }
-  catalogEntities(plugins.map((p) => ({ dir: p.dir, source: p.source ?? undefined, dynamicArtifact: 'pending' })), options)
-  return {
-    async finish (items, { report, json, signal, passphrase, registry = {} }) {
-      const temp = values.catalog === undefined ? fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'dynpack-catalog-')) : null
-      try {
-        const dir = temp ?? path.resolve(cwd, values.catalog)
-        const written = writeCatalog(dir, catalogEntities(items, options))
-        const out = { dir: temp ? null : written.dir, packages: written.packages, plugins: written.plugins, index: null }
-        let ref
-        if (indexRef !== undefined) {
-          const built = await buildCatalogIndex(dir, {
-            ...registry,
-            tag: indexRef,
-            push: true,
-            signKey: values['sign-key'] === undefined ? undefined : path.resolve(cwd, values['sign-key']),
-            passphrase,
-            signal,
-          })
-          ref = built.pushed.reference
-          out.index = { tag: built.tag, manifestDigest: built.manifestDigest, reference: ref, signed: built.signed ?? null }
-          report.note(`pushed the catalog index ${ref}${built.signed ? ` (signed: ${built.signed.signatureTag})` : ''}`)
-        }
-        const lines = catalogSummary(temp ? { ...written, dir: null } : written, { cwd, indexRef: ref })
-        // Printed once the command's own report is out: stdout, or stderr beside a JSON report.
-        Object.defineProperty(out, 'print', {
-          value: () => (json ? lines.forEach((l) => report.note(l.replace(/\n/g, ' '))) : report.out('\n' + lines.join('\n'))),
-        })
-        return out
-      } finally {
-        if (temp) fs.rmSync(temp, { recursive: true, force: true })
-      }
-    },
-  }
-}
-
-function usage (message, command) {
-  return require('./cli/args.js').usageError(message, command)
-}
-
 module.exports = {
   catalogEntities,
   writeCatalog,
   readCatalog,
   updateCatalog,
   catalogSummary,
-  cliCatalog,
-  CLI_OPTIONS,
   catalogIndexName,
   buildCatalogIndex,
   entityProblem,
   entityName,
   ENTITIES,
   DEFAULT_FILE,
-  _storedGzip: storedGzip,
-  _crc32: crc32,
 }

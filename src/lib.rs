@@ -1367,6 +1367,148 @@ pub fn check_push_access(
 }
 
 // ---------------------------------------------------------------------------
+// buildFolderImage and parseImageReference (internal: the catalog index image)
+
+/// One file of a `buildFolderImage` layer: `file` (read from disk) or `data`.
+#[napi(object)]
+pub struct FolderImageEntry {
+    /// Relative, `/`-separated path in the layer.
+    pub path: String,
+    pub file: Option<String>,
+    pub data: Option<Buffer>,
+}
+
+#[napi(object)]
+pub struct BuildFolderImageOptions {
+    /// The image layout folder to write (or update).
+    pub output: String,
+    /// The image reference, e.g. `quay.io/acme/catalog-index:1.0`.
+    pub tag: String,
+    /// The layout tag (default: the tag part of `tag`).
+    pub ref_name: Option<String>,
+    /// Config labels.
+    pub labels: Option<std::collections::HashMap<String, String>>,
+    /// The config's history entry.
+    pub created_by: Option<String>,
+    /// Seconds since 1970 for every timestamp (default 0).
+    pub source_date_epoch: Option<i64>,
+}
+
+#[napi(object)]
+pub struct FolderImageResult {
+    pub output: String,
+    pub ref_name: String,
+    /// `host[:port]/path` of the tag.
+    pub repository: String,
+    pub manifest_digest: String,
+    pub config_digest: String,
+    pub layer_digest: String,
+    pub diff_id: String,
+    pub layer_size: i64,
+    /// The files of the layer, in layer order.
+    pub files: Vec<String>,
+}
+
+pub struct FolderImageTask {
+    entries: Vec<oci::folder_image::Entry>,
+    options: oci::folder_image::FolderImageOptions,
+}
+
+#[napi]
+impl Task for FolderImageTask {
+    type Output = oci::folder_image::FolderImageReport;
+    type JsValue = FolderImageResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        oci::folder_image::build_folder_image(&self.entries, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, r: Self::Output) -> Result<Self::JsValue> {
+        Ok(FolderImageResult {
+            output: r.output.to_string_lossy().into_owned(),
+            ref_name: r.ref_name,
+            repository: r.repository,
+            manifest_digest: r.manifest_digest,
+            config_digest: r.config_digest,
+            layer_digest: r.layer_digest,
+            diff_id: r.diff_id,
+            layer_size: r.layer_size as i64,
+            files: r.files,
+        })
+    }
+}
+
+/// Writes a reproducible one-layer image of plain files (the catalog index
+/// image) into an OCI image layout, with the plugin images' tar, deflate and
+/// layout code ([`oci::folder_image`]).
+#[napi(ts_return_type = "Promise<FolderImageResult>")]
+pub fn build_folder_image(
+    entries: Vec<FolderImageEntry>,
+    options: BuildFolderImageOptions,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<FolderImageTask>> {
+    use oci::folder_image::{Content, Entry, FolderImageOptions};
+    let entries = entries
+        .into_iter()
+        .map(|e| {
+            let content = match (e.file, e.data) {
+                (Some(f), None) => Content::File(PathBuf::from(f)),
+                (None, Some(d)) => Content::Bytes(d.to_vec()),
+                _ => {
+                    return Err(js_error(error::Error::InvalidOption {
+                        message: format!(
+                            "the entry {:?} needs exactly one of file and data",
+                            e.path
+                        ),
+                    }))
+                }
+            };
+            Ok(Entry {
+                path: e.path,
+                content,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut o = FolderImageOptions::new(options.output, options.tag);
+    o.ref_name = options.ref_name;
+    o.labels = options.labels.unwrap_or_default().into_iter().collect();
+    if let Some(c) = options.created_by {
+        o.created_by = c;
+    }
+    o.source_date_epoch = epoch_option(options.source_date_epoch)?.unwrap_or(0);
+    o.cancel = cancel.map(|c| c.flag.clone());
+    Ok(AsyncTask::new(FolderImageTask {
+        entries,
+        options: o,
+    }))
+}
+
+/// The parts of an image reference, as [`oci::ImageReference::parse`] reads it.
+#[napi(object)]
+pub struct ImageReferenceParts {
+    /// `host[:port]/path`.
+    pub repository: String,
+    pub tag: Option<String>,
+    /// `sha256:<hex>` of a pinned reference.
+    pub digest: Option<String>,
+    /// The layout tag it gets by default: the tag, else the digest.
+    pub ref_name: String,
+}
+
+/// Parses an image reference with the rules every dynpack tag obeys; throws
+/// `E_INVALID_TAG: …` saying what to change. The CLI's one reference parser.
+#[napi]
+pub fn parse_image_reference(reference: String) -> Result<ImageReferenceParts> {
+    let r = oci::ImageReference::parse(&reference).map_err(js_error)?;
+    Ok(ImageReferenceParts {
+        ref_name: r.default_ref_name().to_string(),
+        repository: r.repository,
+        tag: r.tag,
+        digest: r.digest,
+    })
+}
+
+// ---------------------------------------------------------------------------
 // source digest (package --push skips an image whose remote tag already has it)
 
 #[napi(object)]

@@ -34,9 +34,10 @@ or pushed otherwise.
 
 Options:
   -t, --tag IMAGE:TAG       the index image, e.g. quay.io/acme/catalog-index:1.0
-  -o, --output LAYOUT       write the OCI image layout there (default:
-                            dist-catalog-index beside DIR; with --push and no
-                            --output, a temporary folder)
+  -o, --output LAYOUT       write the OCI image layout there: a new or empty
+                            folder, or a layout whose other tags are kept
+                            (default: dist-catalog-index beside DIR; with
+                            --push and no --output, a temporary folder)
       --push                push the image to its registry
       --check               first check that every spec.dynamicArtifact
                             resolves: the oci:// image holds the plugin, the

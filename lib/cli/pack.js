@@ -8,7 +8,7 @@ const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, json } = require('./report.js')
 const { readManifest, findAppConfig, resolveFolders } = require('../folders.js')
-const { pluginsYaml, parseAppConfig } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig } = require('../yaml.js')
 
 const OPTIONS = {
   'pack-destination': { type: 'string' },
@@ -91,7 +91,7 @@ async function run (argv, io) {
   const folders = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) })
   const dirs = folders.map((f) => f.dir)
   if (values.catalog !== undefined && baseUrl === null) throw usageError('--catalog needs --base-url URL: the catalog names the URL RHDH downloads each tarball from', 'pack')
-  const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'pack', plugins: folders })
+  const catalog = require('./catalog-options.js').cliCatalog(values, { cwd, command: 'pack', plugins: folders })
   const destination = path.resolve(cwd, values['pack-destination'] ?? '.')
 
   // Two folders writing the same file name would overwrite each other.

@@ -9,7 +9,7 @@ const path = require('node:path')
 const { parse, keyValues, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, shellQuote, json } = require('./report.js')
 const { discoverPlugins, describeResolution } = require('../folders.js')
-const { pluginsYaml, parseAppConfig, yamlLine, preload: preloadYaml } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig, yamlLine, preload: preloadYaml } = require('../yaml.js')
 const { isTemplate, expandTemplate } = require('../tag-template.js')
 const { REGISTRY_OPTIONS, pushBuilt, registryOptions } = require('./push.js')
 const incremental = require('./incremental.js')
@@ -165,7 +165,7 @@ async function run (argv, io) {
   // Each printed app-config is parsed (and refused when it is not plain YAML) before anything is built.
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
 
-  const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
+  const catalog = require('./catalog-options.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
   const api = require('../api.js')
   const plan = values.tag === undefined ? [] : planImages(found, values, cwd)
   for (const g of plan) g.extraTags = extraTags.map((t) => isTemplate(t) ? expandTemplate(t, g.plugins[0]) : t)

@@ -7,7 +7,7 @@ const path = require('node:path')
 const { parse, usageError } = require('./args.js')
 const { Reporter, json, displayPath } = require('./report.js')
 const { findAppConfig, resolveFolders } = require('../folders.js')
-const { pluginsYaml, parseAppConfig } = require('./yaml.js')
+const { pluginsYaml, parseAppConfig } = require('../yaml.js')
 
 const OPTIONS = {
   registry: { type: 'string' },
@@ -108,7 +108,7 @@ async function run (argv, io) {
     timeout = Number(values.timeout) * 1000
   }
   const { publishDynamic } = require('../api.js')
-  const catalog = require('../catalog.js').cliCatalog(values, { cwd, command: 'publish', plugins: dirs.map((dir) => ({ dir })) })
+  const catalog = require('./catalog-options.js').cliCatalog(values, { cwd, command: 'publish', plugins: dirs.map((dir) => ({ dir })) })
 
   // The app-configs printed afterwards are checked before anything is published.
   const configs = new Map()

@@ -14,6 +14,7 @@
 
 mod archive;
 mod blob;
+pub mod folder_image;
 pub mod image;
 pub mod layer;
 pub mod layout;

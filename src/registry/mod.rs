@@ -1,13 +1,14 @@
 //! OCI registries, crane-like: [`reference`] parsing, [`auth`] (the
 //! containers-auth.json keychain and `login`/`logout`), [`transport`] (HTTP,
-//! TLS, token challenges, retries), [`push`] (an image from a layout or an
+//! TLS, proxies, token challenges bound to the registry, retries), [`access`]
+//! (the push check before a build), [`push`] (an image from a layout or an
 //! oci-archive to a registry), [`stream`] (the layer uploaded while it is
 //! built) and [`remote`] (reading manifests and blobs back), over the images
 //! on disk that [`source`] opens.
 //!
 //! The distribution protocol is written here on top of `ureq` (blocking,
-//! rustls) rather than taken from `oci-client`: see the README's "Pushing"
-//! section for the measurement behind that choice.
+//! rustls) rather than taken from `oci-client`: see "Pushing" in
+//! docs/registries-and-auth.md for the measurement behind that choice.
 
 pub mod access;
 pub mod auth;

@@ -5,6 +5,7 @@
 //! registry reports. A failed or aborted push leaves the remote tag as it
 //! was, and running it again sends only what did not arrive.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -68,23 +69,45 @@ pub struct PushReport {
     pub referrers: u32,
 }
 
-/// One manifest (or index) to put, with what it references.
+/// Distinct manifests one push walks at most (an index may list the same
+/// one many times; each is walked once, and the walk stays bounded).
+pub const MAX_MANIFESTS: usize = 10_000;
+
+/// One manifest (or index) to put. Its bytes are read again from the
+/// source when it is put (`None`), so that a large tree is not held whole.
 struct Node {
     digest: String,
     media_type: String,
-    bytes: Vec<u8>,
+    bytes: Option<Vec<u8>>,
 }
 
-/// Walks the manifest tree from `top`: blobs (digest, size) and manifests,
-/// children before parents.
+/// What a walk of a manifest tree found: blobs (digest, size) and
+/// manifests, children before parents, each once.
+#[derive(Default)]
+struct Tree {
+    blobs: Vec<(String, u64)>,
+    nodes: Vec<Node>,
+    seen_blobs: HashSet<String>,
+    seen_nodes: HashSet<String>,
+}
+
+/// Walks the manifest tree from `digest` into `tree`.
 fn collect(
     source: &ImageSource,
     digest: &str,
     media_type: &str,
-    blobs: &mut Vec<(String, u64)>,
-    nodes: &mut Vec<Node>,
+    tree: &mut Tree,
     depth: u32,
 ) -> Result<()> {
+    if tree.seen_nodes.contains(digest) {
+        return Ok(());
+    }
+    if tree.seen_nodes.len() >= MAX_MANIFESTS {
+        return Err(Error::Oci {
+            path: source.path.clone(),
+            reason: format!("the image lists more than {MAX_MANIFESTS} distinct manifests"),
+        });
+    }
     let bytes = source.read_manifest(digest)?;
     let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Oci {
         path: source.path.clone(),
@@ -111,8 +134,8 @@ fn collect(
                 ),
             });
         }
-        if !blobs.iter().any(|(b, _)| *b == digest) {
-            blobs.push((digest, size));
+        if tree.seen_blobs.insert(digest.clone()) {
+            tree.blobs.push((digest, size));
         }
         Ok(())
     };
@@ -129,7 +152,7 @@ fn collect(
                 .get("mediaType")
                 .and_then(Value::as_str)
                 .unwrap_or(MEDIA_TYPE_MANIFEST);
-            collect(source, d, m, blobs, nodes, depth + 1)?;
+            collect(source, d, m, tree, depth + 1)?;
         }
     } else {
         let config = doc.get("config").ok_or_else(|| Error::Oci {
@@ -152,10 +175,13 @@ fn collect(
             reason: format!("the manifest {digest} names no mediaType"),
         });
     }
-    nodes.push(Node {
+    drop(doc);
+    drop(bytes);
+    tree.seen_nodes.insert(digest.to_string());
+    tree.nodes.push(Node {
         digest: digest.to_string(),
         media_type,
-        bytes,
+        bytes: None,
     });
     Ok(())
 }
@@ -369,12 +395,20 @@ impl Pusher<'_> {
     /// Puts a manifest; also says whether the registry answered with
     /// `OCI-Subject` (it indexes referrers itself).
     fn put_manifest_subject(&self, reference: &str, node: &Node) -> Result<(String, bool)> {
+        let read;
+        let bytes = match &node.bytes {
+            Some(b) => b,
+            None => {
+                read = self.source.read_manifest(&node.digest)?;
+                &read
+            }
+        };
         put_manifest(
             &self.session,
             &self.repo.path,
             reference,
             &node.media_type,
-            &node.bytes,
+            bytes,
         )
     }
 
@@ -443,10 +477,10 @@ impl Pusher<'_> {
                 .get("mediaType")
                 .and_then(Value::as_str)
                 .unwrap_or(MEDIA_TYPE_MANIFEST);
-            let mut blobs = Vec::new();
-            let mut nodes = Vec::new();
-            collect(self.source, digest, media_type, &mut blobs, &mut nodes, 0)?;
-            let node = nodes.pop().expect("the referrer manifest");
+            let mut tree = Tree::default();
+            collect(self.source, digest, media_type, &mut tree, 0)?;
+            let node = tree.nodes.pop().expect("the referrer manifest");
+            let blobs = tree.blobs;
             if self
                 .remote_digest(&node.digest, &node.media_type)?
                 .is_some()
@@ -502,7 +536,7 @@ impl Pusher<'_> {
         let node = Node {
             digest: crate::oci::image::sha256_digest(&bytes),
             media_type: MEDIA_TYPE_INDEX.to_string(),
-            bytes,
+            bytes: Some(bytes),
         };
         self.put_manifest(&tag, &node)?;
         Ok(())
@@ -680,16 +714,17 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
     let target = ImageReference::parse(&tag)?;
     let repo = Repository::of(&target);
 
-    let mut blobs = Vec::new();
-    let mut nodes = Vec::new();
+    let mut tree = Tree::default();
     collect(
         &source,
         &selected.digest,
         &selected.media_type,
-        &mut blobs,
-        &mut nodes,
+        &mut tree,
         0,
     )?;
+    let Tree {
+        blobs, mut nodes, ..
+    } = tree;
     let top = nodes.pop().expect("the top manifest");
     if let Some(pinned) = &target.digest {
         if *pinned != top.digest {
