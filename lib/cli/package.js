@@ -575,10 +575,11 @@ function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
       `(${n} plugin${n === 1 ? '' : 's'}, layer ${formatBytes(image.result.layerSize)}, manifest ${image.result.manifestDigest}):`,
     ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`), '')
   } else if (images.length > 0) {
-    const k = images.length
+    const k = images.filter((i) => !i.upToDate).length
+    const same = images.length - k
     const rows = images.map((i) => [i.plugins.join(' '), i.tag, i.upToDate ? '(up to date, not rebuilt)' : displayPath(cwd, i.output)])
     const w = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length)))
-    lines.push(`Built ${k} OCI ${images[0].archive ? 'archive' : 'image layout'}${k === 1 ? '' : 's'} from ${tag} (${n} plugin${n === 1 ? '' : 's'}):`,
+    lines.push(`Built ${k} OCI ${images.find((i) => !i.upToDate)?.archive ? 'archive' : 'image layout'}${k === 1 ? '' : 's'} from ${tag} (${n} plugin${n === 1 ? '' : 's'}${same ? `; ${same} image${same === 1 ? '' : 's'} up to date` : ''}):`,
       ...rows.map((r) => `  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`), '')
   }
   if (images.length > 0) {
