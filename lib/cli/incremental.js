@@ -116,22 +116,25 @@ function repositoryOf (tag) {
   return tag.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, '')
 }
 
+/** Starts reading every planned image's tags (one manifest GET each): a Map group → Promise of `{ remote }` or `{ error }`. */
+function readTags (api, plan, registry, signal) {
+  return new Map(plan.map((g) => [g, api._run(signal, (token) => api._native.readRemoteTags([g.tag, ...(g.extraTags ?? [])], registry, token))
+    .then((remote) => ({ remote }), (error) => ({ error }))]))
+}
+
 /**
- * Reads every tag of every planned image (one manifest GET each). Resolves to
- * `{ stale, fresh }`: the groups to build and push, and an image record (as
- * buildImage returns, with `upToDate: true` and `pushed`) for each image
- * whose tags all point at one manifest carrying the same source digest.
+ * Sorts the planned images by what `readTags` found: `{ stale, fresh }`, the
+ * groups to build and push, and an image record (as buildImage returns, with
+ * `upToDate: true` and `pushed`) for each image whose tags all point at one
+ * manifest carrying the same source digest.
  */
-async function splitUnchanged (api, plan, registry, { report, signal }) {
+async function splitUnchanged (api, plan, reads, { report }) {
   const stale = []
   const fresh = []
   await Promise.all(plan.map(async (g) => {
-    const tags = [g.tag, ...(g.extraTags ?? [])]
     const started = Date.now()
-    let remote
-    try {
-      remote = await api._run(signal, (token) => api._native.readRemoteTags(tags, registry, token))
-    } catch (error) {
+    const { remote, error } = await reads.get(g)
+    if (error) {
       if (error.code === 'E_ABORTED') throw error
       report.detail(`${g.tag}: could not read the remote tag (${error.code}: ${error.message}); building it`)
       stale.push(g)
@@ -292,4 +295,4 @@ function runTool (tool, args, feeder, img) {
   })
 }
 
-module.exports = { OPTIONS, epochOf, ANNOTATION, ciMetadata, compressionLevel, addSourceDigests, splitUnchanged, pushExtraTags, loadImages, containerTool, repositoryOf }
+module.exports = { OPTIONS, epochOf, readTags, ANNOTATION, ciMetadata, compressionLevel, addSourceDigests, splitUnchanged, pushExtraTags, loadImages, containerTool, repositoryOf }

@@ -171,13 +171,15 @@ async function run (argv, io) {
   for (const g of plan) g.extraTags = extraTags.map((t) => isTemplate(t) ? expandTemplate(t, g.plugins[0]) : t)
   // A key that does not open fails now, before anything is built or pushed.
   const signingPassphrase = values['sign-key'] === undefined ? undefined : await require('./sign.js').unlockKey(path.resolve(cwd, values['sign-key']), io)
-  // So does a registry that does not answer or refuses the credentials: one error per registry.
-  const failures = values.push ? await checkAccess(api, plan.map((g) => g.tag), values, { cwd, report, signal: io.signal }) : []
-  // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
+  // Images whose remote tags already hold their source are left out (read-only: nothing built yet).
   const buildValues = { ...values, annotations, labels, sourceDateEpoch, compressionLevel }
-  const { toBuild, fresh } = failures.length > 0 || plan.length === 0
+  const { toBuild, fresh } = plan.length === 0
     ? { toBuild: [], fresh: [] }
     : await unchangedImages(api, plan, buildValues, { cwd, report, signal: io.signal })
+  // A registry that does not answer or refuses the credentials fails now, before anything is built: one error per registry.
+  const pushTags = toBuild.flatMap((g) => [g.tag, ...g.extraTags])
+  const failures = values.push && pushTags.length > 0 ? await checkAccess(api, pushTags, values, { cwd, report, signal: io.signal }) : []
+  // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
   const images = failures.length > 0 || plan.length === 0
     ? []
     : inPlanOrder(plan, [...await buildImages(api, toBuild, buildValues, { cwd, report, signal: io.signal }), ...fresh])
@@ -627,9 +629,11 @@ function groupValues (g) {
  * that source are left out of the build: `{ toBuild, fresh }`.
  */
 async function unchangedImages (api, plan, values, ctx) {
+  // The remote reads go on while the files are hashed.
+  const reads = values.push && !values.load ? incremental.readTags(api, plan, registryOptions(values, ctx.cwd, 'package'), ctx.signal) : null
   await incremental.addSourceDigests(api, plan, values, ctx.signal)
-  if (!values.push || values.load) return { toBuild: plan, fresh: [] }
-  const { stale, fresh } = await incremental.splitUnchanged(api, plan, registryOptions(values, ctx.cwd, 'package'), ctx)
+  if (!reads) return { toBuild: plan, fresh: [] }
+  const { stale, fresh } = await incremental.splitUnchanged(api, plan, reads, ctx)
   return { toBuild: plan.filter((g) => stale.includes(g)), fresh }
 }
 
