@@ -317,6 +317,59 @@ export interface LayerUploadResult {
   note?: string
 }
 
+export interface MirrorImageJob {
+  /** `host/repo:tag`, `host/repo@sha256:…` or both. */
+  source: string
+  /** `host[:port]/path` to copy it to. */
+  destination: string
+  /** The tag named beside a pinned digest: reported when it moved. */
+  tag?: string
+}
+
+export interface MirrorImageResult {
+  source: string
+  digest: string
+  /** `<destination>@<digest>`. */
+  reference: string
+  /** Set when the source tag no longer points at the pinned digest. */
+  movedTag?: string
+  manifests: number
+  blobs: number
+  uploaded: number
+  mounted: number
+  existing: number
+  bytesUploaded: number
+  bytesTotal: number
+  signature: boolean
+  referrers: number
+  /** `E_…` when this image failed (the others still ran). */
+  errorCode?: string
+  errorMessage?: string
+}
+
+/**
+ * Copies images by digest, with their cosign signatures and referrers,
+ * from their registries to a mirror; one result per job, in order.
+ */
+export declare function mirrorImages(jobs: Array<MirrorImageJob>, options?: MirrorImagesOptions | undefined | null, cancel?: CancelToken | undefined | null, progress?: PushProgress | undefined | null): Promise<Array<MirrorImageResult>>
+
+export interface MirrorImagesOptions {
+  src?: MirrorSideOptions
+  dest?: MirrorSideOptions
+  dryRun?: boolean
+  /** Read the images from this mirror folder (second hop). */
+  fromDir?: string
+  /** Write them into this mirror folder (first hop). */
+  toDir?: string
+}
+
+export interface MirrorSideOptions {
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
 /**
  * gzips `data` with the host's zlib exactly as `npm pack` does; used by
  * the JavaScript layer to check once that it equals `zlib.gzipSync`.

@@ -846,6 +846,7 @@ module.exports.computeSourceDigest = nativeBinding.computeSourceDigest
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign
 module.exports.inspectOciImage = nativeBinding.inspectOciImage
+module.exports.mirrorImages = nativeBinding.mirrorImages
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic
 module.exports.parseImageReference = nativeBinding.parseImageReference

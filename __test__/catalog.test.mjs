@@ -19,6 +19,7 @@ const Ajv = require('ajv')
 const YAML = require('yaml')
 const { makeExamples } = require('../examples/make-examples.js')
 const catalog = require('../lib/catalog.js')
+const api = require('../lib/api.js')
 
 const SCHEMAS = path.join(here, '..', 'lib', 'schemas')
 const ajv = new Ajv({ allErrors: true, strict: false })
@@ -290,7 +291,6 @@ describe('--catalog on pack and package, and the API', () => {
   })
 
   test('the API: catalogEntities and buildCatalogIndex reject (never throw) with E_ codes', async () => {
-    const api = require('../lib/api.js')
     const g = await api.catalogEntities(items())
     assert.equal(g.packages.length, 2)
     await assert.rejects(api.catalogEntities([{ dir: backend() }]), { code: 'E_INVALID_OPTION' })
@@ -313,8 +313,8 @@ describe('the index layer', () => {
     fs.writeFileSync(path.join(base, 'packages', 'acme-x.yaml'), JSON.stringify(pkg) + '\n')
     fs.writeFileSync(path.join(base, 'plugins', 'x.yaml'), JSON.stringify({ apiVersion: pkg.apiVersion, kind: 'Plugin', metadata: { name: 'x' }, spec: { packages: ['acme-x'] } }) + '\n')
     fs.writeFileSync(path.join(dir, 'dynamic-plugins.default.yaml'), `plugins:\n  - package: ${pkg.spec.dynamicArtifact}\n    disabled: true\n`)
-    const a = await catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'fixed-a') })
-    const b = await catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'fixed-b') })
+    const a = await api.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'fixed-a') })
+    const b = await api.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'fixed-b') })
     assert.equal(a.manifestDigest, b.manifestDigest)
     assert.equal(a.layerDigest, FIXED_LAYER_DIGEST)
     assert.equal(a.manifestDigest, FIXED_MANIFEST_DIGEST)
@@ -335,17 +335,17 @@ describe('the index layer', () => {
     assert.deepEqual(config.config.Labels, { 'io.backstage.catalog-index': 'extensions' })
     assert.equal(config.history[0].created_by, 'dynpack catalog-index')
     // Tags are read by the core's reference parser: the same rules as every dynpack tag.
-    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'oci://r.example/acme/index:1' }), (e) => e.code === 'E_INVALID_TAG' && /without the `oci:\/\/` scheme/.test(e.message))
-    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'acme/index:1' }), { code: 'E_INVALID_TAG' })
+    await assert.rejects(api.buildCatalogIndex(dir, { tag: 'oci://r.example/acme/index:1' }), (e) => e.code === 'E_INVALID_TAG' && /without the `oci:\/\/` scheme/.test(e.message))
+    await assert.rejects(api.buildCatalogIndex(dir, { tag: 'acme/index:1' }), { code: 'E_INVALID_TAG' })
     assert.equal(catalog.catalogIndexName('r.example:5000/acme/team/index@sha256:' + 'a'.repeat(64)), 'index')
     // An output folder that is not an image layout is refused, untouched.
     const other = path.join(root, 'not-a-layout')
     fs.mkdirSync(other)
     fs.writeFileSync(path.join(other, 'keep.txt'), 'x')
-    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: other }), { code: 'E_OCI_LAYOUT' })
+    await assert.rejects(api.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: other }), { code: 'E_OCI_LAYOUT' })
     assert.deepEqual(fs.readdirSync(other), ['keep.txt'])
     // An AbortSignal stops the build, as every dynpack task.
-    await assert.rejects(catalog.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'aborted'), signal: AbortSignal.abort() }), { code: 'E_ABORTED', name: 'AbortError' })
+    await assert.rejects(api.buildCatalogIndex(dir, { tag: 'r.example/acme/index:1', output: path.join(root, 'aborted'), signal: AbortSignal.abort() }), { code: 'E_ABORTED', name: 'AbortError' })
     assert.equal(fs.existsSync(path.join(root, 'aborted')), false)
   })
 })
@@ -484,7 +484,6 @@ describe('catalog index image (docker-registry, skopeo)', () => {
 
     // Every dynamicArtifact resolves to the pushed digest, and installing it gives the npm pack content.
     const packages = files.filter((f) => f.includes('/packages/')).map((f) => YAML.parse(byPath[f]))
-    const api = require('../lib/api.js')
     for (const e of packages) {
       assertSchema(e)
       const m = /^oci:\/\/([^@]+)@(sha256:[0-9a-f]{64})!(.+)$/.exec(e.spec.dynamicArtifact)

@@ -62,7 +62,7 @@ function monorepo (plugins) {
   writeTree(repo, { 'package.json': { json: { name: 'root', private: true, workspaces: ['plugins/*'] } } })
   for (const [dir, name] of plugins) {
     writeTree(path.join(repo, 'plugins', dir), {
-      'package.json': { json: { name, version: '1.0.0', backstage: { role: 'backend-plugin' } } },
+      'package.json': { json: { name, version: '1.2.0', backstage: { role: 'backend-plugin' } } },
       'dist-dynamic/package.json': { json: { name: `${name}-dynamic`, version: '1.2.0' } },
       'dist-dynamic/dist/index.js': codeLike(dir.length, 3000),
     })

@@ -437,7 +437,7 @@ describe('package --export-to', () => {
     const r = dynpack(['package', '--export-to', out], { cwd: repo })
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.stderr, [
-      'dynpack: skipping packages/frontend/not-exported: no dist-dynamic/ folder; export it first (`npx @red-hat-developer-hub/cli plugin export` in that folder)',
+      'dynpack: skipping packages/frontend/not-exported: no dist-dynamic/ folder (nor a bundle/); export it first (dynpack --export, or `npx @red-hat-developer-hub/cli plugin export` in that folder)',
       "dynpack: skipping packages/todo-common: backstage.role 'common-library' is not a plugin role",
       'dynpack: skipping tools/cli: no backstage.role (not a Backstage plugin)',
       '',
@@ -455,12 +455,11 @@ describe('package --export-to', () => {
 
   test("the packagers' options that do not apply are accepted with a note", () => {
     const out = path.join(root, 'export-compat')
-    const r = dynpack(['package', '--export-to', out, '--container-tool', 'docker', '--force-export', '--preserve-temp-dir', '--use-docker'], { cwd: ex.frontend })
+    const r = dynpack(['package', '--export-to', out, '--container-tool', 'docker', '--preserve-temp-dir', '--use-docker'], { cwd: ex.frontend })
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.stderr, [
       'dynpack: ignoring --container-tool: dynpack writes the image itself, no container tool is used',
       'dynpack: ignoring --use-docker: dynpack writes the image itself, no container tool is used',
-      'dynpack: ignoring --force-export: dynpack does not run the export; it packages the existing dist-dynamic/ folders',
       'dynpack: ignoring --preserve-temp-dir: dynpack keeps no temporary folder',
       'dynpack: using dist-dynamic, the dynamic plugin exported from .',
       '',

@@ -92,6 +92,8 @@ describe('--export-to', () => {
     const a = path.join(repo, 'plugins', 'a')
     const pkg = JSON.parse(fs.readFileSync(path.join(a, 'dist-dynamic/package.json'), 'utf8'))
     fs.writeFileSync(path.join(a, 'dist-dynamic/package.json'), JSON.stringify({ ...pkg, version: '2.0.0' }))
+    const source = JSON.parse(fs.readFileSync(path.join(a, 'package.json'), 'utf8'))
+    fs.writeFileSync(path.join(a, 'package.json'), JSON.stringify({ ...source, version: '2.0.0' }))
     const r = dynpack(['package', a, '--export-to', out, '-q'])
     assert.equal(r.status, 0, r.stderr)
     const index = readIndex(out)

@@ -547,7 +547,7 @@ describe('dynpack package --push with a tag template', () => {
     writeTree(mono, { 'package.json': { json: { name: 'root', private: true, workspaces: ['plugins/*'] } } })
     for (const [dir, role] of [['todo', 'frontend-plugin'], ['todo-backend', 'backend-plugin']]) {
       writeTree(path.join(mono, 'plugins', dir), {
-        'package.json': { json: { name: `@acme/plugin-${dir}`, version: '1.0.0', backstage: { role } } },
+        'package.json': { json: { name: `@acme/plugin-${dir}`, version: '1.2.0', backstage: { role } } },
         'dist-dynamic/package.json': { json: { name: `@acme/plugin-${dir}-dynamic`, version: '1.2.0' } },
         'dist-dynamic/dist/index.js': codeLike(dir.length, 5000),
       })

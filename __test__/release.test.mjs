@@ -12,6 +12,7 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { packRuntimeDependencies } from './helpers/runtime-dependencies.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { platformId } = createRequire(import.meta.url)('../lib/addon.js')
@@ -45,7 +46,7 @@ before(() => {
   tarballs = tarballs.filter((f) => f !== standalone)
   // Offline, npm resolves a range only from a cached packument, which `npm ci` does not leave
   // on a fresh machine: the runtime dependencies go in as tarballs of what this checkout installed.
-  dependencies = packRuntimeDependencies(path.join(tmp, 'deps'))
+  dependencies = [...packRuntimeDependencies(ROOT, path.join(tmp, 'deps')).values()]
   project = path.join(tmp, 'consumer')
   fs.mkdirSync(project)
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
@@ -63,22 +64,6 @@ before(() => {
 after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
 })
-
-/** Tarballs of dynpack's runtime dependencies and of theirs, packed from ROOT/node_modules into `dir`. */
-function packRuntimeDependencies (dir) {
-  fs.mkdirSync(dir)
-  const dependenciesOf = (folder) => Object.keys(JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')).dependencies ?? {})
-  const packed = new Map()
-  const queue = dependenciesOf(ROOT)
-  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-    if (packed.has(name)) continue
-    const folder = path.join(ROOT, 'node_modules', name)
-    const [entry] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir, folder], { cwd: dir, encoding: 'utf8' }))
-    packed.set(name, path.join(dir, entry.filename))
-    queue.push(...dependenciesOf(folder))
-  }
-  return [...packed.values()]
-}
 
 test('release:pack writes the main, this platform\'s and the standalone tarball into release/', () => {
   const names = tarballs.map((f) => path.basename(f)).sort()

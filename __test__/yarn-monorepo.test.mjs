@@ -30,6 +30,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startVerdaccio, verdaccioAvailable } from './helpers/verdaccio.mjs'
+import { packRuntimeDependencies, runtimeDependencies } from './helpers/runtime-dependencies.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
@@ -99,16 +100,13 @@ function publishRelease (npmrc) {
     publish('.', stage)
   }
   // dynpack's runtime dependencies, packed from this checkout's node_modules: the loopback registry has nothing else
-  for (const name of RUNTIME_DEPENDENCIES) {
-    const packed = run('npm', ['pack', path.join(ROOT, 'node_modules', name), '--pack-destination', tmp, '--ignore-scripts'], { cwd: tmp })
-    publish(path.join(tmp, packed.stdout.trim().split('\n').pop()))
-  }
+  for (const tarball of packRuntimeDependencies(ROOT, path.join(tmp, 'runtime-dependencies')).values()) publish(tarball)
   // platform package first, main package last, as the release workflow does
   for (const t of tarballs.sort((a, b) => path.basename(b).length - path.basename(a).length)) publish(t)
 }
 
-/** The packages dynpack itself depends on at run time. */
-const RUNTIME_DEPENDENCIES = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies ?? {})
+/** The packages dynpack depends on at run time, and theirs (Yarn's age gate must let them through). */
+const RUNTIME_DEPENDENCIES = runtimeDependencies(ROOT)
 
 /** A plugin workspace whose export-dynamic script stands in for the exporter; `dynpack: false` leaves dynpack to the root. */
 function writePlugin (dir, name, role, { dynpack = true } = {}) {

@@ -57,6 +57,8 @@ export interface ProgressEvent {
 export interface PackDynamicOptions extends Omit<NativePackDynamicOptions, 'compression'> {
   /** Default `'npm'`. */
   compression?: Compression
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   signal?: AbortSignal
   /** Called with live progress (see {@link ProgressEvent}); a callback that throws rejects the call. */
   onProgress?: (event: ProgressEvent) => void
@@ -75,6 +77,8 @@ export interface BuildOciLayoutOptions extends Omit<NativeBuildOciLayoutOptions,
   compressionLevel?: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9
   /** `os/arch[/variant]`, e.g. `linux/amd64` (the default) or `linux/arm64/v8`. */
   platform?: `${string}/${string}`
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   signal?: AbortSignal
   /** Called with live progress over the files written into the layer (see {@link ProgressEvent}). */
   onProgress?: (event: ProgressEvent) => void
@@ -147,6 +151,8 @@ export interface PublishDynamicOptions {
   tag?: string
   /** Everything but the upload (npm still checks that the version is not taken). */
   dryRun?: boolean
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   /** Allow registry.npmjs.org and its mirrors; refused otherwise with `E_PUBLIC_REGISTRY`. */
   allowPublicRegistry?: boolean
   /** Environment of the npm processes (default `process.env`): where npm finds .npmrc files and tokens. */
@@ -226,6 +232,8 @@ export declare function inspectOciImage(
 export interface SbomOfOptions {
   /** `metadata.timestamp` in seconds since 1970; default `SOURCE_DATE_EPOCH`, else no timestamp. */
   sourceDateEpoch?: number
+  /** Package a plugin folder's export even when its version differs from the plugin's package.json (E_STALE_EXPORT otherwise), without the stale-source warning. */
+  allowStale?: boolean
   signal?: AbortSignal
 }
 
@@ -505,3 +513,74 @@ export interface BuildCatalogIndexResult {
  * E_CATALOG_DUPLICATE_NAME), and pushes it with `push`.
  */
 export declare function buildCatalogIndex(dir: string, options: BuildCatalogIndexOptions): Promise<BuildCatalogIndexResult>
+
+export interface MirrorSide {
+  authfile?: string
+  creds?: string
+  certDir?: string
+  tlsVerify?: boolean
+}
+
+export interface MirrorDynamicPluginsOptions {
+  /** `host[:port]/prefix`: images go to `<to>/<original repository path>`. Either this or toDir. */
+  to?: string
+  /**
+   * The first of two hops: everything goes into this folder (an OCI image
+   * layout `oci/`, `tgz/`, the config and `mirror.json`); pass the folder as
+   * `config` with `to` on the other side for the same result.
+   */
+  toDir?: string
+  /** Write the rewritten config there (temp name, renamed), only when every entry was mirrored. */
+  out?: string
+  dryRun?: boolean
+  /** The folder an httpd serves, for tgz URL and npm entries. */
+  tgzDir?: string
+  /** The URL of tgzDir as the cluster sees it. */
+  baseUrl?: string
+  /** Publish npm entries to this private registry instead (E_PUBLIC_REGISTRY for the public one). */
+  npmRegistry?: string
+  src?: MirrorSide
+  dest?: MirrorSide
+  signal?: AbortSignal
+  onProgress?: (bytesSent: number) => void
+}
+
+export interface MirroredImage {
+  source: string
+  digest: string
+  /** `<to>/<repository>@<digest>`. */
+  reference: string
+  movedTag?: string
+  manifests: number
+  blobs: number
+  uploaded: number
+  mounted: number
+  existing: number
+  bytesUploaded: number
+  bytesTotal: number
+  /** The cosign `.sig` tag was there and was copied. */
+  signature: boolean
+  referrers: number
+}
+
+export interface MirrorDynamicPluginsResult {
+  /** The rewritten config text. */
+  config: string
+  images: MirroredImage[]
+  tgz: Array<{ package: string, file: string, url: string, integrity: string }>
+  npm: Array<{ package: string, file?: string, url?: string, registry?: string, integrity: string }>
+  /** Entries that cannot be mirrored, kept as they are. */
+  kept: Array<{ package: string, reason: string }>
+  movedTags: string[]
+  /** The file written (options.out) or the folder (options.toDir), else null. */
+  written: string | null
+}
+
+/**
+ * Copies what a dynamic-plugins.yaml (or RHDH ConfigMap) needs to a
+ * mirror: images by digest with their signatures and referrers, tgz and npm
+ * entries checked against their integrity (E_INTEGRITY); resolves to the
+ * rewritten config and a report. `config` is a dynamic-plugins.yaml, an
+ * RHDH ConfigMap holding one, or a folder written with `toDir`.
+ */
+export declare function mirrorDynamicPlugins(config: string, options: MirrorDynamicPluginsOptions): Promise<MirrorDynamicPluginsResult>

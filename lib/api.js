@@ -130,10 +130,10 @@ function resolveDir (dir, what) {
  * `npm pack --ignore-scripts` does. Resolves to npm's --json object plus `path`.
  */
 async function packDynamic (dir, options = {}) {
-  options = checkOptions(options, { destination: 'string', dryRun: 'boolean', compression: ['npm', 'fast'], onProgress: 'function' }, 'packDynamic')
-  const { signal, onProgress, ...rest } = options
+  options = checkOptions(options, { destination: 'string', dryRun: 'boolean', compression: ['npm', 'fast'], onProgress: 'function', allowStale: 'boolean' }, 'packDynamic')
+  const { signal, onProgress, allowStale, ...rest } = options
   const given = resolveDir(dir, 'dir')
-  const resolved = singleFolder(given, 'packDynamic')
+  const resolved = singleFolder(given, 'packDynamic', { allowStale })
   const abs = resolved.folders[0].dir
   if (resolved.mode === 'plugin') {
     process.emitWarning(`packing ${abs}, the dynamic plugin exported from ${given}`, { code: 'DYNPACK_DIST_DYNAMIC' })
@@ -194,8 +194,8 @@ function sbomEpoch (option) {
 async function sbomOf (dir, options = {}) {
   options = options ?? {}
   if (typeof options !== 'object') throw dynpackError('E_INVALID_OPTION', 'options must be an object')
-  const { signal, sourceDateEpoch } = options
-  const abs = singleFolder(resolveDir(dir, 'dir'), 'sbomOf').folders[0].dir
+  const { signal, sourceDateEpoch, allowStale } = checkOptions(options, { allowStale: 'boolean' }, 'sbomOf')
+  const abs = singleFolder(resolveDir(dir, 'dir'), 'sbomOf', { allowStale }).folders[0].dir
   const nativeOptions = { sourceDateEpoch: sbomEpoch(sourceDateEpoch) }
   const text = await run(signal, (token) => native.sbomOf(abs, nativeOptions, token))
   return JSON.parse(text)
@@ -212,10 +212,12 @@ async function buildOciLayout (plugins, options) {
   }
   const list = Array.isArray(plugins) ? plugins : [plugins]
   if (list.length === 0) throw dynpackError('E_INVALID_OPTION', 'pass at least one plugin folder')
+  const { allowStale, ...imageOptions } = checkOptions(options, { allowStale: 'boolean' }, 'buildOciLayout')
+  options = imageOptions
   // The folder rule of every command (lib/folders.js): a plugin folder means its dist-dynamic/, a
   // monorepo root its exported plugins (one image holds them all), a plugin source is refused.
   const dirs = list.map((p, i) => resolveDir(p, Array.isArray(plugins) ? `plugins[${i}]` : 'plugins')).flatMap((dir) => {
-    const resolved = resolveFolder(dir)
+    const resolved = resolveFolder(dir, { allowStale })
     if (resolved.mode !== 'monorepo') return [resolved.folders[0].dir]
     if (resolved.folders.length === 0) {
       throw dynpackError('E_NO_PLUGINS', `${dir}: none of the ${resolved.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
@@ -440,7 +442,10 @@ function publishDynamic (dir, options) { return require('./publish.js').publishD
 async function catalogEntities (plugins, options) { return require('./catalog').catalogEntities(plugins, options) }
 
 /** Builds (and pushes) the catalog index image of a catalog folder (lib/catalog.js). */
-async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options) }
+async function buildCatalogIndex (dir, options) { return require('./catalog').buildCatalogIndex(dir, options, module.exports) }
+
+/** Copies what a dynamic-plugins.yaml needs to a mirror and rewrites it (lib/mirror.js). */
+async function mirrorDynamicPlugins (config, options) { return require('./mirror').mirrorDynamicPlugins(config, options, module.exports) }
 
 module.exports = {
   packDynamic,
@@ -458,6 +463,7 @@ module.exports = {
   registryLogout,
   catalogEntities,
   buildCatalogIndex,
+  mirrorDynamicPlugins,
   // internal helpers shared by the CLI
   _checkOptions: checkOptions,
   _toDynpackError: toDynpackError,

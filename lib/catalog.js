@@ -711,11 +711,10 @@ function indexEntries (root) {
 
 /** The Rust reference parser (src/oci/reference.rs): `{ repository, tag, digest, refName }`, or E_INVALID_TAG. */
 function parseReference (ref) {
-  const api = require('./api.js')
   try {
-    return api._native.parseImageReference(ref)
+    return require('./addon.js').loadAddon().parseImageReference(ref)
   } catch (err) {
-    throw api._toDynpackError(err)
+    throw require('./errors.js').toDynpackError(err)
   }
 }
 
@@ -726,8 +725,7 @@ function parseReference (ref) {
  * `name@version` that npm (with its configuration here) finds with that
  * integrity. Resolves to notes; rejects with E_CATALOG_UNRESOLVED.
  */
-async function checkArtifacts (catalog, options = {}) {
-  const api = require('./api.js')
+async function checkArtifacts (catalog, options, api) {
   const problems = []
   const notes = []
   for (const e of catalog.packages) {
@@ -791,9 +789,11 @@ function registryOnly (o) {
  * `sourceDateEpoch`, `push`, `check`, `signKey`, `passphrase`, registry
  * options (`authfile`, `creds`, `certDir`, `tlsVerify`), `signal`.
  * Resolves to `{ output, refName, manifestDigest, layerDigest, layerSize,
- * files, packages, plugins, pushed?, signed? }`.
+ * files, packages, plugins, pushed?, signed? }`. `api` is lib/api.js, passed in
+ * by it (it requires this module, so this one cannot require it back).
  */
-async function buildCatalogIndex (dir, options = {}) {
+async function buildCatalogIndex (dir, options, api) {
+  options = options ?? {}
   options = options ?? {}
   if (typeof dir !== 'string' || dir === '') throw catalogError('E_INVALID_OPTION', 'buildCatalogIndex: dir must name the catalog folder')
   if (typeof options.tag !== 'string') throw catalogError('E_INVALID_TAG', 'buildCatalogIndex: options.tag must name the index image, e.g. quay.io/acme/catalog-index:1.0')
@@ -805,14 +805,13 @@ async function buildCatalogIndex (dir, options = {}) {
   }
   const catalog = readCatalog(root)
   if (catalog.packages.length === 0 && catalog.plugins.length === 0) throw catalogError('E_CATALOG_EMPTY', `${path.join(root, ENTITIES)}: no Package or Plugin entity`)
-  const notes = options.check ? await checkArtifacts(catalog, options) : []
+  const notes = options.check ? await checkArtifacts(catalog, options, api) : []
   let epoch = options.sourceDateEpoch
   if (epoch === undefined && process.env.SOURCE_DATE_EPOCH) epoch = Number(process.env.SOURCE_DATE_EPOCH)
   if (epoch === undefined) epoch = 0
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw catalogError('E_INVALID_OPTION', 'sourceDateEpoch (or SOURCE_DATE_EPOCH) must be whole seconds since 1970')
   const temp = options.output === undefined ? fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'dynpack-index-')) : null
   try {
-    const api = require('./api.js')
     const written = await api._run(options.signal, (token) => api._native.buildFolderImage(indexEntries(root), {
       output: path.resolve(options.output ?? temp),
       tag,

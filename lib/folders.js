@@ -1,6 +1,7 @@
 'use strict'
 // What a folder given to dynpack is, for every command and API function (the
-// one rule): a plugin with its exported dist-dynamic/, an artifact folder, or
+// one rule): a plugin with its export (dist-dynamic/, or the bundle/ of
+// `backstage-cli package bundle`), an artifact folder, or
 // a monorepo root whose Backstage plugin workspaces are found from the root
 // package.json `workspaces` globs (any layout). Library code: the CLI and
 // lib/api.js, lib/publish.js all call it; it requires nothing from either.
@@ -96,6 +97,20 @@ function isDir (p) {
 /** The file `backstage-cli package bundle` leaves in its output folder. */
 const BUNDLE_MARKER = '.bundle-output'
 
+/**
+ * The export inside a plugin folder: its dist-dynamic/ (rhdh-cli, janus-cli)
+ * or its bundle/ holding the `.bundle-output` marker (`backstage-cli package
+ * bundle`); when both are there, the one written last (its package.json's
+ * mtime), so that switching exporters needs no clean-up. Null when none.
+ */
+function exportedFolder (dir) {
+  const candidates = [path.join(dir, 'dist-dynamic'), path.join(dir, 'bundle')]
+    .filter((f, i) => i === 0 ? isDir(f) : fs.existsSync(path.join(f, BUNDLE_MARKER)))
+  if (candidates.length < 2) return candidates[0] ?? null
+  const written = (f) => { try { return fs.statSync(path.join(f, 'package.json')).mtimeMs } catch { return -1 } }
+  return written(candidates[1]) > written(candidates[0]) ? candidates[1] : candidates[0]
+}
+
 /** Folders of built output a plugin package ships (bundled dependencies in node_modules/). */
 const BUILT_OUTPUT = ['dist', 'dist-scalprum', 'node_modules']
 
@@ -104,7 +119,8 @@ const BUILD_CONFIGS = ['tsconfig.json', 'tsconfig.build.json', 'webpack.config.j
 
 /**
  * What one folder holds, judged by its content, never by its name alone:
- *  - 'plugin': it holds dist-dynamic/ (the plugin source with its export);
+ *  - 'plugin': it holds dist-dynamic/ or a bundle/ with `.bundle-output`
+ *    (the plugin source with its export, `artifact`);
  *  - 'artifact': output to ship as it is. Either an exporter wrote it (the
  *    `.bundle-output` marker of `backstage-cli package bundle`, a package
  *    named `*-dynamic`, dist-scalprum/, or the folder dist-dynamic itself),
@@ -119,7 +135,8 @@ const BUILD_CONFIGS = ['tsconfig.json', 'tsconfig.build.json', 'webpack.config.j
  */
 function classifyFolder (dir, manifest) {
   if (fs.existsSync(path.join(dir, BUNDLE_MARKER))) return { kind: 'artifact', evidence: BUNDLE_MARKER }
-  if (isDir(path.join(dir, 'dist-dynamic'))) return { kind: 'plugin', evidence: 'dist-dynamic/' }
+  const exported = exportedFolder(dir)
+  if (exported) return { kind: 'plugin', evidence: `${path.basename(exported)}/`, artifact: exported }
   if (manifest && /-dynamic$/.test(String(manifest.name))) return { kind: 'artifact', evidence: `the package ${manifest.name}` }
   if (isDir(path.join(dir, 'dist-scalprum'))) return { kind: 'artifact', evidence: 'dist-scalprum/' }
   if (path.basename(dir) === 'dist-dynamic') return { kind: 'artifact', evidence: 'the folder dist-dynamic' }
@@ -135,8 +152,97 @@ function classifyFolder (dir, manifest) {
 /** The refusal of a plugin source folder, the same for every command and API function. */
 function sourceWithoutExport (dir, evidence) {
   return fail('E_NO_DIST_DYNAMIC',
-    `${dir}: a Backstage plugin's source folder (${evidence}) with no dist-dynamic/ folder: there is nothing to package yet. ` +
-    'Export the plugin first (`npx @red-hat-developer-hub/cli plugin export` in that folder), then run dynpack there again or on its dist-dynamic folder')
+    `${dir}: a Backstage plugin's source folder (${evidence}) with no dist-dynamic/ folder (nor a bundle/): there is nothing to package yet. ` +
+    'Run dynpack with --export to export it with the repository\'s rhdh-cli, or export it first (`npx @red-hat-developer-hub/cli plugin export` in that folder), then run dynpack there again or on its dist-dynamic folder')
+}
+
+/** The plugin files whose change makes an export stale, besides everything under src/. */
+const SOURCE_FILES = ['package.json', 'config.d.ts']
+
+/**
+ * How much newer than the export a source file must be to be told: an edit
+ * comes minutes later, while an exporter may touch its sources (and a script
+ * writes both) within the same second.
+ */
+const STALE_MARGIN_MS = 2000
+
+/** The newest mtime (ms) of a file or, recursively, of a folder's files; `{ file, mtimeMs }` or null. */
+function newestFile (p) {
+  let st
+  try { st = fs.lstatSync(p) } catch { return null }
+  if (!st.isDirectory()) return { file: p, mtimeMs: st.mtimeMs }
+  let best = null
+  let entries = []
+  try { entries = fs.readdirSync(p) } catch { return null }
+  for (const name of entries) {
+    if (name === 'node_modules') continue
+    const found = newestFile(path.join(p, name))
+    if (found && (!best || found.mtimeMs > best.mtimeMs)) best = found
+  }
+  return best
+}
+
+function readJson (file) {
+  try { return JSON.parse(fs.readFileSync(file, 'utf8')) } catch { return null }
+}
+
+/**
+ * How `artifact` (a plugin's dist-dynamic/ or bundle/) relates to its source
+ * folder `source`: `{ versions: { source, export } | null, newer: { file, mtimeMs } | null, exportedAt }`.
+ * `versions` is set when the two package.json versions differ (the export
+ * is of another release: refused, E_STALE_EXPORT); `newer` names the newest
+ * of the plugin's src/, package.json and config.d.ts when it was changed
+ * after the export was written (a warning: the export may miss it).
+ */
+function staleness (source, artifact) {
+  const exported = path.join(artifact, 'package.json')
+  let exportedAt
+  try { exportedAt = fs.statSync(exported).mtimeMs } catch { return { versions: null, newer: null, exportedAt: null } }
+  const src = readJson(path.join(source, 'package.json'))
+  const out = readJson(exported)
+  const versions = src && out && typeof src.version === 'string' && typeof out.version === 'string' && src.version !== out.version
+    ? { source: src.version, export: out.version }
+    : null
+  let newer = null
+  for (const f of ['src', ...SOURCE_FILES]) {
+    const found = newestFile(path.join(source, f))
+    if (found && found.mtimeMs > exportedAt + STALE_MARGIN_MS && (!newer || found.mtimeMs > newer.mtimeMs)) newer = found
+  }
+  return { versions, newer, exportedAt }
+}
+
+/** E_STALE_EXPORT for a version mismatch found by {@link staleness}. */
+function staleError (source, artifact, versions) {
+  return fail('E_STALE_EXPORT',
+    `${artifact}: exported from version ${versions.export}, but ${path.join(source, 'package.json')} is version ${versions.source}; ` +
+    'export the plugin again (run dynpack with --export), or pass --allow-stale (API: allowStale) to package the old export anyway')
+}
+
+/** The warning text for a source changed after its export. */
+function staleWarning (source, artifact, newer) {
+  return `${path.relative(source, newer.file) || newer.file} in ${source} changed after ${path.basename(artifact)}/ was exported ` +
+    `(${new Date(newer.mtimeMs).toISOString()}); the export may not hold it: run with --export to export again`
+}
+
+/**
+ * Refuses an export of another version than its source (E_STALE_EXPORT) and
+ * says, through `warn`, when the source changed after the export; nothing
+ * with `allowStale`, nor when the source is no Backstage plugin (no plugin
+ * backstage.role): a folder holding some dist-dynamic/ is not its source.
+ */
+function checkExport (source, artifact, { allowStale = false, warn = defaultWarn } = {}) {
+  if (allowStale || !source) return
+  // only a Backstage plugin's source has an export to be stale
+  let manifest = null
+  try { manifest = readManifest(path.join(source, 'package.json')) } catch {}
+  if (!PLUGIN_ROLES.has(manifest?.backstage?.role)) return
+  const found = staleness(source, artifact)
+  if (found.versions) throw staleError(source, artifact, found.versions)
+  if (found.newer) warn(staleWarning(source, artifact, found.newer))
+}
+
+function defaultWarn (text) {
+  process.emitWarning(text, { code: 'DYNPACK_STALE_EXPORT' })
 }
 
 /**
@@ -150,15 +256,19 @@ function sourceWithoutExport (dir, evidence) {
  *    others are in `skipped: [{ path, reason }]`. A package whose workspaces
  *    hold no Backstage package (npm's own) is no monorepo: it is classified
  *    as any folder;
- *  - 'plugin': `dir` holds dist-dynamic/, which is the folder to use;
+ *  - 'plugin': `dir` holds dist-dynamic/ or bundle/ (exportedFolder), which is the folder to use;
  *  - 'dist-dynamic': an artifact folder ({@link classifyFolder}), used as it is;
  *  - 'package': anything else, used as it is.
  * A plugin source folder without dist-dynamic/ is refused with
- * E_NO_DIST_DYNAMIC. `source` is the plugin folder around a dist-dynamic
+ * E_NO_DIST_DYNAMIC. Where a plugin folder is resolved to its export
+ * ('plugin', 'monorepo'), an export of another version is refused with
+ * E_STALE_EXPORT and a source changed since is told to `options.warn`
+ * (default: a process warning, code DYNPACK_STALE_EXPORT); `options.allowStale`
+ * skips both. `source` is the plugin folder around a dist-dynamic
  * folder (with its package.json and app-config), or null. A folder it cannot
  * read is answered 'package', so that the caller's own checks name the problem.
  */
-function resolveFolder (dir) {
+function resolveFolder (dir, options = {}) {
   const root = path.resolve(dir)
   const single = (mode, folder, source) => ({ mode, root, folders: [{ dir: folder, source }], skipped: [] })
   if (!isDir(root)) return single('package', root, null)
@@ -166,17 +276,41 @@ function resolveFolder (dir) {
   try { manifest = readManifest(path.join(root, 'package.json')) } catch {}
   if (manifest && manifest.workspaces !== undefined) {
     const mono = resolveWorkspaces(root, manifest)
-    if (mono) return mono
+    if (mono) {
+      for (const f of mono.folders) checkExport(f.source, f.dir, options)
+      return mono
+    }
   }
-  const { kind, evidence } = classifyFolder(root, manifest)
-  if (kind === 'plugin') return single('plugin', path.join(root, 'dist-dynamic'), root)
+  const { kind, evidence, artifact } = classifyFolder(root, manifest)
+  if (kind === 'plugin') {
+    checkExport(root, artifact, options)
+    return single('plugin', artifact, root)
+  }
   if (kind === 'source') throw sourceWithoutExport(root, evidence)
   if (kind === 'artifact') {
-    const parent = path.dirname(root)
-    const beside = path.basename(root) === 'dist-dynamic' && fs.existsSync(path.join(parent, 'package.json'))
-    return single('dist-dynamic', root, beside ? parent : null)
+    // An export named directly is used as given: its staleness is checked where
+    // the plugin folder is named (which every command's resolution of it passes).
+    return single('dist-dynamic', root, besideSource(root, manifest))
   }
   return single('package', root, null)
+}
+
+/**
+ * The plugin source folder an artifact folder was exported from, when it is
+ * where the exporters write it: the folder around a dist-dynamic/, or around
+ * a bundle/ holding `.bundle-output` of the same package name. Null otherwise
+ * (a bundle written under --output-destination stands alone).
+ */
+function besideSource (dir, manifest) {
+  const parent = path.dirname(dir)
+  const base = path.basename(dir)
+  if (base === 'dist-dynamic') return fs.existsSync(path.join(parent, 'package.json')) ? parent : null
+  if (base === 'bundle' && fs.existsSync(path.join(dir, BUNDLE_MARKER))) {
+    let around = null
+    try { around = readManifest(path.join(parent, 'package.json')) } catch {}
+    return around && manifest && around.name === manifest.name ? parent : null
+  }
+  return null
 }
 
 /**
@@ -186,8 +320,8 @@ function resolveFolder (dir) {
  * DYNPACK_DIST_DYNAMIC); a monorepo root is refused with E_MONOREPO, whose
  * `plugins` lists the dist-dynamic folders to pass one by one.
  */
-function singleFolder (abs, fn) {
-  const resolved = resolveFolder(abs)
+function singleFolder (abs, fn, options = {}) {
+  const resolved = resolveFolder(abs, options)
   if (resolved.mode === 'monorepo') {
     const list = resolved.folders.map((f) => path.relative(process.cwd(), f.dir) || '.')
     const e = fail('E_MONOREPO',
@@ -220,10 +354,10 @@ function describeResolution (resolved, cwd = process.cwd()) {
  * used where it is not the DIR given, and which workspaces were skipped.
  * Returns `[{ dir, source }]`; E_NO_PLUGINS for a monorepo without any.
  */
-function resolveFolders (dirs, { note = () => {}, cwd = process.cwd() } = {}) {
+function resolveFolders (dirs, { note = () => {}, cwd = process.cwd(), allowStale = false, warn } = {}) {
   const out = new Map()
   for (const d of dirs) {
-    const resolved = resolveFolder(path.resolve(cwd, d))
+    const resolved = resolveFolder(path.resolve(cwd, d), { allowStale, warn })
     for (const s of resolved.skipped) note(`skipping ${path.relative(cwd, path.join(resolved.root, s.path)) || '.'}: ${s.reason}`)
     if (resolved.mode === 'monorepo' && resolved.folders.length === 0) {
       throw fail('E_NO_PLUGINS', `${resolved.root}: none of the ${resolved.skipped.length} workspaces is an exported Backstage plugin (a plugin backstage.role and a dist-dynamic/ folder); export the plugins first`)
@@ -240,7 +374,7 @@ function resolveFolders (dirs, { note = () => {}, cwd = process.cwd() } = {}) {
  * `{ mode: 'monorepo'|'plugin'|'dist-dynamic', root, plugins, skipped: [{path, reason}] }`.
  * `plugins` is empty when no workspace of a monorepo is an exported plugin.
  */
-function discoverPlugins (dir) {
+function discoverPlugins (dir, options = {}) {
   const root = path.resolve(dir)
   let stat
   try {
@@ -254,7 +388,7 @@ function discoverPlugins (dir) {
   if (!manifest) {
     throw fail('E_NO_PACKAGE_JSON', `${root}: no package.json; run dynpack in a plugin folder, its dist-dynamic folder or a monorepo root`)
   }
-  const resolved = resolveFolder(root)
+  const resolved = resolveFolder(root, options)
   if (resolved.mode === 'package') {
     throw fail('E_NO_DIST_DYNAMIC', `${root}: no dist-dynamic/ folder and not a dynamic plugin (no plugin backstage.role); run dynpack in a plugin folder after exporting it (\`npx @red-hat-developer-hub/cli plugin export\`), in its dist-dynamic folder or at a monorepo root`)
   }
@@ -276,10 +410,10 @@ function resolveWorkspaces (root, manifest) {
       skipped.push({ path: rel, reason: 'no backstage.role (not a Backstage plugin)' })
     } else if (!PLUGIN_ROLES.has(role)) {
       skipped.push({ path: rel, reason: `backstage.role '${role}' is not a plugin role` })
-    } else if (!isDir(path.join(ws, 'dist-dynamic'))) {
-      skipped.push({ path: rel, reason: 'no dist-dynamic/ folder; export it first (`npx @red-hat-developer-hub/cli plugin export` in that folder)' })
     } else {
-      folders.push({ dir: path.join(ws, 'dist-dynamic'), source: ws })
+      const artifact = exportedFolder(ws)
+      if (artifact) folders.push({ dir: artifact, source: ws })
+      else skipped.push({ path: rel, reason: 'no dist-dynamic/ folder (nor a bundle/); export it first (dynpack --export, or `npx @red-hat-developer-hub/cli plugin export` in that folder)' })
     }
   }
   // workspaces without any Backstage package (npm's own package.json lists its
@@ -376,6 +510,8 @@ function walk (root, rel, res, found) {
   for (const ent of entries) {
     if (ent.name.startsWith('.') || SKIP_DIRS.has(ent.name)) continue
     const child = rel ? `${rel}/${ent.name}` : ent.name
+    // a bundle's package.json is an export, not a workspace
+    if (fs.existsSync(path.join(root, child, BUNDLE_MARKER))) continue
     // `**` does not descend into symlinked folders (as node-glob's `**`), so a
     // link loop cannot hang the walk; a link named by a segment is followed.
     if (head === '**') {
@@ -398,7 +534,12 @@ module.exports = {
   pluginDirectory,
   pluginMetadata,
   findAppConfig,
+  exportedFolder,
+  checkExport,
+  staleness,
+  BUNDLE_MARKER,
   readManifest,
+  workspacePatterns,
   PLUGIN_ROLES,
   APP_CONFIG_FILES,
 }

@@ -42,7 +42,7 @@ const REGISTRY_SOURCES = {
  * from lib/api.js (no require cycle).
  */
 async function publishDynamic (dir, options = {}, packDynamic) {
-  options = checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function', onProgress: 'function' }, 'publishDynamic')
+  options = checkOptions(options, { registry: 'string', tag: 'string', dryRun: 'boolean', allowPublicRegistry: 'boolean', env: 'object', npm: 'string', timeout: 'number', onWait: 'function', onProgress: 'function', allowStale: 'boolean' }, 'publishDynamic')
   const { signal, dryRun = false, allowPublicRegistry = false } = options
   if (typeof dir !== 'string' || dir === '') throw dynpackError('E_INVALID_OPTION', 'dir must be a non-empty string')
   if (options.tag !== undefined && (typeof options.tag !== 'string' || !/^[^\s/@%][^\s/%]*$/.test(options.tag))) {
@@ -51,7 +51,7 @@ async function publishDynamic (dir, options = {}, packDynamic) {
   const env = options.env ?? process.env
   const npm = options.npm ?? 'npm'
 
-  const { distDir, sourceDir } = locate(path.resolve(dir))
+  const { distDir, sourceDir } = locate(path.resolve(dir), options.allowStale)
   const manifestPath = path.join(distDir, 'package.json')
   const pkg = readManifest(manifestPath)
   const id = `${pkg.name}@${pkg.version}`
@@ -136,7 +136,7 @@ async function publishDynamic (dir, options = {}, packDynamic) {
 }
 
 /** The dist-dynamic folder of `abs`, and the plugin source folder beside it when there is one. */
-function locate (abs) {
+function locate (abs, allowStale = false) {
   let stat
   try {
     stat = fs.statSync(abs)
@@ -148,7 +148,7 @@ function locate (abs) {
   }
   if (!stat.isDirectory()) throw dynpackError('E_NOT_A_DIRECTORY', `${abs}: not a folder; pass the folder that holds package.json`)
   // the rule every command shares (lib/folders.js resolveFolder); a monorepo root is refused
-  const { folders: [folder] } = singleFolder(abs, 'publishDynamic')
+  const { folders: [folder] } = singleFolder(abs, 'publishDynamic', { allowStale })
   return { distDir: folder.dir, sourceDir: folder.source }
 }
 
@@ -531,5 +531,5 @@ module.exports = {
   _isPublicRegistry: isPublicRegistry,
   _describeUrl: describeUrl,
   _rhdhNpmrc: rhdhNpmrc,
-  _locate: (dir) => locate(path.resolve(dir)),
+  _locate: (dir) => locate(path.resolve(dir), true),
 }

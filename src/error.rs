@@ -139,6 +139,17 @@ pub enum Error {
     /// proportion (Go's archive/tar refuses it too).
     #[error("{location}: a tar member's metadata (GNU long name or link, PAX header) is larger than 1 MiB, which only a hostile or broken archive has; dynpack refuses it (as Go's archive/tar does) rather than read it into memory. Rebuild the image with a standard tar writer")]
     TarHeaderTooLarge { location: String },
+
+    /// `E_ENTRY_MISSING`: a plugin package whose packed files lack an entry
+    /// point RHDH loads (`main`, a frontend's scalprum plugin manifest):
+    /// RHDH would install it and then fail to load it.
+    #[error("{path}: the entry point {entry} (its `{field}`) is not in the files to pack: {why}. Fix `{field}`, the `files` list or the ignore rule, or export the plugin again")]
+    EntryMissing {
+        path: PathBuf,
+        entry: String,
+        field: String,
+        why: String,
+    },
 }
 
 impl Error {
@@ -179,6 +190,7 @@ impl Error {
             Error::RegistryProtocol { .. } => "E_REGISTRY_PROTOCOL",
             Error::ImageNotFound { .. } => "E_IMAGE_NOT_FOUND",
             Error::TarHeaderTooLarge { .. } => "E_TAR_HEADER_TOO_LARGE",
+            Error::EntryMissing { .. } => "E_ENTRY_MISSING",
         }
     }
 

@@ -1509,6 +1509,174 @@ pub fn parse_image_reference(reference: String) -> Result<ImageReferenceParts> {
 }
 
 // ---------------------------------------------------------------------------
+// mirrorImages
+
+#[napi(object)]
+pub struct MirrorImageJob {
+    /// `host/repo:tag`, `host/repo@sha256:…` or both.
+    pub source: String,
+    /// `host[:port]/path` to copy it to.
+    pub destination: String,
+    /// The tag named beside a pinned digest: reported when it moved.
+    pub tag: Option<String>,
+}
+
+#[napi(object)]
+pub struct MirrorSideOptions {
+    pub authfile: Option<String>,
+    pub creds: Option<String>,
+    pub cert_dir: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+#[napi(object)]
+pub struct MirrorImagesOptions {
+    pub src: Option<MirrorSideOptions>,
+    pub dest: Option<MirrorSideOptions>,
+    pub dry_run: Option<bool>,
+    /// Read the images from this mirror folder (second hop).
+    pub from_dir: Option<String>,
+    /// Write them into this mirror folder (first hop).
+    pub to_dir: Option<String>,
+}
+
+#[napi(object)]
+pub struct MirrorImageResult {
+    pub source: String,
+    pub digest: String,
+    /// `<destination>@<digest>`.
+    pub reference: String,
+    /// Set when the source tag no longer points at the pinned digest.
+    pub moved_tag: Option<String>,
+    pub manifests: u32,
+    pub blobs: u32,
+    pub uploaded: u32,
+    pub mounted: u32,
+    pub existing: u32,
+    pub bytes_uploaded: i64,
+    pub bytes_total: i64,
+    pub signature: bool,
+    pub referrers: u32,
+    /// `E_…` when this image failed (the others still ran).
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+pub struct MirrorTask {
+    options: registry::mirror::MirrorOptions,
+}
+
+#[napi]
+impl Task for MirrorTask {
+    type Output = Vec<error::Result<registry::mirror::ImageReport>>;
+    type JsValue = Vec<MirrorImageResult>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        registry::mirror::mirror_images(&self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, results: Self::Output) -> Result<Self::JsValue> {
+        Ok(results
+            .into_iter()
+            .zip(&self.options.images)
+            .map(|(r, job)| match r {
+                Ok(r) => MirrorImageResult {
+                    source: r.source,
+                    digest: r.digest,
+                    reference: r.reference,
+                    moved_tag: r.moved_tag,
+                    manifests: r.manifests,
+                    blobs: r.blobs,
+                    uploaded: r.uploaded,
+                    mounted: r.mounted,
+                    existing: r.existing,
+                    bytes_uploaded: r.bytes_uploaded as i64,
+                    bytes_total: r.bytes_total as i64,
+                    signature: r.signature,
+                    referrers: r.referrers,
+                    error_code: None,
+                    error_message: None,
+                },
+                Err(e) => MirrorImageResult {
+                    source: job.source.clone(),
+                    digest: String::new(),
+                    reference: String::new(),
+                    moved_tag: None,
+                    manifests: 0,
+                    blobs: 0,
+                    uploaded: 0,
+                    mounted: 0,
+                    existing: 0,
+                    bytes_uploaded: 0,
+                    bytes_total: 0,
+                    signature: false,
+                    referrers: 0,
+                    error_code: Some(e.code().to_string()),
+                    error_message: Some(e.to_string()),
+                },
+            })
+            .collect())
+    }
+}
+
+fn mirror_side(
+    o: Option<MirrorSideOptions>,
+    cancel: Option<&CancelToken>,
+    progress: Option<&PushProgress>,
+) -> registry::mirror::Side {
+    let o = o.unwrap_or(MirrorSideOptions {
+        authfile: None,
+        creds: None,
+        cert_dir: None,
+        tls_verify: None,
+    });
+    let mut transport = transport_options(o.cert_dir, o.tls_verify, cancel);
+    transport.progress = progress.map(|p| p.bytes.clone());
+    registry::mirror::Side {
+        auth: registry::auth::AuthOptions {
+            authfile: o.authfile.map(PathBuf::from),
+            creds: o.creds,
+        },
+        transport,
+    }
+}
+
+/// Copies images by digest, with their cosign signatures and referrers,
+/// from their registries to a mirror; one result per job, in order.
+#[napi(ts_return_type = "Promise<Array<MirrorImageResult>>")]
+pub fn mirror_images(
+    jobs: Vec<MirrorImageJob>,
+    options: Option<MirrorImagesOptions>,
+    cancel: Option<&CancelToken>,
+    progress: Option<&PushProgress>,
+) -> AsyncTask<MirrorTask> {
+    let o = options.unwrap_or(MirrorImagesOptions {
+        src: None,
+        dest: None,
+        dry_run: None,
+        from_dir: None,
+        to_dir: None,
+    });
+    AsyncTask::new(MirrorTask {
+        options: registry::mirror::MirrorOptions {
+            images: jobs
+                .into_iter()
+                .map(|j| registry::mirror::MirrorImage {
+                    source: j.source,
+                    destination: j.destination,
+                    tag: j.tag,
+                })
+                .collect(),
+            src: mirror_side(o.src, cancel, None),
+            dest: mirror_side(o.dest, cancel, progress),
+            dry_run: o.dry_run.unwrap_or(false),
+            from_dir: o.from_dir.map(PathBuf::from),
+            to_dir: o.to_dir.map(PathBuf::from),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------
 // source digest (package --push skips an image whose remote tag already has it)
 
 #[napi(object)]

@@ -213,6 +213,7 @@ pub fn pack_dynamic(dir: &Path, opts: &PackOptions) -> Result<PackReport> {
     let list = PackList::collect(dir)?;
     let name = list.manifest.require_name()?.to_string();
     let version = list.manifest.require_version()?.to_string();
+    crate::packlist::check_entry_points(&list)?;
     let entries = TarEntry::plan(&list);
     if let Some(p) = &opts.progress {
         p.set_totals(entries.len() as u64, entries.iter().map(|e| e.size).sum());

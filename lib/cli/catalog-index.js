@@ -77,7 +77,8 @@ async function run (argv, io) {
     const passphrase = await require('./sign.js').unlockKey(options.signKey, io)
     if (passphrase !== undefined) options.passphrase = passphrase
   }
-  const { buildCatalogIndex, catalogSummary } = require('../catalog.js')
+  const { catalogSummary } = require('../catalog.js')
+  const { buildCatalogIndex } = require('../api.js')
   const r = await buildCatalogIndex(dir, options)
   if (values.json) {
     io.stdout.write(json(r))

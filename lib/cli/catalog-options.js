@@ -5,7 +5,8 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { catalogEntities, writeCatalog, buildCatalogIndex, catalogSummary } = require('../catalog.js')
+const { catalogEntities, writeCatalog, catalogSummary } = require('../catalog.js')
+const { buildCatalogIndex } = require('../api.js')
 const { usageError } = require('./args.js')
 
 /**

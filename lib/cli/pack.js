@@ -9,6 +9,7 @@ const { parse, usageError } = require('./args.js')
 const { Reporter, formatBytes, displayPath, json } = require('./report.js')
 const { readManifest, findAppConfig, resolveFolders } = require('../folders.js')
 const { pluginsYaml, parseAppConfig } = require('../yaml.js')
+const { EXPORT_OPTIONS, exportUsage, cliExport } = require('./export-step.js')
 
 const OPTIONS = {
   'pack-destination': { type: 'string' },
@@ -19,6 +20,7 @@ const OPTIONS = {
   fast: { type: 'boolean' },
   'base-url': { type: 'string' },
   sbom: { type: 'boolean' },
+  ...EXPORT_OPTIONS,
 }
 
 const usage = `Usage: dynpack pack [DIR...] [--pack-destination DIR] [--json] [--dry-run] [--fast]
@@ -51,6 +53,7 @@ Options:
       --sbom                  also write <file>.tgz.cdx.json beside each tarball:
                               the CycloneDX 1.6 SBOM of the packed files
                               (SOURCE_DATE_EPOCH sets its timestamp)
+${exportUsage(30)}
   -q, --quiet                 no notes on stderr
       --verbose               list each tarball's contents on stderr, like npm
   -h, --help                  show this help
@@ -88,7 +91,8 @@ async function run (argv, io) {
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
   const baseUrl = values['base-url'] !== undefined ? parseBaseUrl(values['base-url']) : null
-  const folders = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) })
+  await cliExport(values, positionals.length ? positionals : ['.'], { cwd, report, signal: io.signal, env: io.env, command: 'pack' })
+  const folders = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t), allowStale: Boolean(values['allow-stale']), warn: (t) => report.warn(t) })
   const dirs = folders.map((f) => f.dir)
   if (values.catalog !== undefined && baseUrl === null) throw usageError('--catalog needs --base-url URL: the catalog names the URL RHDH downloads each tarball from', 'pack')
   const catalog = require('./catalog-options.js').cliCatalog(values, { cwd, command: 'pack', plugins: folders })

@@ -12,6 +12,7 @@ const { discoverPlugins, describeResolution } = require('../folders.js')
 const { pluginsYaml, parseAppConfig, yamlLine, preload: preloadYaml } = require('../yaml.js')
 const { isTemplate, expandTemplate } = require('../tag-template.js')
 const { REGISTRY_OPTIONS, pushBuilt, registryOptions } = require('./push.js')
+const { EXPORT_OPTIONS, exportUsage, cliExport } = require('./export-step.js')
 const incremental = require('./incremental.js')
 
 /** Where a plugin report keeps its parsed app-config for the text report (a symbol: JSON leaves it out). */
@@ -35,11 +36,11 @@ const OPTIONS = {
   enable: { type: 'boolean' },
   'catalog-index': { type: 'string' },
   ...REGISTRY_OPTIONS,
+  ...EXPORT_OPTIONS,
   ...incremental.OPTIONS,
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
   'use-docker': { type: 'boolean' },
-  'force-export': { type: 'boolean' },
   'preserve-temp-dir': { type: 'boolean' },
 }
 
@@ -47,7 +48,6 @@ const OPTIONS = {
 const IGNORED = {
   'container-tool': 'dynpack writes the image itself, no container tool is used',
   'use-docker': 'dynpack writes the image itself, no container tool is used',
-  'force-export': 'dynpack does not run the export; it packages the existing dist-dynamic/ folders',
   'preserve-temp-dir': 'dynpack keeps no temporary folder',
 }
 
@@ -127,6 +127,7 @@ Options:
       --creds U:P           with --push: credentials instead of any auth file
       --cert-dir DIR        with --push: CA and client certificates for the registry
       --tls-verify=false    with --push: accept any certificate, fall back to HTTP
+${exportUsage(28)}
       --json                print a JSON report instead of text
   -q, --quiet               print only the dynamic-plugins.yaml snippet, no notes
       --verbose             print progress and details on stderr
@@ -139,8 +140,8 @@ nor uploaded ("up to date"), and is printed pinned by digest as if pushed.
 
 Accepted and ignored, with a note, so that scripts written for
 \`rhdh-cli plugin package\` run unchanged: --container-tool, --use-docker,
---force-export, --preserve-temp-dir. dynpack does not run the plugin export:
-export the plugins first (e.g. \`npx @red-hat-developer-hub/cli plugin export\`).
+--preserve-temp-dir. dynpack runs the plugin export only when asked
+(--export, --force-export).
 
 Exit status: 0 on success, 1 when packaging failed, 2 on a usage error.`
 
@@ -160,7 +161,8 @@ async function run (argv, io) {
   const labels = { ...ci.labels, ...keyValues(values.label, 'label', 'package') }
   const exportTo = values['export-to'] !== undefined ? path.resolve(cwd, values['export-to']) : null
 
-  const found = discoverAll(positionals.length > 0 ? positionals : ['.'], cwd, report)
+  await cliExport(values, positionals.length > 0 ? positionals : ['.'], { cwd, report, signal: io.signal, env: io.env, command: 'package' })
+  const found = discoverAll(positionals.length > 0 ? positionals : ['.'], cwd, report, values)
 
   // Each printed app-config is parsed (and refused when it is not plain YAML) before anything is built.
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
@@ -288,13 +290,13 @@ async function run (argv, io) {
  * each in `folders`. Two different folders holding the same plugin directory are
  * refused: they could not share an image or a tag.
  */
-function discoverAll (dirs, cwd, report) {
+function discoverAll (dirs, cwd, report, values = {}) {
   const several = dirs.length > 1
   const byDistDynamic = new Map()
   const folders = []
   const skipped = []
   for (const d of dirs) {
-    const found = discoverPlugins(path.resolve(cwd, d))
+    const found = discoverPlugins(path.resolve(cwd, d), { allowStale: Boolean(values['allow-stale']), warn: (t) => report.warn(t) })
     folders.push({ mode: found.mode, root: found.root })
     for (const s of found.skipped) {
       const where = several ? displayPath(cwd, path.join(found.root, s.path)) : s.path

@@ -8,6 +8,7 @@ const { parse, usageError } = require('./args.js')
 const { Reporter, json, displayPath } = require('./report.js')
 const { findAppConfig, resolveFolders } = require('../folders.js')
 const { pluginsYaml, parseAppConfig } = require('../yaml.js')
+const { EXPORT_OPTIONS, exportUsage, cliExport } = require('./export-step.js')
 
 const OPTIONS = {
   registry: { type: 'string' },
@@ -18,6 +19,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   catalog: { type: 'string' },
   enable: { type: 'boolean' },
+  ...EXPORT_OPTIONS,
 }
 
 /** How many plugins are published at once: each one runs an npm process. */
@@ -61,6 +63,7 @@ Options:
                                 what is there) and DIR/dynamic-plugins.default.yaml
                                 (docs/extensions-catalog.md)
       --enable                  with --catalog: list the plugins enabled there
+${exportUsage(32)}
   -q, --quiet                   no warnings or notes on stderr
       --verbose                 say where each registry setting came from
   -h, --help                    show this help
@@ -93,7 +96,8 @@ async function run (argv, io) {
   const { values, positionals } = parse('publish', argv, OPTIONS)
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
-  const dirs = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t) }).map((f) => f.dir)
+  await cliExport(values, positionals.length ? positionals : ['.'], { cwd, report, signal: io.signal, env: io.env, command: 'publish' })
+  const dirs = resolveFolders(positionals.length ? positionals : ['.'], { cwd, note: (t) => report.note(t), allowStale: Boolean(values['allow-stale']), warn: (t) => report.warn(t) }).map((f) => f.dir)
   const dryRun = Boolean(values['dry-run'])
   const { _rhdhNpmrc: rhdhNpmrc, _locate: locatePlugin, _describeUrl: describeUrl } = require('../publish.js')
   if (values.registry !== undefined && !/^https?:\/\/[^/\s]+/i.test(values.registry)) {

@@ -21,8 +21,7 @@ use crate::input::{open_regular, Unreadable};
 use crate::oci::image::{self, Descriptor, Platform};
 use crate::oci::layer::{self, Member};
 use crate::oci::layout::Layout;
-use crate::oci::reference::{self, ImageReference};
-use crate::oci::{blob, DEFAULT_LEVEL};
+use crate::oci::{blob, Checked, DEFAULT_LEVEL};
 use crate::pipeline::{check_cancel, Cancel};
 use crate::tarball::TarEntry;
 
@@ -197,21 +196,16 @@ pub fn build_folder_image(
     opts: &FolderImageOptions,
 ) -> Result<FolderImageReport> {
     check_cancel(&opts.cancel)?;
-    let reference = ImageReference::parse(&opts.tag)?;
-    let ref_name = opts
-        .ref_name
-        .clone()
-        .unwrap_or_else(|| reference.default_ref_name().to_string());
-    reference::check_ref_name(&ref_name)?;
-    let created = crate::time::rfc3339(opts.source_date_epoch)?;
-    if !(1..=9).contains(&opts.compression_level) {
-        return Err(Error::InvalidOption {
-            message: format!(
-                "compressionLevel must be 1 to 9, not {}",
-                opts.compression_level
-            ),
-        });
-    }
+    let Checked {
+        reference,
+        ref_name,
+        created,
+    } = Checked::of(
+        &opts.tag,
+        opts.ref_name.as_deref(),
+        opts.source_date_epoch,
+        opts.compression_level,
+    )?;
     if entries.is_empty() {
         return Err(Error::InvalidOption {
             message: "the image needs at least one file".into(),

@@ -162,6 +162,7 @@ fn load(source: &Path) -> Result<Loaded> {
     let list = PackList::collect(&dist)?;
     let name = list.manifest.require_name()?.to_string();
     let version = list.manifest.require_version()?.to_string();
+    crate::packlist::check_entry_points(&list)?;
     let directory = plugin::directory_name(&name);
     plugin::check_directory(&directory, &list.manifest.path)?;
     Ok(Loaded {
@@ -270,12 +271,41 @@ pub fn build_oci_layout_tapped(
     ))
 }
 
-/// The options, checked before any file is read.
-struct Checked {
-    reference: ImageReference,
-    ref_name: String,
+/// The naming options every image dynpack writes starts from (a plugin image
+/// or a folder image), checked before any file is read.
+pub(crate) struct Checked {
+    pub(crate) reference: ImageReference,
+    pub(crate) ref_name: String,
     /// The image's timestamp (RFC 3339 of `source_date_epoch`).
-    created: String,
+    pub(crate) created: String,
+}
+
+impl Checked {
+    /// The tag parsed, the layout's tag name (`ref_name`, else the tag's),
+    /// the timestamp, and the deflate level (1 to 9) checked.
+    pub(crate) fn of(
+        tag: &str,
+        ref_name: Option<&str>,
+        source_date_epoch: u64,
+        compression_level: u32,
+    ) -> Result<Checked> {
+        let reference = ImageReference::parse(tag)?;
+        let ref_name = ref_name
+            .map(str::to_string)
+            .unwrap_or_else(|| reference.default_ref_name().to_string());
+        reference::check_ref_name(&ref_name)?;
+        let created = crate::time::rfc3339(source_date_epoch)?;
+        if !(1..=9).contains(&compression_level) {
+            return Err(Error::InvalidOption {
+                message: format!("compressionLevel must be 1 to 9, not {compression_level}"),
+            });
+        }
+        Ok(Checked {
+            reference,
+            ref_name,
+            created,
+        })
+    }
 }
 
 fn check_options(inputs: &[PathBuf], opts: &OciOptions) -> Result<Checked> {
@@ -285,28 +315,15 @@ fn check_options(inputs: &[PathBuf], opts: &OciOptions) -> Result<Checked> {
             message: "pass at least one plugin folder".into(),
         });
     }
-    let reference = ImageReference::parse(&opts.tag)?;
-    let ref_name = opts
-        .ref_name
-        .clone()
-        .unwrap_or_else(|| reference.default_ref_name().to_string());
-    reference::check_ref_name(&ref_name)?;
-    let created = crate::time::rfc3339(opts.source_date_epoch)?;
-    if !(1..=9).contains(&opts.compression_level) {
-        return Err(Error::InvalidOption {
-            message: format!(
-                "compressionLevel must be 1 to 9, not {}",
-                opts.compression_level
-            ),
-        });
-    }
+    let checked = Checked::of(
+        &opts.tag,
+        opts.ref_name.as_deref(),
+        opts.source_date_epoch,
+        opts.compression_level,
+    )?;
     check_user_keys(&opts.annotations, "annotations")?;
     check_user_keys(&opts.labels, "labels")?;
-    Ok(Checked {
-        reference,
-        ref_name,
-        created,
-    })
+    Ok(checked)
 }
 
 /// Every plugin folder listed (in parallel), and the directory conflicts
@@ -348,7 +365,9 @@ fn naming_warnings(
         ));
     }
     for l in loaded {
-        if !l.name.ends_with("-dynamic") {
+        // `backstage-cli package bundle` keeps the plugin's own name: its
+        // marker says the folder is an export all the same.
+        if !l.name.ends_with("-dynamic") && !l.list.root.join(".bundle-output").exists() {
             warnings.push(format!(
                 "{}: the package {} is not named *-dynamic; is this the exported dist-dynamic folder? (export it first, e.g. `npx @red-hat-developer-hub/cli plugin export`)",
                 l.list.root.display(),

@@ -117,6 +117,8 @@ pub struct Pattern {
     base_only: bool,
     /// [`Pattern::is_relative`], computed once.
     relative: bool,
+    /// The rule as written, to name it when it excludes an entry point.
+    text: Box<str>,
 }
 
 const MAX_GLOBSTAR_RECURSION: usize = 200;
@@ -136,6 +138,7 @@ impl Pattern {
             set: Vec::new(),
             base_only: false,
             relative: false,
+            text: pattern.into(),
         };
         if pattern.chars().map(char::len_utf16).sum::<usize>() > MAX_PATTERN_LENGTH {
             p.error = Some("is longer than the 65,536 characters npm accepts");
@@ -191,6 +194,11 @@ impl Pattern {
     /// too. Such a pattern matches nothing.
     pub fn error(&self) -> Option<&'static str> {
         self.error
+    }
+
+    /// The rule as written in its file.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// True when one alternative is a single segment, or a single segment

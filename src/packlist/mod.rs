@@ -239,6 +239,82 @@ fn strict_package_rules(
     (package_rules, parse_rules(&strict.join("\n")))
 }
 
+/// The rules of one folder of the walk (ignore-walk's per-folder state):
+/// npm's defaults, the package's `files` and strict rules at a package root,
+/// `.npmignore` (else `.gitignore`) when `names` holds one.
+fn folder_level<'p>(
+    dir: &Path,
+    names: &[&str],
+    parent: Option<&'p Level<'p>>,
+    sources: &'static [Source],
+    exact: bool,
+    manifest: Option<&Manifest>,
+    required: &mut Vec<String>,
+) -> Result<Level<'p>> {
+    let basename = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut level = Level {
+        parent,
+        basename,
+        sources,
+        rules: Default::default(),
+        exact,
+    };
+    level.set(Source::Defaults, default_rules());
+    if manifest.is_none() {
+        level.set(Source::Strict, rules::folder_strict_rules(required));
+    }
+    for source in sources {
+        let Some(file_name) = source.file_name() else {
+            continue;
+        };
+        if !names.contains(&file_name) {
+            continue;
+        }
+        match (source, manifest) {
+            (Source::PackageJson, Some(m)) => {
+                let (package_rules, strict) = strict_package_rules(m, dir, required);
+                check_rules(&strict, &m.path)?;
+                if let Some(p) = package_rules {
+                    check_rules(&p, &m.path)?;
+                    level.set(Source::PackageJson, p);
+                }
+                level.set(Source::Strict, strict);
+            }
+            _ => {
+                let path = dir.join(file_name);
+                let bytes = read_rule_file(&path)?;
+                let rules = parse_rules(&String::from_utf8_lossy(&bytes));
+                check_rules(&rules, &path)?;
+                level.set(*source, rules);
+            }
+        }
+    }
+    if level.has(Source::PackageJson) {
+        level.clear(Source::NpmIgnore);
+        level.clear(Source::GitIgnore);
+    } else if level.has(Source::NpmIgnore) {
+        level.clear(Source::GitIgnore);
+    }
+    Ok(level)
+}
+
+/// The files `files` names directly in the sub-folder `name` (ignore-walk
+/// passes them down as that folder's strict rules).
+fn child_required(required: &[String], name: &str) -> Vec<String> {
+    required
+        .iter()
+        .filter_map(|f| {
+            f.strip_prefix(name)
+                .and_then(|r| r.strip_prefix('/'))
+                .filter(|r| !r.is_empty() && !r.contains('/'))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 impl Walk {
     /// The files of the root package and of its bundles, paths relative to
     /// the project root, in npm's walk order (each package's files, then
@@ -327,54 +403,8 @@ impl Walk {
             entries.push((os, name, e.file_type().ok()));
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-
-        let basename = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut level = Level {
-            parent,
-            basename,
-            sources,
-            rules: Default::default(),
-            exact,
-        };
-        level.set(Source::Defaults, default_rules());
-        if manifest.is_none() {
-            level.set(Source::Strict, rules::folder_strict_rules(required));
-        }
-        for source in sources {
-            let Some(file_name) = source.file_name() else {
-                continue;
-            };
-            if !entries.iter().any(|(_, n, _)| n == file_name) {
-                continue;
-            }
-            match (source, manifest) {
-                (Source::PackageJson, Some(m)) => {
-                    let (package_rules, strict) = strict_package_rules(m, dir, required);
-                    check_rules(&strict, &m.path)?;
-                    if let Some(p) = package_rules {
-                        check_rules(&p, &m.path)?;
-                        level.set(Source::PackageJson, p);
-                    }
-                    level.set(Source::Strict, strict);
-                }
-                _ => {
-                    let path = dir.join(file_name);
-                    let bytes = read_rule_file(&path)?;
-                    let rules = parse_rules(&String::from_utf8_lossy(&bytes));
-                    check_rules(&rules, &path)?;
-                    level.set(*source, rules);
-                }
-            }
-        }
-        if level.has(Source::PackageJson) {
-            level.clear(Source::NpmIgnore);
-            level.clear(Source::GitIgnore);
-        } else if level.has(Source::NpmIgnore) {
-            level.clear(Source::GitIgnore);
-        }
+        let names: Vec<&str> = entries.iter().map(|(_, n, _)| n.as_str()).collect();
+        let level = folder_level(dir, &names, parent, sources, exact, manifest, required)?;
 
         let mut subfolders = Vec::new();
         for (os, name, file_type) in &entries {
@@ -407,16 +437,7 @@ impl Walk {
                 }
                 let exact = level.filter_entry(name, false, None)
                     || level.filter_entry(&format!("{name}/"), false, None);
-                let child_required: Vec<String> = required
-                    .iter()
-                    .filter_map(|f| {
-                        f.strip_prefix(name.as_str())
-                            .and_then(|r| r.strip_prefix('/'))
-                            .filter(|r| !r.is_empty() && !r.contains('/'))
-                            .map(str::to_string)
-                    })
-                    .collect();
-                subfolders.push((abs, child_rel, exact, child_required));
+                subfolders.push((abs, child_rel, exact, child_required(required, name)));
             }
         }
         // Sub-folders are independent: walk them on all cores. The order of
@@ -618,5 +639,190 @@ fn pack_file(path: String, abs: PathBuf, st: &std::fs::Metadata) -> PackFile {
             ino: 0,
             nlink: 1,
         }
+    }
+}
+
+/// The backstage.role values of the plugins RHDH loads.
+const PLUGIN_ROLES: [&str; 4] = [
+    "backend-plugin",
+    "backend-plugin-module",
+    "frontend-plugin",
+    "frontend-plugin-module",
+];
+
+/// The file RHDH's frontend loads a scalprum plugin from.
+pub const SCALPRUM_MANIFEST: &str = "dist-scalprum/plugin-manifest.json";
+
+/// The entry points RHDH loads from a plugin package, each as
+/// `(file, what names it)`: `main` (as Node resolves it: the file, or with
+/// `.js`/`.json`/`.node`, or its `index.js`), and for a frontend plugin with
+/// a `scalprum` field its plugin manifest. Empty for a package that is no
+/// Backstage plugin (a plain `npm pack` has no entry point to check).
+fn entry_points(manifest: &Manifest) -> Vec<(Vec<String>, &'static str)> {
+    let role = manifest
+        .raw
+        .get("backstage")
+        .and_then(|b| b.get("role"))
+        .and_then(|r| r.as_str());
+    let Some(role) = role.filter(|r| PLUGIN_ROLES.contains(r)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(main) = &manifest.main {
+        let main = crate::posix::clean_join(main.trim_start_matches("./"));
+        let main = main.trim_end_matches('/').to_string();
+        if !main.is_empty() && main != "." {
+            let candidates = [
+                "",
+                ".js",
+                ".json",
+                ".node",
+                "/index.js",
+                "/index.json",
+                "/index.node",
+            ]
+            .iter()
+            .map(|suffix| format!("{main}{suffix}"))
+            .collect();
+            out.push((candidates, "main"));
+        }
+    }
+    if role.starts_with("frontend-") && manifest.raw.contains_key("scalprum") {
+        out.push((vec![SCALPRUM_MANIFEST.to_string()], "scalprum"));
+    }
+    out
+}
+
+/// Refuses, with E_ENTRY_MISSING, a plugin package whose pack list misses an
+/// entry point RHDH loads ([`entry_points`]), naming the file and why it is
+/// not there (no such file, or the ignore rule that dropped it): RHDH would
+/// install the package and fail to load it, far from the mistake.
+pub fn check_entry_points(list: &PackList) -> Result<()> {
+    let packed: HashSet<&str> = list.files.iter().map(|f| f.path.as_str()).collect();
+    for (candidates, field) in entry_points(&list.manifest) {
+        if candidates.iter().any(|c| packed.contains(c.as_str())) {
+            continue;
+        }
+        let entry = &candidates[0];
+        let why = why_excluded(&list.root, &list.manifest, entry)?;
+        return Err(Error::EntryMissing {
+            path: list.manifest.path.clone(),
+            entry: entry.clone(),
+            field: field.to_string(),
+            why,
+        });
+    }
+    Ok(())
+}
+
+/// Why the file `rel` (`/`-separated, inside the package `dir`) is not
+/// packed, in words: it does not exist, is not a regular file, or which rule
+/// (npm's defaults, `files`, an `.npmignore` or `.gitignore` line) dropped it
+/// or the folder holding it. The same rules as [`PackList::collect`], replayed
+/// along the path only.
+pub fn why_excluded(dir: &Path, manifest: &Manifest, rel: &str) -> Result<String> {
+    let abs = dir.join(rel);
+    match std::fs::symlink_metadata(&abs) {
+        Err(_) => {
+            return Ok(format!(
+                "there is no such file in {}: the export did not write it, or `main` names another file",
+                dir.display()
+            ))
+        }
+        Ok(m) if !m.is_file() => {
+            return Ok("it is not a regular file (npm packs no links, folders are not entry points)".to_string())
+        }
+        Ok(_) => {}
+    }
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut required = Vec::new();
+    explain_in(
+        dir,
+        None,
+        rules::PACKAGE_SOURCES,
+        false,
+        Some(manifest),
+        &mut required,
+        &parts,
+    )
+}
+
+fn explain_in(
+    dir: &Path,
+    parent: Option<&Level>,
+    sources: &'static [Source],
+    exact: bool,
+    manifest: Option<&Manifest>,
+    required: &mut Vec<String>,
+    parts: &[&str],
+) -> Result<String> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir).at(dir)? {
+        names.push(e.at(dir)?.file_name().to_string_lossy().into_owned());
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let level = folder_level(dir, &names, parent, sources, exact, manifest, required)?;
+    let name = parts[0];
+    let last = parts.len() == 1;
+    let (included, why) = level.filter_entry_why(name, !last);
+    if !included {
+        let what = if last {
+            String::from("it is excluded")
+        } else {
+            format!("its folder {} is excluded", level_path(&level, name))
+        };
+        return Ok(format!("{what} by {}", describe(why.as_ref(), manifest)));
+    }
+    if last {
+        return Ok("npm's rules leave it out".to_string());
+    }
+    let exact = level.filter_entry(name, false, None)
+        || level.filter_entry(&format!("{name}/"), false, None);
+    let mut below = child_required(required, name);
+    explain_in(
+        &dir.join(name),
+        Some(&level),
+        rules::FOLDER_SOURCES,
+        exact,
+        None,
+        &mut below,
+        &parts[1..],
+    )
+}
+
+fn level_path(level: &Level, name: &str) -> String {
+    let folder = level.folder();
+    if folder.is_empty() {
+        format!("{name}/")
+    } else {
+        format!("{folder}/{name}/")
+    }
+}
+
+/// A rule's decision in words: where the rule is written.
+fn describe(why: Option<&rules::Decision>, manifest: Option<&Manifest>) -> String {
+    let Some(d) = why else {
+        return "npm's rules".to_string();
+    };
+    let at = |file: &str| {
+        if d.folder.is_empty() {
+            file.to_string()
+        } else {
+            format!("{}/{file}", d.folder)
+        }
+    };
+    match d.source {
+        Source::Defaults => format!("npm's default ignore rule `{}`", d.rule),
+        Source::PackageJson => format!(
+            "the `files` list of {} (it does not name it)",
+            manifest.map_or_else(|| at("package.json"), |m| m.path.display().to_string())
+        ),
+        Source::NpmIgnore => format!("the rule `{}` of {}", d.rule, at(".npmignore")),
+        Source::GitIgnore => format!(
+            "the rule `{}` of {} (npm reads .gitignore where there is no .npmignore)",
+            d.rule,
+            at(".gitignore")
+        ),
+        Source::Strict => format!("npm's rule `{}`, which no setting overrides", d.rule),
     }
 }

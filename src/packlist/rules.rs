@@ -114,6 +114,16 @@ pub fn folder_strict_rules(required: &[String]) -> Rules {
     parse_rules(&strict.join("\n"))
 }
 
+/// The rule that last decided whether an entry is packed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The folder whose rules hold it, relative to the package root.
+    pub folder: String,
+    pub source: Source,
+    /// The rule as written (for `files`, the rule dynpack derived from it).
+    pub rule: String,
+}
+
 /// The rules of one folder of the walk.
 pub struct Level<'p> {
     pub parent: Option<&'p Level<'p>>,
@@ -144,11 +154,49 @@ impl<'p> Level<'p> {
     /// (for folders); `entry_basename` is the name of the entry in the
     /// folder that started the question.
     pub fn filter_entry(&self, entry: &str, partial: bool, entry_basename: Option<&str>) -> bool {
+        self.decide(entry, partial, entry_basename, None)
+    }
+
+    /// [`Level::filter_entry`], also telling which rule decided last (None
+    /// when no rule matched: included by default).
+    pub fn filter_entry_why(&self, entry: &str, partial: bool) -> (bool, Option<Decision>) {
+        let mut why = None;
+        let included = self.decide(entry, partial, None, Some(&mut why));
+        (included, why)
+    }
+
+    /// The folder of this level, relative to the package root (`""` for the root).
+    pub fn folder(&self) -> String {
+        match self.parent {
+            None => String::new(),
+            Some(p) => {
+                let above = p.folder();
+                if above.is_empty() {
+                    self.basename.clone()
+                } else {
+                    format!("{above}/{}", self.basename)
+                }
+            }
+        }
+    }
+
+    fn decide(
+        &self,
+        entry: &str,
+        partial: bool,
+        entry_basename: Option<&str>,
+        mut why: Option<&mut Option<Decision>>,
+    ) -> bool {
         let mut included = true;
         if let Some(parent) = self.parent {
             let parent_entry = format!("{}/{}", self.basename, entry);
             let parent_basename = entry_basename.unwrap_or(entry);
-            included = parent.filter_entry(&parent_entry, partial, Some(parent_basename));
+            included = parent.decide(
+                &parent_entry,
+                partial,
+                Some(parent_basename),
+                why.as_deref_mut(),
+            );
             if !included && !self.exact {
                 return false;
             }
@@ -211,6 +259,13 @@ impl<'p> Level<'p> {
                     });
                 if hit {
                     included = rule.negate;
+                    if let Some(w) = why.as_deref_mut() {
+                        *w = Some(Decision {
+                            folder: self.folder(),
+                            source: *source,
+                            rule: rule.text().to_string(),
+                        });
+                    }
                 }
             }
         }

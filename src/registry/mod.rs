@@ -12,6 +12,8 @@
 
 pub mod access;
 pub mod auth;
+pub mod mirror;
+pub mod mirror_layout;
 pub mod push;
 pub mod reference;
 pub mod registries_conf;

@@ -1,0 +1,714 @@
+//! `dynpack mirror`: copies images by digest from one registry repository
+//! to another, with what is attached to them (the cosign `.sig` tag and the
+//! referrers), so a disconnected cluster gets the same bytes, the same
+//! digests and signatures that verify with the same key.
+//!
+//! Per image: the tag is resolved to a digest (a pinned digest wins), the
+//! manifest tree is walked (every manifest checked against its digest),
+//! blobs are streamed source → destination (never held in memory) unless
+//! the destination has them (`HEAD`) or can mount them (same registry),
+//! and manifests are written last, children before the index, so an
+//! interrupted run leaves no manifest naming a missing blob and a rerun
+//! sends only what is missing.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::oci::image::{sha256_digest, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
+use crate::pipeline::check_cancel;
+use crate::registry::auth::AuthOptions;
+use crate::registry::mirror_layout::{LayoutReader, LayoutWriter};
+use crate::registry::push::{
+    accept_all, get_manifest, location, open_upload, put_manifest, referrers_tag, with_digest,
+    with_referrers,
+};
+use crate::registry::reference::{ImageReference, Repository};
+use crate::registry::transport::{Body, Session, TransportOptions};
+
+/// Images copied at the same time.
+pub const PARALLEL_IMAGES: usize = 4;
+
+/// How to reach one side (source or destination).
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    pub auth: AuthOptions,
+    pub transport: TransportOptions,
+}
+
+/// One image to copy.
+#[derive(Debug, Clone)]
+pub struct MirrorImage {
+    /// `host/repo:tag`, `host/repo@sha256:…` or `host/repo:tag@sha256:…`.
+    pub source: String,
+    /// Where it goes: `host[:port]/path` (no tag).
+    pub destination: String,
+    /// The tag the config names beside a pinned digest (in a comment, as
+    /// `dynpack package` writes it): checked, and reported when it moved.
+    pub tag: Option<String>,
+}
+
+/// Options of [`mirror_images`].
+#[derive(Debug, Clone, Default)]
+pub struct MirrorOptions {
+    pub images: Vec<MirrorImage>,
+    pub src: Side,
+    pub dest: Side,
+    /// Resolve and list, copy nothing.
+    pub dry_run: bool,
+    /// Read the images from this mirror folder (the second hop) instead
+    /// of their registries.
+    pub from_dir: Option<std::path::PathBuf>,
+    /// Write them into this mirror folder (the first hop) instead of a
+    /// registry; `destination` then names the repository path kept there.
+    pub to_dir: Option<std::path::PathBuf>,
+}
+
+/// What was done for one image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageReport {
+    pub source: String,
+    /// The manifest digest copied.
+    pub digest: String,
+    /// `<destination>@<digest>`.
+    pub reference: String,
+    /// The source tag points at another digest than the pinned one.
+    pub moved_tag: Option<String>,
+    pub manifests: u32,
+    pub blobs: u32,
+    pub uploaded: u32,
+    pub mounted: u32,
+    pub existing: u32,
+    pub bytes_uploaded: u64,
+    /// Bytes of every blob of the image and its attachments.
+    pub bytes_total: u64,
+    /// The cosign signature tag was there and was copied.
+    pub signature: bool,
+    pub referrers: u32,
+}
+
+/// A manifest to write at the destination.
+struct Node {
+    reference: String,
+    media_type: String,
+    bytes: Vec<u8>,
+}
+
+fn media_type_of(doc: &Value, fallback: &str) -> String {
+    doc.get("mediaType")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .unwrap_or(fallback)
+        .to_string()
+}
+
+/// Where images are read from.
+enum Src {
+    Registry(Box<Session>),
+    Dir(Arc<LayoutReader>),
+}
+
+/// Where they go.
+enum Dst {
+    Registry(Box<Session>),
+    Dir(LayoutWriter),
+    /// A dry run touches no destination.
+    Nothing,
+}
+
+struct Copier {
+    src: Src,
+    dst: Dst,
+    src_repo: Repository,
+    dst_repo: Repository,
+    same_registry: bool,
+    cancel: crate::pipeline::Cancel,
+}
+
+enum Outcome {
+    Existing,
+    Mounted,
+    Uploaded(u64),
+}
+
+impl Copier {
+    fn src_protocol(&self, reason: String) -> Error {
+        match &self.src {
+            Src::Registry(s) => s.protocol(reason),
+            Src::Dir(d) => Error::Oci {
+                path: d.root.clone(),
+                reason,
+            },
+        }
+    }
+
+    fn dst_session(&self) -> &Session {
+        match &self.dst {
+            Dst::Registry(s) => s.as_ref(),
+            _ => unreachable!("a registry destination"),
+        }
+    }
+
+    /// A source manifest: `None` when absent; checked against `reference`
+    /// when it is a digest.
+    fn fetch(&self, reference: &str, accept: &str) -> Result<Option<(Vec<u8>, String)>> {
+        let src = match &self.src {
+            Src::Registry(s) => s,
+            Src::Dir(d) => return d.manifest(&self.src_repo.path, reference),
+        };
+        let url = src.url(&format!("/v2/{}/manifests/{reference}", self.src_repo.path));
+        let what = format!("read {}:{reference}", self.src_repo.full_name());
+        let resp = src.send("GET", &url, &[("Accept", accept)], &Body::Empty, &what)?;
+        match resp.status() {
+            200 => {}
+            404 => return Ok(None),
+            _ => return Err(src.unexpected("GET", &url, resp, &what)),
+        }
+        let content_type = resp
+            .header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let mut bytes = Vec::new();
+        resp.into_reader()
+            .take(crate::registry::source::MAX_MANIFEST_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| src.protocol(format!("{what}: {e}")))?;
+        if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
+            return Err(src.protocol(format!("{what}: larger than 4 MiB")));
+        }
+        if reference.starts_with("sha256:") && sha256_digest(&bytes) != reference {
+            return Err(src.protocol(format!(
+                "{what}: the bytes received hash to {}, not the digest asked for",
+                sha256_digest(&bytes)
+            )));
+        }
+        Ok(Some((bytes, content_type)))
+    }
+
+    /// Walks the tree of the manifest `digest`: blobs (digest, size) and
+    /// manifests, children before parents.
+    fn collect(
+        &self,
+        digest: &str,
+        fallback_type: &str,
+        blobs: &mut Vec<(String, u64)>,
+        nodes: &mut Vec<Node>,
+        depth: u32,
+    ) -> Result<()> {
+        check_cancel(&self.cancel)?;
+        let (bytes, content_type) =
+            self.fetch(digest, &accept_all())?
+                .ok_or_else(|| Error::ImageNotFound {
+                    what: format!("{}@{digest}", self.src_repo.full_name()),
+                    reason: "the source has no such manifest".into(),
+                })?;
+        let doc: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| self.src_protocol(format!("the manifest {digest} is not JSON ({e})")))?;
+        let fallback = if content_type.is_empty() {
+            fallback_type
+        } else {
+            &content_type
+        };
+        let media_type = media_type_of(&doc, fallback);
+        if let Some(children) = doc.get("manifests").and_then(Value::as_array) {
+            if depth > 2 {
+                return Err(self.src_protocol(format!("{digest}: indexes nested more than 2 deep")));
+            }
+            for child in children {
+                let d = child.get("digest").and_then(Value::as_str).unwrap_or("");
+                let m = media_type_of(child, MEDIA_TYPE_MANIFEST);
+                self.collect(d, &m, blobs, nodes, depth + 1)?;
+            }
+        } else {
+            let config = doc.get("config").into_iter();
+            let layers = doc
+                .get("layers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            for d in config.chain(layers) {
+                let digest = d.get("digest").and_then(Value::as_str).unwrap_or("");
+                let size = d.get("size").and_then(Value::as_u64).unwrap_or(0);
+                if !digest.starts_with("sha256:") {
+                    return Err(self.src_protocol(format!(
+                        "a descriptor of {} names {digest:?}, not a sha256 digest",
+                        self.src_repo.full_name()
+                    )));
+                }
+                if !blobs.iter().any(|(b, _)| b == digest) {
+                    blobs.push((digest.to_string(), size));
+                }
+            }
+        }
+        if !nodes.iter().any(|n| n.reference == digest) {
+            nodes.push(Node {
+                reference: digest.to_string(),
+                media_type,
+                bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn dst_has_blob(&self, digest: &str) -> Result<bool> {
+        if let Dst::Dir(w) = &self.dst {
+            return w.has_blob(digest);
+        }
+        let dst = self.dst_session();
+        let url = dst.url(&format!("/v2/{}/blobs/{digest}", self.dst_repo.path));
+        let what = format!("check {digest} in {}", self.dst_repo.full_name());
+        let resp = dst.send("HEAD", &url, &[], &Body::Empty, &what)?;
+        match resp.status() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(dst.unexpected("HEAD", &url, resp, &what)),
+        }
+    }
+
+    /// The digest of the destination's manifest at `reference`, if any.
+    fn dst_manifest_digest(&self, reference: &str, media_type: &str) -> Result<Option<String>> {
+        if let Dst::Dir(w) = &self.dst {
+            return Ok(w
+                .get_manifest(&self.dst_repo.path, reference)?
+                .map(|b| sha256_digest(&b)));
+        }
+        let dst = self.dst_session();
+        let url = dst.url(&format!("/v2/{}/manifests/{reference}", self.dst_repo.path));
+        let what = format!("read {}:{reference}", self.dst_repo.full_name());
+        let accept = format!("{media_type}, {}", accept_all());
+        let resp = dst.send("HEAD", &url, &[("Accept", &accept)], &Body::Empty, &what)?;
+        match resp.status() {
+            200 => Ok(resp.header("docker-content-digest").map(str::to_string)),
+            404 => Ok(None),
+            _ => Err(dst.unexpected("HEAD", &url, resp, &what)),
+        }
+    }
+
+    fn dst_get_manifest(&self, reference: &str, accept: &str) -> Result<Option<Vec<u8>>> {
+        match &self.dst {
+            Dst::Dir(w) => w.get_manifest(&self.dst_repo.path, reference),
+            _ => get_manifest(self.dst_session(), &self.dst_repo.path, reference, accept),
+        }
+    }
+
+    /// Writes a manifest; says whether the registry indexes its subject.
+    fn dst_put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<bool> {
+        match &self.dst {
+            Dst::Dir(w) => {
+                w.put_manifest(&self.dst_repo.path, reference, media_type, bytes)?;
+                Ok(false)
+            }
+            _ => put_manifest(
+                self.dst_session(),
+                &self.dst_repo.path,
+                reference,
+                media_type,
+                bytes,
+            )
+            .map(|(_, indexed)| indexed),
+        }
+    }
+
+    /// A streaming reader of a source blob.
+    fn src_blob(&self, digest: &str, size: u64) -> Result<Box<dyn Read + Send>> {
+        let read_what = format!("read {}@{digest}", self.src_repo.full_name());
+        let (reader, length): (Box<dyn Read + Send>, u64) = match &self.src {
+            Src::Dir(d) => d.blob(digest)?,
+            Src::Registry(src) => {
+                let src_url = src.url(&format!("/v2/{}/blobs/{digest}", self.src_repo.path));
+                let resp = src.send("GET", &src_url, &[], &Body::Empty, &read_what)?;
+                if resp.status() != 200 {
+                    return Err(src.unexpected("GET", &src_url, resp, &read_what));
+                }
+                let length = resp
+                    .header("content-length")
+                    .and_then(|l| l.parse::<u64>().ok())
+                    .unwrap_or(size);
+                (Box::new(resp.into_reader()), length)
+            }
+        };
+        if length != size {
+            return Err(self.src_protocol(format!(
+                "{read_what}: {length} bytes, the descriptor says {size}"
+            )));
+        }
+        Ok(Box::new(reader.take(size)))
+    }
+
+    /// Copies one blob: skipped when present, mounted within one registry,
+    /// else streamed from the source into one `PUT`.
+    /// A stream cannot be replayed, so a copy cut by the network (the
+    /// transport's own retry refuses to resend it) starts over once, from
+    /// a new `GET` and a new upload session.
+    fn blob(&self, digest: &str, size: u64) -> Result<Outcome> {
+        match self.blob_once(digest, size) {
+            Err(Error::RegistryProtocol { .. } | Error::RegistryUnreachable { .. })
+                if check_cancel(&self.cancel).is_ok() =>
+            {
+                self.blob_once(digest, size)
+            }
+            other => other,
+        }
+    }
+
+    fn blob_once(&self, digest: &str, size: u64) -> Result<Outcome> {
+        check_cancel(&self.cancel)?;
+        if self.dst_has_blob(digest)? {
+            return Ok(Outcome::Existing);
+        }
+        if let Dst::Dir(w) = &self.dst {
+            let n = w.put_blob(digest, self.src_blob(digest, size)?)?;
+            return Ok(Outcome::Uploaded(n));
+        }
+        let dst = self.dst_session();
+        let what = format!("copy {digest} to {}", self.dst_repo.full_name());
+        let mut pending = None;
+        if self.same_registry {
+            let url = dst.url(&format!(
+                "/v2/{}/blobs/uploads/?mount={}&from={}",
+                self.dst_repo.path,
+                digest.replace(':', "%3A"),
+                self.src_repo.path
+            ));
+            let resp = dst.send(
+                "POST",
+                &url,
+                &[("Content-Length", "0")],
+                &Body::Empty,
+                &what,
+            )?;
+            match resp.status() {
+                201 => return Ok(Outcome::Mounted),
+                202 => pending = Some(location(dst, &resp, "POST blobs/uploads/")?),
+                _ => return Err(dst.unexpected("POST", &url, resp, &what)),
+            }
+        }
+        let upload = match pending {
+            Some(l) => l,
+            None => open_upload(dst, &self.dst_repo.path, &what)?,
+        };
+        let slot = Mutex::new(Some(self.src_blob(digest, size)?));
+        let put = with_digest(&upload, digest);
+        let len = size.to_string();
+        let resp = dst.send(
+            "PUT",
+            &put,
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", &len),
+            ],
+            &Body::Once(&slot),
+            &what,
+        )?;
+        if resp.status() != 201 {
+            return Err(dst.unexpected("PUT", &put, resp, &what));
+        }
+        if let Some(d) = resp.header("docker-content-digest") {
+            if d != digest {
+                return Err(dst.protocol(format!("the registry stored the blob {digest} as {d}")));
+            }
+        }
+        Ok(Outcome::Uploaded(size))
+    }
+
+    /// Copies the blobs then the manifests (children first) of a tree;
+    /// the top one is written at `top_reference` when given (a tag).
+    /// Returns whether the destination indexed every subject itself.
+    fn copy_tree(
+        &self,
+        blobs: &[(String, u64)],
+        nodes: &[Node],
+        top_reference: Option<&str>,
+        report: &mut ImageReport,
+        dry_run: bool,
+    ) -> Result<bool> {
+        report.blobs += blobs.len() as u32;
+        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
+        report.manifests += nodes.len() as u32;
+        if dry_run {
+            return Ok(true);
+        }
+        for (digest, size) in blobs {
+            match self.blob(digest, *size)? {
+                Outcome::Existing => report.existing += 1,
+                Outcome::Mounted => report.mounted += 1,
+                Outcome::Uploaded(n) => {
+                    report.uploaded += 1;
+                    report.bytes_uploaded += n;
+                }
+            }
+        }
+        let mut indexed = true;
+        for (i, node) in nodes.iter().enumerate() {
+            check_cancel(&self.cancel)?;
+            let mut references = vec![node.reference.as_str()];
+            if let Some(r) = top_reference.filter(|_| i + 1 == nodes.len()) {
+                references.push(r);
+            }
+            for reference in references {
+                let digest = sha256_digest(&node.bytes);
+                if self
+                    .dst_manifest_digest(reference, &node.media_type)?
+                    .as_deref()
+                    == Some(digest.as_str())
+                {
+                    // Already there: whether the registry indexed it is unknown.
+                    indexed = false;
+                    continue;
+                }
+                indexed &= self.dst_put_manifest(reference, &node.media_type, &node.bytes)?;
+            }
+        }
+        Ok(indexed)
+    }
+
+    /// The referrers of `digest` at the source: the referrers API, else the
+    /// fallback tag. Returns the list and the fallback tag's exact bytes.
+    fn referrers(&self, digest: &str) -> Result<(Vec<Value>, Option<Vec<u8>>)> {
+        let mut api_list = None;
+        if let Src::Registry(src) = &self.src {
+            let url = src.url(&format!("/v2/{}/referrers/{digest}", self.src_repo.path));
+            let what = format!("list the referrers of {}", self.src_repo.full_name());
+            let resp = src.send(
+                "GET",
+                &url,
+                &[("Accept", MEDIA_TYPE_INDEX)],
+                &Body::Empty,
+                &what,
+            )?;
+            if resp.status() == 200
+                && resp
+                    .header("content-type")
+                    .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX))
+            {
+                let mut bytes = Vec::new();
+                resp.into_reader()
+                    .take(crate::registry::source::MAX_MANIFEST_BYTES)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| src.protocol(format!("{what}: {e}")))?;
+                let v: Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| src.protocol(format!("{what}: not JSON ({e})")))?;
+                api_list = v.get("manifests").and_then(Value::as_array).cloned();
+            }
+        }
+        let tag = referrers_tag(digest);
+        let fallback = self.fetch(&tag, MEDIA_TYPE_INDEX)?.map(|(b, _)| b);
+        if let Some(list) = api_list {
+            return Ok((list, fallback));
+        }
+        let list = match &fallback {
+            Some(bytes) => serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
+                .ok_or_else(|| self.src_protocol(format!("the tag {tag} is not an image index")))?,
+            None => Vec::new(),
+        };
+        Ok((list, fallback))
+    }
+
+    /// Copies the image `digest` and what is attached to it.
+    fn copy(&self, digest: &str, report: &mut ImageReport, dry_run: bool) -> Result<()> {
+        let mut blobs = Vec::new();
+        let mut nodes = Vec::new();
+        self.collect(digest, MEDIA_TYPE_MANIFEST, &mut blobs, &mut nodes, 0)?;
+        self.copy_tree(&blobs, &nodes, None, report, dry_run)?;
+
+        // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
+        let sig_tag = format!("{}.sig", referrers_tag(digest));
+        let sig_accept =
+            format!("{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json");
+        if let Some((bytes, content_type)) = self.fetch(&sig_tag, &sig_accept)? {
+            let sig_digest = sha256_digest(&bytes);
+            let mut sblobs = Vec::new();
+            let mut snodes = Vec::new();
+            self.collect(&sig_digest, &content_type, &mut sblobs, &mut snodes, 0)?;
+            self.copy_tree(&sblobs, &snodes, Some(&sig_tag), report, dry_run)?;
+            report.signature = true;
+        }
+
+        // Referrers (SBOMs, attestations): each copied by digest, then the
+        // fallback tag, for registries that do not index them.
+        let (list, fallback) = self.referrers(digest)?;
+        let mut indexed = true;
+        for r in &list {
+            let d = r.get("digest").and_then(Value::as_str).unwrap_or("");
+            let m = media_type_of(r, MEDIA_TYPE_MANIFEST);
+            let mut rblobs = Vec::new();
+            let mut rnodes = Vec::new();
+            self.collect(d, &m, &mut rblobs, &mut rnodes, 0)?;
+            indexed &= self.copy_tree(&rblobs, &rnodes, None, report, dry_run)?;
+        }
+        report.referrers = list.len() as u32;
+        if dry_run || list.is_empty() {
+            return Ok(());
+        }
+        let tag = referrers_tag(digest);
+        let existing = self.dst_get_manifest(&tag, MEDIA_TYPE_INDEX)?;
+        let bytes = match (&existing, fallback) {
+            // The source's own tag, byte for byte, when the mirror has none.
+            (None, Some(b)) => b,
+            // The destination indexes referrers itself (OCI-Subject).
+            (None, None) if indexed => return Ok(()),
+            (existing, _) => {
+                let base: Value = match existing {
+                    Some(b) => serde_json::from_slice(b).map_err(|_| Error::RegistryProtocol {
+                        host: self.dst_repo.registry.clone(),
+                        reason: format!("the referrers tag {tag} is not JSON"),
+                    })?,
+                    None => serde_json::json!({
+                        "schemaVersion": 2,
+                        "mediaType": MEDIA_TYPE_INDEX,
+                        "manifests": [],
+                    }),
+                };
+                if base.get("manifests").and_then(Value::as_array).is_none() {
+                    return Err(Error::RegistryProtocol {
+                        host: self.dst_repo.registry.clone(),
+                        reason: format!(
+                            "the tag {tag} of {} is not an image index; delete or rename it",
+                            self.dst_repo.full_name()
+                        ),
+                    });
+                }
+                serde_json::to_vec(&with_referrers(base, &list)).expect("JSON")
+            }
+        };
+        if existing.as_deref() != Some(bytes.as_slice()) {
+            self.dst_put_manifest(&tag, MEDIA_TYPE_INDEX, &bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies one image (and its signature and referrers) as [`mirror_images`]
+/// does; `from`/`to` are the mirror folders of a two-hop run.
+fn mirror_image(
+    image: &MirrorImage,
+    opts: &MirrorOptions,
+    from: Option<&Arc<LayoutReader>>,
+    to: Option<&LayoutWriter>,
+) -> Result<ImageReport> {
+    check_cancel(&opts.dest.transport.cancel)?;
+    let source = ImageReference::parse(&image.source)?;
+    let src_repo = Repository::of(&source);
+    let dst_ref = ImageReference::parse(&format!("{}:mirror", image.destination))?;
+    let dst_repo = Repository::of(&dst_ref);
+    let same_registry = from.is_none() && to.is_none() && src_repo.registry == dst_repo.registry;
+    let src = match from {
+        Some(reader) => Src::Dir(reader.clone()),
+        None => Src::Registry(Box::new(Session::connect(
+            &src_repo.registry,
+            &src_repo.path,
+            vec![format!("repository:{}:pull", src_repo.path)],
+            &opts.src.auth,
+            &opts.src.transport,
+        )?)),
+    };
+    let mut scopes = vec![format!("repository:{}:pull,push", dst_repo.path)];
+    if same_registry {
+        scopes.push(format!("repository:{}:pull", src_repo.path));
+    }
+    let dst = match to {
+        _ if opts.dry_run => Dst::Nothing,
+        Some(writer) => Dst::Dir(writer.clone()),
+        None => Dst::Registry(Box::new(Session::connect(
+            &dst_repo.registry,
+            &dst_repo.path,
+            scopes,
+            &opts.dest.auth,
+            &opts.dest.transport,
+        )?)),
+    };
+    let copier = Copier {
+        src,
+        dst,
+        src_repo,
+        dst_repo: dst_repo.clone(),
+        same_registry,
+        cancel: opts.dest.transport.cancel.clone(),
+    };
+    let mut report = ImageReport {
+        source: image.source.clone(),
+        ..Default::default()
+    };
+    let tag = source.tag.clone().or_else(|| image.tag.clone());
+    let tagged = match &tag {
+        Some(t) => copier
+            .fetch(t, &accept_all())?
+            .map(|(b, _)| sha256_digest(&b)),
+        None => None,
+    };
+    let digest = match (&source.digest, tagged) {
+        (Some(pinned), Some(now)) => {
+            if *pinned != now {
+                report.moved_tag = Some(format!(
+                    "{}:{} now points at {now}; the digest the config pins ({pinned}) was copied",
+                    copier.src_repo.full_name(),
+                    tag.as_deref().unwrap_or("")
+                ));
+            }
+            pinned.clone()
+        }
+        (Some(pinned), None) => pinned.clone(),
+        (None, Some(now)) => now,
+        (None, None) => {
+            return Err(Error::ImageNotFound {
+                what: image.source.clone(),
+                reason: "the source registry has no such tag".into(),
+            })
+        }
+    };
+    report.digest = digest.clone();
+    report.reference = format!("{}@{digest}", dst_repo.full_name());
+    copier.copy(&digest, &mut report, opts.dry_run)?;
+    Ok(report)
+}
+
+/// Copies every image of `opts.images`, [`PARALLEL_IMAGES`] at a time.
+/// Returns one result per image, in order: a failed image does not stop
+/// the others (a rerun copies only what is missing).
+pub fn mirror_images(opts: &MirrorOptions) -> Result<Vec<Result<ImageReport>>> {
+    let from = match &opts.from_dir {
+        Some(d) => Some(Arc::new(LayoutReader::open(d)?)),
+        None => None,
+    };
+    let to = match &opts.to_dir {
+        Some(d) if !opts.dry_run => Some(LayoutWriter::open(d)?),
+        _ => None,
+    };
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<ImageReport>>>> =
+        opts.images.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_IMAGES.min(opts.images.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= opts.images.len() {
+                    break;
+                }
+                let r = mirror_image(&opts.images[i], opts, from.as_ref(), to.as_ref());
+                *results[i].lock().expect("result lock") = Some(r);
+            });
+        }
+    });
+    // The index lists what was written, also after a failure (a rerun
+    // skips those blobs anyway).
+    if let Some(w) = &to {
+        w.finish()?;
+    }
+    Ok(results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("result lock")
+                .expect("every image ran")
+        })
+        .collect())
+}
