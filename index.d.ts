@@ -110,6 +110,12 @@ export interface CheckPushAccessOptions {
 /** The SRI string (`sha512-...`) of a file or a Buffer. */
 export declare function computeIntegrity(input: string | Buffer, options?: IntegrityOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
 
+/**
+ * The source digest of an image of `plugins` (dist-dynamic folders, in
+ * image order) built with these options (buildOciLayout's defaults).
+ */
+export declare function computeSourceDigest(plugins: Array<string>, options: SourceDigestOptions, cancel?: CancelToken | undefined | null): Promise<SourceDigestResult>
+
 /** Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`. */
 export declare function cosignGenerateKeyPair(dir: string, passphrase: string): Promise<KeyPairFiles>
 
@@ -517,6 +523,9 @@ export interface PushOciImageResult {
   referrers: number
 }
 
+/** What each of `tags` points at in its registry (one manifest GET each). */
+export declare function readRemoteTags(tags: Array<string>, options?: CheckPushAccessOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<Array<RemoteTagInfo>>
+
 /**
  * Checks credentials against `host` and stores them in auth.json (as
  * `podman login` does); resolves to the file written.
@@ -537,6 +546,14 @@ export interface RegistryLogoutResult {
   /** Whether the file held credentials for the host. */
   removed: boolean
   file: string
+}
+
+export interface RemoteTagInfo {
+  tag: string
+  /** null when the tag does not exist. */
+  manifestDigest?: string
+  /** The manifest's `io.dynpack.source.digest`, when it has one. */
+  sourceDigest?: string
 }
 
 /** The CycloneDX 1.6 SBOM (JSON text) of what packing `dir` ships. */
@@ -575,6 +592,29 @@ export interface SignOciImageResult {
   signatures: number
   /** This key had already signed this digest: nothing was sent. */
   upToDate: boolean
+}
+
+export interface SourceDigestOptions {
+  platform?: string
+  annotations?: Record<string, string>
+  labels?: Record<string, string>
+  sourceDateEpoch?: number
+  compressionLevel?: number
+  sbom?: boolean
+}
+
+export interface SourceDigestResult {
+  /** `sha256:…`, the `io.dynpack.source.digest` annotation. */
+  digest: string
+  plugins: Array<SourcePluginInfo>
+}
+
+export interface SourcePluginInfo {
+  directory: string
+  name: string
+  version: string
+  files: number
+  bytes: number
 }
 
 /**

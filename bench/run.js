@@ -8,7 +8,7 @@
 //
 //   npm run bench                 full run (~10-20 min on 2 cores)
 //   npm run bench -- --quick      small fixtures, 1 repetition (BENCH_QUICK=1)
-//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling,push
+//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling,push,incremental
 //            --no-podman  --no-install (do not install @janus-idp/cli)
 
 const { spawnSync } = require('node:child_process')
@@ -26,7 +26,7 @@ const tools = require('./lib/tools')
 
 const BENCH = __dirname
 const CACHE = path.join(BENCH, '.cache')
-const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling', 'push']
+const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling', 'push', 'incremental']
 
 function log (msg) { process.stderr.write(msg + '\n') }
 

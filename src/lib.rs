@@ -26,6 +26,7 @@ pub mod progress;
 pub mod registry;
 pub mod sbom;
 pub mod sign;
+pub mod source_digest;
 pub mod tar_reader;
 pub mod tarball;
 pub mod time;
@@ -1672,5 +1673,159 @@ pub fn mirror_images(
             from_dir: o.from_dir.map(PathBuf::from),
             to_dir: o.to_dir.map(PathBuf::from),
         },
+    })
+}
+
+// ---------------------------------------------------------------------------
+// source digest (package --push skips an image whose remote tag already has it)
+
+#[napi(object)]
+pub struct SourceDigestOptions {
+    pub platform: Option<String>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
+    pub source_date_epoch: Option<i64>,
+    pub compression_level: Option<u32>,
+    pub sbom: Option<bool>,
+}
+
+#[napi(object)]
+pub struct SourcePluginInfo {
+    pub directory: String,
+    pub name: String,
+    pub version: String,
+    pub files: i64,
+    pub bytes: i64,
+}
+
+#[napi(object)]
+pub struct SourceDigestResult {
+    /// `sha256:…`, the `io.dynpack.source.digest` annotation.
+    pub digest: String,
+    pub plugins: Vec<SourcePluginInfo>,
+}
+
+pub struct SourceDigestTask {
+    plugins: Vec<PathBuf>,
+    options: source_digest::SourceOptions,
+}
+
+#[napi]
+impl Task for SourceDigestTask {
+    type Output = source_digest::SourceDigest;
+    type JsValue = SourceDigestResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        source_digest::source_digest(&self.plugins, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, d: Self::Output) -> Result<Self::JsValue> {
+        Ok(SourceDigestResult {
+            digest: d.digest,
+            plugins: d
+                .plugins
+                .into_iter()
+                .map(|p| SourcePluginInfo {
+                    directory: p.directory,
+                    name: p.name,
+                    version: p.version,
+                    files: p.files as i64,
+                    bytes: p.bytes as i64,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The source digest of an image of `plugins` (dist-dynamic folders, in
+/// image order) built with these options (buildOciLayout's defaults).
+#[napi(ts_return_type = "Promise<SourceDigestResult>")]
+pub fn compute_source_digest(
+    plugins: Vec<String>,
+    options: SourceDigestOptions,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<SourceDigestTask>> {
+    let mut o = source_digest::SourceOptions {
+        compression_level: options.compression_level.unwrap_or(oci::DEFAULT_LEVEL),
+        source_date_epoch: epoch_option(options.source_date_epoch)?.unwrap_or(0),
+        annotations: options
+            .annotations
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        labels: options.labels.unwrap_or_default().into_iter().collect(),
+        sbom: options.sbom.unwrap_or(false),
+        cancel: cancel.map(|c| c.flag.clone()),
+        ..Default::default()
+    };
+    if let Some(p) = options.platform.filter(|p| !p.is_empty()) {
+        o.platform = oci::Platform::parse(&p).map_err(js_error)?;
+    }
+    Ok(AsyncTask::new(SourceDigestTask {
+        plugins: plugins.into_iter().map(PathBuf::from).collect(),
+        options: o,
+    }))
+}
+
+#[napi(object)]
+pub struct RemoteTagInfo {
+    pub tag: String,
+    /// null when the tag does not exist.
+    pub manifest_digest: Option<String>,
+    /// The manifest's `io.dynpack.source.digest`, when it has one.
+    pub source_digest: Option<String>,
+}
+
+pub struct RemoteTagsTask {
+    tags: Vec<String>,
+    auth: registry::auth::AuthOptions,
+    transport: registry::transport::TransportOptions,
+}
+
+#[napi]
+impl Task for RemoteTagsTask {
+    type Output = Vec<source_digest::RemoteTag>;
+    type JsValue = Vec<RemoteTagInfo>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        self.tags
+            .iter()
+            .map(|t| source_digest::remote_tag(t, &self.auth, &self.transport))
+            .collect::<error::Result<_>>()
+            .map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, tags: Self::Output) -> Result<Self::JsValue> {
+        Ok(tags
+            .into_iter()
+            .map(|t| RemoteTagInfo {
+                tag: t.tag,
+                manifest_digest: t.manifest_digest,
+                source_digest: t.source_digest,
+            })
+            .collect())
+    }
+}
+
+/// What each of `tags` points at in its registry (one manifest GET each).
+#[napi(ts_return_type = "Promise<Array<RemoteTagInfo>>")]
+pub fn read_remote_tags(
+    tags: Vec<String>,
+    options: Option<CheckPushAccessOptions>,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<RemoteTagsTask> {
+    let o = options.unwrap_or(CheckPushAccessOptions {
+        authfile: None,
+        creds: None,
+        cert_dir: None,
+        tls_verify: None,
+    });
+    AsyncTask::new(RemoteTagsTask {
+        tags,
+        auth: registry::auth::AuthOptions {
+            authfile: o.authfile.map(PathBuf::from),
+            creds: o.creds,
+        },
+        transport: transport_options(o.cert_dir, o.tls_verify, cancel),
     })
 }

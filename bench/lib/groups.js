@@ -13,6 +13,7 @@ const { execFileSync } = require('node:child_process')
 const { monorepoPackages } = require('./fixtures')
 const tools = require('./tools')
 const { pushGroup } = require('./push')
+const { incrementalGroup } = require('./incremental')
 
 const OPS = path.join(__dirname, '..', 'ops')
 const OCI_TAG = 'localhost/dynpack-bench/backend:v1'
@@ -121,6 +122,7 @@ function defineGroups ({ opt, fx, cache: CACHE, env, dyn, npmPack, podman, janus
       ]),
     },
     pushGroup({ opt, fx, cache: CACHE, dyn, node, podman, janus, ociTag: OCI_TAG, avail }),
+    incrementalGroup({ opt, fx, cache: CACHE, dyn }),
   ].filter((g) => opt.only.includes(g.id))
 }
 

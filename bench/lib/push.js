@@ -123,4 +123,4 @@ function pushGroup ({ opt, fx, cache, dyn, node, podman, janus, ociTag, avail })
   }
 }
 
-module.exports = { pushGroup }
+module.exports = { pushGroup, freePort, waitForPort, REGISTRY_BIN }

@@ -116,6 +116,10 @@ function targets (results) {
       row('monorepo', 'npm-pack-each'), cli || row('monorepo', 'pack-many'), 2.5)
   }
   if (ran('oci')) ratio('buildOciLayout vs podman packager + push', '≥ 5× faster', row('oci', 'podman'), row('oci', 'build-oci'), 5)
+  if (ran('incremental')) {
+    ratio('`package --push` of 20 plugins: 1 changed vs all 20 changed', '≥ 5× faster', row('incremental', 'package-push-all-changed'), row('incremental', 'package-push-one-changed'), 5)
+    ratio('`package --push` of 20 plugins: none changed vs all 20 changed (per plugin: walk + hash + one GET vs full)', 'informative', row('incremental', 'package-push-all-changed'), row('incremental', 'package-push-none-changed'))
+  }
   if (ran('push')) {
     ratio('`dynpack push` vs `skopeo copy` (same layout, loopback registry)', '≥ 1× (at least as fast)', row('push', 'skopeo-copy'), row('push', 'dynpack-push'), 1)
     ratio('`dynpack package --push` vs janus-cli packager + `podman push`', '≥ 10× faster', row('push', 'podman-package-push'), row('push', 'dynpack-package-push'), 10)

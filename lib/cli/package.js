@@ -13,12 +13,13 @@ const { pluginsYaml, parseAppConfig, yamlLine, preload: preloadYaml } = require(
 const { isTemplate, expandTemplate } = require('../tag-template.js')
 const { REGISTRY_OPTIONS, pushBuilt, registryOptions } = require('./push.js')
 const { EXPORT_OPTIONS, exportUsage, cliExport } = require('./export-step.js')
+const incremental = require('./incremental.js')
 
 /** Where a plugin report keeps its parsed app-config for the text report (a symbol: JSON leaves it out). */
 const CONFIG_NODE = Symbol('pluginConfig node')
 
 const OPTIONS = {
-  tag: { type: 'string', short: 't' },
+  tag: { type: 'string', short: 't', multiple: true },
   output: { type: 'string', short: 'o' },
   archive: { type: 'string' },
   'export-to': { type: 'string' },
@@ -36,6 +37,7 @@ const OPTIONS = {
   'catalog-index': { type: 'string' },
   ...REGISTRY_OPTIONS,
   ...EXPORT_OPTIONS,
+  ...incremental.OPTIONS,
   // Accepted so that scripts written for the RHDH packagers run unchanged.
   'container-tool': { type: 'string' },
   'use-docker': { type: 'boolean' },
@@ -102,6 +104,17 @@ Options:
                             and after a failed push nothing is printed on stdout
       --sign-key FILE       with --push: sign each pushed image with this cosign
                             key (passphrase: COSIGN_PASSWORD), as \`dynpack sign\`
+      --tag IMAGE:TAG ...   with --push, repeat --tag to push the same manifest
+                            under more tags (the first names the image)
+      --revision REV        the commit in the org.opencontainers.image.revision
+                            and vcs-ref labels (default: git HEAD, when in a
+                            git repository); with an epoch, the
+                            org.opencontainers.image.created and build-date
+                            labels are set from it too
+      --expires-after 2w    set the quay.expires-after label (h, d or w)
+      --compression-level N the layer's deflate level, 1-9 (default 3)
+      --load                hand each built image to the local podman (or
+                            docker, Engine 25 or later) with \`load\`
       --catalog DIR         write the RHDH Extensions catalog entities of the
                             plugins (pinned by digest) into DIR, merged with what
                             is there, and DIR/dynamic-plugins.default.yaml
@@ -120,6 +133,11 @@ ${exportUsage(28)}
       --verbose             print progress and details on stderr
   -h, --help                show this help
 
+Each image's manifest carries io.dynpack.source.digest, the digest of its
+files (paths, modes, sizes, contents) and of the options that shape its bytes.
+With --push, an image whose tags all hold that source already is neither built
+nor uploaded ("up to date"), and is printed pinned by digest as if pushed.
+
 Accepted and ignored, with a note, so that scripts written for
 \`rhdh-cli plugin package\` run unchanged: --container-tool, --use-docker,
 --preserve-temp-dir. dynpack runs the plugin export only when asked
@@ -131,13 +149,16 @@ async function run (argv, io) {
   const { values, positionals } = parse('package', argv, OPTIONS, { variadic: ['annotation', 'label'] })
   const cwd = io.cwd ?? process.cwd()
   const report = new Reporter(io, values)
+  const extraTags = splitTags(values)
   checkUsage(values)
   for (const [flag, why] of Object.entries(IGNORED)) {
     if (values[flag] !== undefined) report.note(`ignoring --${flag}: ${why}`)
   }
-  const annotations = keyValues(values.annotation, 'annotation', 'package')
-  const labels = keyValues(values.label, 'label', 'package')
   const sourceDateEpoch = values['source-date-epoch'] !== undefined ? parseEpoch(values['source-date-epoch']) : undefined
+  const compressionLevel = incremental.compressionLevel(values)
+  const ci = incremental.ciMetadata(values, cwd, incremental.epochOf({ sourceDateEpoch }, require('../api.js')))
+  const annotations = { ...ci.annotations, ...keyValues(values.annotation, 'annotation', 'package') }
+  const labels = { ...ci.labels, ...keyValues(values.label, 'label', 'package') }
   const exportTo = values['export-to'] !== undefined ? path.resolve(cwd, values['export-to']) : null
 
   await cliExport(values, positionals.length > 0 ? positionals : ['.'], { cwd, report, signal: io.signal, env: io.env, command: 'package' })
@@ -149,14 +170,21 @@ async function run (argv, io) {
   const catalog = require('./catalog-options.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
   const api = require('../api.js')
   const plan = values.tag === undefined ? [] : planImages(found, values, cwd)
+  for (const g of plan) g.extraTags = extraTags.map((t) => isTemplate(t) ? expandTemplate(t, g.plugins[0]) : t)
   // A key that does not open fails now, before anything is built or pushed.
   const signingPassphrase = values['sign-key'] === undefined ? undefined : await require('./sign.js').unlockKey(path.resolve(cwd, values['sign-key']), io)
-  // So does a registry that does not answer or refuses the credentials: one error per registry.
-  const failures = values.push ? await checkAccess(api, plan.map((g) => g.tag), values, { cwd, report, signal: io.signal }) : []
+  // Images whose remote tags already hold their source are left out (read-only: nothing built yet).
+  const buildValues = { ...values, annotations, labels, sourceDateEpoch, compressionLevel }
+  const { toBuild, fresh } = plan.length === 0
+    ? { toBuild: [], fresh: [] }
+    : await unchangedImages(api, plan, buildValues, { cwd, report, signal: io.signal })
+  // A registry that does not answer or refuses the credentials fails now, before anything is built: one error per registry.
+  const pushTags = toBuild.flatMap((g) => [g.tag, ...g.extraTags])
+  const failures = values.push && pushTags.length > 0 ? await checkAccess(api, pushTags, values, { cwd, report, signal: io.signal }) : []
   // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
   const images = failures.length > 0 || plan.length === 0
     ? []
-    : await buildImages(api, plan, { ...values, annotations, labels, sourceDateEpoch }, { cwd, report, signal: io.signal })
+    : inPlanOrder(plan, [...await buildImages(api, toBuild, buildValues, { cwd, report, signal: io.signal }), ...fresh])
   const warnings = runWarnings(images)
   for (const w of warnings) report.warn(w)
   const image = images.length === 1 && !images[0].fromTemplate ? images[0] : null
@@ -167,13 +195,23 @@ async function run (argv, io) {
       signal: io.signal,
       onPlugin: (p, x) => report.progress(`exported ${p.directory}: ${x.files} files, ${formatBytes(x.unpackedSize)}`),
     })
+  const built = images.filter((i) => !i.upToDate)
   if (values.push && images.length > 0) {
-    const pushFailures = await pushBuilt(images, values, { cwd, report, signal: io.signal })
-    failures.push(...pushFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+    if (built.length > 0) {
+      const pushFailures = await pushBuilt(built, values, { cwd, report, signal: io.signal })
+      failures.push(...pushFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+      const tagFailures = await incremental.pushExtraTags(api, built, registryOptions(values, cwd, 'package'), { report, signal: io.signal })
+      failures.push(...tagFailures.map((f) => ({ stage: 'push', what: f.label, error: f.error })))
+    }
+    // Up-to-date images too: a signature already there is kept (upToDate), a missing one is added.
     if (values['sign-key'] !== undefined) {
       const signFailures = await require('./sign.js').signPushed(images, values, { cwd, report, signal: io.signal, passphrase: signingPassphrase })
       failures.push(...signFailures.map((f) => ({ stage: 'sign', what: f.label, error: f.error })))
     }
+  }
+  if (values.load && built.length > 0) {
+    const loadFailures = await incremental.loadImages(built, { report })
+    failures.push(...loadFailures.map((f) => ({ stage: 'load', what: f.label, error: f.error })))
   }
   const plugins = pluginReports(found.plugins, images, exported, configs)
   for (const img of images) img.dynpackPush = dynpackPushCommand(cwd, img)
@@ -219,6 +257,10 @@ async function run (argv, io) {
         push: i.push,
         pushed: i.pushed ?? null,
         signed: i.signed ?? null,
+        upToDate: !!i.upToDate,
+        sourceDigest: i.sourceDigest ?? null,
+        extraTags: i.extraTags ?? [],
+        loaded: i.loaded ?? null,
       })),
       exportTo,
       plugins,
@@ -308,6 +350,10 @@ function checkUsage (values) {
     }
     if (values.push) throw usageError('--push needs --tag IMAGE:TAG', 'package')
   }
+  if (values.revision !== undefined && !/^[0-9A-Za-z._/-]{1,128}$/.test(values.revision)) {
+    throw usageError(`--revision ${JSON.stringify(values.revision)}: expected a commit id or a ref name`, 'package')
+  }
+  if (values.load && values.tag === undefined) throw usageError('--load needs --tag IMAGE:TAG', 'package')
   if (values['sign-key'] !== undefined && !values.push) {
     throw usageError('--sign-key signs the pushed images: it needs --push', 'package')
   }
@@ -369,14 +415,14 @@ function planImages (found, values, cwd) {
 async function buildImages (api, plan, values, ctx) {
   const archive = values.archive !== undefined
   if (plan.length === 1 && !plan[0].fromTemplate) {
-    return [await buildImage(api, plan[0].plugins, { ...values, output: plan[0].output, archive }, ctx)]
+    return [await buildImage(api, plan[0].plugins, { ...values, ...groupValues(plan[0]), output: plan[0].output, archive }, ctx)]
   }
   const settled = []
   const queue = [...plan]
   const worker = async () => {
     for (let g = queue.shift(); g; g = queue.shift()) {
       try {
-        settled.push({ ok: await buildImage(api, g.plugins, { ...values, tag: g.tag, output: g.output, archive }, ctx) })
+        settled.push({ ok: await buildImage(api, g.plugins, { ...values, ...groupValues(g), tag: g.tag, output: g.output, archive }, ctx) })
       } catch (error) {
         settled.push({ error, tag: g.tag })
       }
@@ -448,6 +494,7 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
   if (values.platform) options.platform = values.platform // "" (the packagers' "no --platform") gives the default
   if (values.sourceDateEpoch !== undefined) options.sourceDateEpoch = values.sourceDateEpoch
   if (values.sbom) options.sbom = true
+  if (values.compressionLevel !== undefined) options.compressionLevel = values.compressionLevel
   // With --push, the layer goes to the registry while it is compressed; the push then finds it there.
   if (values.push) options.uploadLayer = registryOptions(values, cwd, 'package')
   const started = Date.now()
@@ -476,6 +523,8 @@ async function buildImage (api, plugins, values, { cwd, report, signal }) {
     result,
     push: ['skopeo', 'copy', '--preserve-digests', source, `docker://${values.tag}`],
     warnings,
+    extraTags: values.extraTags ?? [],
+    sourceDigest: values.sourceDigest,
   }
 }
 
@@ -522,21 +571,25 @@ function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
   const n = plugins.length
   const width = Math.max(...plugins.map((p) => p.directory.length))
   const lines = []
-  if (image) {
+  if (image?.upToDate) {
+    lines.push(`${tag} is up to date: its source digest ${image.sourceDigest} is the one in the registry, so nothing was built or uploaded (${n} plugin${n === 1 ? '' : 's'}, manifest ${image.manifestDigest}):`,
+      ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`), '')
+  } else if (image) {
     lines.push(`Built ${image.archive ? 'OCI archive' : 'OCI image layout'} ${displayPath(cwd, image.output)} for ${tag} ` +
       `(${n} plugin${n === 1 ? '' : 's'}, layer ${formatBytes(image.result.layerSize)}, manifest ${image.result.manifestDigest}):`,
     ...plugins.map((p) => `  ${p.directory.padEnd(width)}  ${p.name}@${p.version}`), '')
   } else if (images.length > 0) {
-    const k = images.length
-    const rows = images.map((i) => [i.plugins.join(' '), i.tag, displayPath(cwd, i.output)])
+    const k = images.filter((i) => !i.upToDate).length
+    const same = images.length - k
+    const rows = images.map((i) => [i.plugins.join(' '), i.tag, i.upToDate ? '(up to date, not rebuilt)' : displayPath(cwd, i.output)])
     const w = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length)))
-    lines.push(`Built ${k} OCI ${images[0].archive ? 'archive' : 'image layout'}${k === 1 ? '' : 's'} from ${tag} (${n} plugin${n === 1 ? '' : 's'}):`,
+    lines.push(`Built ${k} OCI ${images.find((i) => !i.upToDate)?.archive ? 'archive' : 'image layout'}${k === 1 ? '' : 's'} from ${tag} (${n} plugin${n === 1 ? '' : 's'}${same ? `; ${same} image${same === 1 ? '' : 's'} up to date` : ''}):`,
       ...rows.map((r) => `  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`), '')
   }
   if (images.length > 0) {
     const pushed = images.filter((i) => i.pushed)
     const unpushed = images.filter((i) => !i.pushed)
-    if (pushed.length > 0) lines.push(...pushed.map((i) => `Pushed ${i.pushed.reference}.`), '')
+    if (pushed.length > 0) lines.push(...pushed.map((i) => `${i.upToDate ? 'Up to date' : 'Pushed'} ${i.pushed.reference}${i.extraTags?.length ? ` (also ${i.extraTags.join(', ')})` : ''}.`), '')
     if (unpushed.length > 0) {
       lines.push(`Push ${unpushed.length === 1 ? 'it' : 'them'} with:`, ...unpushed.map((i) => '  ' + i.dynpackPush.map(shellQuote).join(' ')),
         'or with skopeo:', ...unpushed.map((i) => '  ' + i.push.map(shellQuote).join(' ')), '')
@@ -553,6 +606,42 @@ function textReport ({ cwd, tag, quiet, images, exported, exportTo, plugins }) {
       localYaml)
   }
   return lines.join('\n')
+}
+
+/**
+ * `--tag` may be repeated: the first names the image (and its layout), the
+ * others are pushed the same manifest after it. Leaves the first in
+ * `values.tag`; returns the others.
+ */
+function splitTags (values) {
+  const tags = values.tag ?? []
+  values.tag = tags[0]
+  if (tags.length > 1 && !values.push) throw usageError('several --tag values are pushed as one image: they need --push', 'package')
+  return tags.slice(1)
+}
+
+/** The per-image values buildImage takes from a planned group (its annotations carry its source digest). */
+function groupValues (g) {
+  return { annotations: g.annotations, extraTags: g.extraTags, sourceDigest: g.sourceDigest }
+}
+
+/**
+ * Every planned image gets its source digest; with --push (and no --load,
+ * which needs the image on disk) the images whose remote tags already hold
+ * that source are left out of the build: `{ toBuild, fresh }`.
+ */
+async function unchangedImages (api, plan, values, ctx) {
+  // The remote reads go on while the files are hashed.
+  const reads = values.push && !values.load ? incremental.readTags(api, plan, registryOptions(values, ctx.cwd, 'package'), ctx.signal) : null
+  await incremental.addSourceDigests(api, plan, values, ctx.signal)
+  if (!reads) return { toBuild: plan, fresh: [] }
+  const { stale, fresh } = await incremental.splitUnchanged(api, plan, reads, ctx)
+  return { toBuild: plan.filter((g) => stale.includes(g)), fresh }
+}
+
+function inPlanOrder (plan, images) {
+  const order = plan.map((g) => g.tag)
+  return images.sort((a, b) => order.indexOf(a.tag) - order.indexOf(b.tag))
 }
 
 /** `--source-date-epoch SECONDS`: decimal seconds since 1970, as SOURCE_DATE_EPOCH. */

@@ -1,0 +1,289 @@
+//! The digest of what an image is made *from*: each plugin's packed file
+//! list (paths, modes, sizes, content hashes), the options that shape the
+//! image bytes, and [`FORMAT_VERSION`]. `package --push` writes it into the
+//! manifest as [`ANNOTATION`] and compares it with the remote tag's, so an
+//! unchanged plugin is neither compressed nor uploaded.
+//!
+//! Hashing reads each file once, in parallel, without building a tarball:
+//! far cheaper than the deflate pass it saves.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::input::{open_regular, Unreadable};
+use crate::oci::Platform;
+use crate::packlist::PackList;
+use crate::pipeline::{check_cancel, Cancel};
+use crate::plugin;
+use crate::registry::auth::AuthOptions;
+use crate::registry::reference::ImageReference;
+use crate::registry::transport::TransportOptions;
+
+/// The manifest annotation that holds the source digest.
+pub const ANNOTATION: &str = "io.dynpack.source.digest";
+
+/// Bumped whenever the same source and options would give other image
+/// bytes (a layer, config or manifest format change), so that images built
+/// by an older dynpack are rebuilt once.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The options that enter the image bytes (the tag does not: the manifest
+/// is the same under every tag).
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    pub platform: Platform,
+    pub compression_level: u32,
+    pub source_date_epoch: u64,
+    /// Manifest annotations given by the user ([`ANNOTATION`] itself is left out).
+    pub annotations: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// SBOM referrers are attached.
+    pub sbom: bool,
+    pub cancel: Cancel,
+}
+
+/// One plugin as the image will hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePlugin {
+    pub directory: String,
+    pub name: String,
+    pub version: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// `sha256:…` of the source, and the plugins it covers in image order.
+#[derive(Debug, Clone)]
+pub struct SourceDigest {
+    pub digest: String,
+    pub plugins: Vec<SourcePlugin>,
+}
+
+/// The digest of the plugins `inputs` (plugin or dist-dynamic folders, in
+/// image order) built with `opts`.
+pub fn source_digest(inputs: &[PathBuf], opts: &SourceOptions) -> Result<SourceDigest> {
+    check_cancel(&opts.cancel)?;
+    let lists: Vec<(PackList, String, String, String)> = inputs
+        .par_iter()
+        .map(|p| {
+            let list = PackList::collect(&plugin::locate(p)?)?;
+            let name = list.manifest.require_name()?.to_string();
+            let version = list.manifest.require_version()?.to_string();
+            let directory = plugin::directory_name(&name);
+            Ok((list, name, version, directory))
+        })
+        .collect::<Result<_>>()?;
+    let files: Vec<(usize, &crate::packlist::PackFile)> = lists
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| l.0.files.iter().map(move |f| (i, f)))
+        .collect();
+    let hashes: Vec<String> = files
+        .par_iter()
+        .map(|(_, f)| {
+            check_cancel(&opts.cancel)?;
+            hash_file(&f.abs, f.size)
+        })
+        .collect::<Result<_>>()?;
+
+    let mut h = Sha256::new();
+    h.update(format!("dynpack source v{FORMAT_VERSION}\n"));
+    let mut annotations = opts.annotations.clone();
+    annotations.remove(ANNOTATION);
+    let options = json!({
+        "platform": [&opts.platform.os, &opts.platform.architecture, &opts.platform.variant],
+        "compressionLevel": opts.compression_level,
+        "sourceDateEpoch": opts.source_date_epoch,
+        "annotations": annotations,
+        "labels": opts.labels,
+        "sbom": opts.sbom,
+    });
+    h.update(options.to_string());
+    h.update(b"\n");
+    let mut next = 0;
+    let mut plugins = Vec::with_capacity(lists.len());
+    for (i, (list, name, version, directory)) in lists.iter().enumerate() {
+        h.update(Value::from(directory.as_str()).to_string());
+        h.update(b"\n");
+        let mut bytes = 0;
+        for f in &list.files {
+            debug_assert_eq!(files[next].0, i);
+            // JSON-quoted path: no name can forge a line break.
+            let line = format!(
+                "{:o} {} {} {}\n",
+                f.mode,
+                f.size,
+                hashes[next],
+                Value::from(f.path.as_str())
+            );
+            h.update(line);
+            bytes += f.size;
+            next += 1;
+        }
+        plugins.push(SourcePlugin {
+            directory: directory.clone(),
+            name: name.clone(),
+            version: version.clone(),
+            files: list.files.len() as u64,
+            bytes,
+        });
+    }
+    Ok(SourceDigest {
+        digest: format!("sha256:{}", crate::hex::hex(&h.finalize())),
+        plugins,
+    })
+}
+
+/// sha256 of a file read in 256 KiB blocks; a size other than the listed
+/// one means the file changed under us.
+fn hash_file(path: &std::path::Path, expected: u64) -> Result<String> {
+    let (mut file, _) = open_regular(path).map_err(|e| match e {
+        Unreadable::Io(e) => Error::io(path, e),
+        Unreadable::NotRegular(kind) => Error::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+            fix: "remove it or exclude it (.npmignore / `files`)",
+        },
+        Unreadable::TooLarge(n) => Error::FileChanged {
+            path: path.to_path_buf(),
+            expected,
+            actual: n,
+        },
+    })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        total += n as u64;
+    }
+    if total != expected {
+        return Err(Error::FileChanged {
+            path: path.to_path_buf(),
+            expected,
+            actual: total,
+        });
+    }
+    Ok(crate::hex::hex(&h.finalize()))
+}
+
+/// What a registry tag points at now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTag {
+    pub tag: String,
+    /// None when the tag does not exist.
+    pub manifest_digest: Option<String>,
+    /// The manifest's [`ANNOTATION`], when it is an image manifest that has one.
+    pub source_digest: Option<String>,
+}
+
+/// Reads the manifest `tag` points at (one GET) and its source digest.
+pub fn remote_tag(
+    tag: &str,
+    auth: &AuthOptions,
+    transport: &TransportOptions,
+) -> Result<RemoteTag> {
+    let reference = ImageReference::parse(tag)?;
+    let manifest = match crate::registry::pull_manifest(&reference, &[], auth, transport) {
+        Ok(m) => m,
+        Err(Error::ImageNotFound { .. }) => {
+            return Ok(RemoteTag {
+                tag: tag.to_string(),
+                manifest_digest: None,
+                source_digest: None,
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let source_digest = serde_json::from_slice::<Value>(&manifest.bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("annotations")?
+                .get(ANNOTATION)?
+                .as_str()
+                .map(str::to_string)
+        });
+    Ok(RemoteTag {
+        tag: tag.to_string(),
+        manifest_digest: Some(manifest.digest),
+        source_digest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(dir: &std::path::Path, body: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("package.json"),
+            r#"{"name":"@acme/plugin-x-dynamic","version":"1.0.0","main":"index.js"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("index.js"), body).unwrap();
+    }
+
+    fn opts() -> SourceOptions {
+        SourceOptions {
+            compression_level: 3,
+            ..Default::default()
+        }
+    }
+
+    fn digest(dir: &std::path::Path, o: &SourceOptions) -> SourceDigest {
+        source_digest(&[dir.to_path_buf()], o).unwrap()
+    }
+
+    #[test]
+    fn digest_follows_content_and_options_only() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        plugin(&a, "x");
+        plugin(&b, "x");
+        let da = digest(&a, &opts());
+        assert_eq!(
+            digest(&b, &opts()).digest,
+            da.digest,
+            "the folder's location does not count"
+        );
+        assert_eq!(da.plugins[0].directory, "acme-plugin-x");
+        assert_eq!(da.plugins[0].files, 2);
+
+        std::fs::write(b.join("index.js"), "y").unwrap();
+        assert_ne!(digest(&b, &opts()).digest, da.digest);
+
+        let mut o = opts();
+        o.compression_level = 9;
+        assert_ne!(digest(&a, &o).digest, da.digest);
+        let mut o = opts();
+        o.annotations.insert("k".into(), "v".into());
+        assert_ne!(digest(&a, &o).digest, da.digest);
+        let mut o = opts();
+        o.annotations.insert(ANNOTATION.into(), "sha256:x".into());
+        assert_eq!(digest(&a, &o).digest, da.digest);
+    }
+
+    #[test]
+    fn mode_changes_count() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        plugin(&a, "x");
+        let before = digest(&a, &opts()).digest;
+        std::fs::set_permissions(a.join("index.js"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        assert_ne!(digest(&a, &opts()).digest, before);
+    }
+}
