@@ -184,7 +184,8 @@ function makeHome (dir) {
 
 function blockEnv (dir) {
   const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, NODE_PATH: '', ...makeHome(dir) }
-  for (const k of Object.keys(env)) if (env[k] === '') delete env[k]
+  // a block runs as in a user's shell: not with the npm_config_* of `npm test` (its userconfig would hide ~/.npmrc)
+  for (const k of Object.keys(env)) if (env[k] === '' || /^npm_(config|package|lifecycle)_/i.test(k)) delete env[k]
   return env
 }
 

@@ -336,12 +336,20 @@ describe('buildOciLayout({ sbom: true }): one referrer per plugin in the layout'
     assert.equal(JSON.parse(run('skopeo', ['inspect', `oci:${copy}:v1`])).Digest, result.manifestDigest)
   })
 
-  test('dynpack package --sbom reports the referrer', () => {
+  test('dynpack package --sbom reports the referrer', async () => {
     const layout = fresh('cli-layout')
-    const outText = execFileSync(process.execPath, [BIN, 'package', dist, '--tag', TAG, '--output', layout, '--sbom', '--json'], { encoding: 'utf8' })
+    // run outside any git checkout, so that no revision label is added
+    const cwd = fresh('cli-cwd')
+    fs.mkdirSync(cwd)
+    const outText = execFileSync(process.execPath, [BIN, 'package', dist, '--tag', TAG, '--output', layout, '--sbom', '--json'], { encoding: 'utf8', cwd })
     const report = JSON.parse(outText)
     const plugins = report.plugins ?? report
     const p = Array.isArray(plugins) ? plugins[0] : plugins
-    assert.equal(p.sbom.referrer, result.sboms[0].manifestDigest)
+    // `package` adds the source digest annotation (io.dynpack.source.digest); with it, the API builds the same image
+    const [image] = report.images
+    assert.match(image.sourceDigest, /^sha256:[0-9a-f]{64}$/)
+    const same = await buildOciLayout(dist, { output: fresh('api-annotated'), tag: TAG, sbom: true, annotations: { 'io.dynpack.source.digest': image.sourceDigest } })
+    assert.equal(image.manifestDigest, same.manifestDigest)
+    assert.equal(p.sbom.referrer, same.sboms[0].manifestDigest)
   })
 })

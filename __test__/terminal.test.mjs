@@ -65,8 +65,17 @@ describe('package --source-date-epoch', () => {
     const out = path.join(root, 'sde')
     const r = dynpack(['package', '--tag', 'quay.io/acme/p:1', '--output', out, '--source-date-epoch', '1700000000', '--json'], { cwd: ex.root })
     assert.equal(r.status, 0, r.stderr)
+    // `package` adds the source digest annotation (io.dynpack.source.digest); with it, the API builds the same image
+    const sourceDigest = JSON.parse(r.stdout).images[0].sourceDigest
     const viaApi = await api.buildOciLayout([ex.backendDistDynamic, ex.frontendDistDynamic],
-      { output: path.join(root, 'sde-api'), tag: 'quay.io/acme/p:1', sourceDateEpoch: 1700000000 })
+      {
+        output: path.join(root, 'sde-api'),
+        tag: 'quay.io/acme/p:1',
+        sourceDateEpoch: 1700000000,
+        annotations: { 'io.dynpack.source.digest': sourceDigest },
+        // and, from the epoch, the labels CI pipelines read
+        labels: { 'org.opencontainers.image.created': '2023-11-14T22:13:20Z', 'build-date': '2023-11-14T22:13:20Z' },
+      })
     assert.equal(JSON.parse(r.stdout).image.manifestDigest, viaApi.manifestDigest)
     const env = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }
     const viaEnv = dynpack(['package', '--tag', 'quay.io/acme/p:1', '--output', path.join(root, 'sde-env'), '--json'], { cwd: ex.root, env })
