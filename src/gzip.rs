@@ -28,6 +28,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::error::{Error, Result};
 
+pub mod symbols;
+
 /// The header npm's tarballs start with: no name, mtime 0, XFL 2 (level 9),
 /// OS 0xff (minizlib's portable mode).
 pub const NPM_GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff];
