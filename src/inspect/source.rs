@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, IoContext, Result};
 use crate::input::{open_regular, Unreadable};
+use crate::oci::archive::{read_archive, ArchiveProblem};
 use crate::oci::image::ANNOTATION_REF_NAME;
 use crate::oci::layout::{parse_existing, INDEX_FILE, OCI_LAYOUT_FILE};
 
@@ -369,59 +370,27 @@ impl ArchiveSource {
             }
             Err(Unreadable::TooLarge(_)) => unreachable!("open_regular sets no size limit"),
         };
-        let mut magic = [0u8; 2];
-        if file.read(&mut magic).at(path)? == 2 && magic == [0x1f, 0x8b] {
-            return Err(bad(
+        let read = read_archive(&mut file, path).map_err(|problem| match problem {
+            ArchiveProblem::Gzip => bad(
                 &location,
                 "the archive is gzip-compressed; gunzip it first (dynpack reads uncompressed oci-archive files, as podman and skopeo write them)",
-            ));
-        }
-        file.seek(SeekFrom::Start(0)).at(path)?;
-        let mut members = BTreeMap::new();
-        let mut layout = None;
-        let mut index = None;
-        let mut archive = crate::tar_reader::Archive::new(&file);
-        let entries = archive
-            .entries()
-            .map_err(|e| bad(&location, format!("not a tar file ({e})")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                if crate::tar_reader::is_too_large(&e) {
-                    return Error::TarHeaderTooLarge {
-                        location: location.clone(),
-                    };
-                }
-                bad(&location, format!("not a readable tar file ({e})"))
-            })?;
-            if entry.header().entry_type() != tar::EntryType::Regular {
-                continue;
+            ),
+            ArchiveProblem::NotTar => bad(&location, "not a readable tar file"),
+            ArchiveProblem::Oversized(name, size) => {
+                bad(&location, format!("its {name} is {size} bytes"))
             }
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let name = name.trim_start_matches("./").to_string();
-            if name == OCI_LAYOUT_FILE || name == INDEX_FILE {
-                if entry.size() > MAX_INDEX_BYTES {
-                    return Err(bad(
-                        &location,
-                        format!("its {name} is {} bytes", entry.size()),
-                    ));
-                }
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).at(path)?;
-                if name == OCI_LAYOUT_FILE {
-                    layout = Some(bytes);
-                } else {
-                    index = Some(bytes);
-                }
-            } else {
-                members.insert(name, (entry.raw_file_position(), entry.size()));
-            }
-        }
-        let (Some(layout), Some(index)) = (layout, index) else {
-            return Err(bad(
+            ArchiveProblem::NoIndex => bad(
                 &location,
                 "not an oci-archive (no oci-layout and index.json at the root of the tar)",
-            ));
-        };
+            ),
+            ArchiveProblem::Error(e) => e,
+        })?;
+        let (layout, index) = (read.oci_layout, read.index);
+        let members = read
+            .members
+            .into_iter()
+            .map(|(name, offset, size)| (name, (offset, size)))
+            .collect();
         Ok(ArchiveSource {
             path: path.to_path_buf(),
             members,

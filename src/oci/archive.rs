@@ -80,72 +80,23 @@ pub fn open_existing(path: &Path) -> Result<Option<ExistingArchive>> {
         Err(Unreadable::Io(e)) => return Err(Error::io(path, e)),
         Err(Unreadable::TooLarge(_)) => unreachable!("open_regular sets no limit"),
     };
-    let mut magic = [0u8; 2];
-    if file.read(&mut magic).at(path)? == 2 && magic == [0x1f, 0x8b] {
-        return Err(not_archive(
+    let read = read_archive(&mut file, path).map_err(|problem| match problem {
+        ArchiveProblem::Gzip => not_archive(
             path,
             "is gzip-compressed (dynpack adds images to uncompressed oci-archive files only)",
-        ));
-    }
-    file.seek(SeekFrom::Start(0)).at(path)?;
-    let mut layout = None;
-    let mut index = None;
-    let mut members = Vec::new();
-    {
-        let mut archive = crate::tar_reader::Archive::new(&file);
-        let entries = archive
-            .entries()
-            .map_err(|_| not_archive(path, "is not a tar file"))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                if crate::tar_reader::is_too_large(&e) {
-                    return Error::TarHeaderTooLarge {
-                        location: path.display().to_string(),
-                    };
-                }
-                not_archive(path, "is not a readable tar file")
-            })?;
-            if entry.header().entry_type() != tar::EntryType::Regular {
-                continue;
-            }
-            let name = entry
-                .path()
-                .map_err(|_| not_archive(path, "has a member with an unreadable name"))?
-                .to_string_lossy()
-                .into_owned();
-            let name = name.trim_start_matches("./").to_string();
-            match name.as_str() {
-                OCI_LAYOUT_FILE | INDEX_FILE => {
-                    if entry.size() > MAX_INDEX_BYTES {
-                        return Err(not_archive(
-                            path,
-                            &format!(
-                                "its {name} member is {} bytes, more than the {MAX_INDEX_BYTES} bytes dynpack reads",
-                                entry.size()
-                            ),
-                        ));
-                    }
-                    let mut bytes = Vec::with_capacity(entry.size() as usize);
-                    (&mut entry)
-                        .take(MAX_INDEX_BYTES)
-                        .read_to_end(&mut bytes)
-                        .at(path)?;
-                    if name == OCI_LAYOUT_FILE {
-                        layout = Some(bytes);
-                    } else {
-                        index = Some(bytes);
-                    }
-                }
-                _ => members.push((name, entry.raw_file_position(), entry.size())),
-            }
-        }
-    }
-    let (Some(layout), Some(index)) = (layout, index) else {
-        return Err(not_archive(
+        ),
+        ArchiveProblem::NotTar => not_archive(path, "is not a readable tar file"),
+        ArchiveProblem::Oversized(name, size) => not_archive(
+            path,
+            &format!("its {name} member is {size} bytes, more than the {MAX_INDEX_BYTES} bytes dynpack reads"),
+        ),
+        ArchiveProblem::NoIndex => not_archive(
             path,
             "is not an oci-archive (no oci-layout and index.json at its root)",
-        ));
-    };
+        ),
+        ArchiveProblem::Error(e) => e,
+    })?;
+    let (layout, index, members) = (read.oci_layout, read.index, read.members);
     let index = parse_existing(path, &layout, &index)?;
     Ok(Some(ExistingArchive {
         file,
@@ -166,6 +117,86 @@ impl ExistingArchive {
         let mut buf = vec![0u8; size as usize];
         self.file.read_exact(&mut buf).ok()?;
         Some(buf)
+    }
+}
+
+/// What the tar of an oci-archive holds: its `oci-layout` and `index.json`,
+/// and where every other regular member's data lies (name without `./`,
+/// data offset, size), so blobs are read in place, never extracted.
+pub struct ArchiveMembers {
+    pub oci_layout: Vec<u8>,
+    pub index: Vec<u8>,
+    pub members: Vec<(String, u64, u64)>,
+}
+
+/// Why a file is not a readable oci-archive; each caller words it for its
+/// own situation (an output to extend, an image to inspect or push).
+pub enum ArchiveProblem {
+    /// A gzip file: skopeo and podman write archives uncompressed.
+    Gzip,
+    NotTar,
+    /// `oci-layout` or `index.json` larger than [`MAX_INDEX_BYTES`].
+    Oversized(String, u64),
+    /// No `oci-layout` and `index.json` at the root.
+    NoIndex,
+    /// An I/O error, or tar metadata past [`crate::tar_reader::MAX_METADATA`].
+    Error(Error),
+}
+
+/// Reads the members of the oci-archive `file` (at `path`, for errors),
+/// from its start.
+pub fn read_archive(
+    file: &mut File,
+    path: &Path,
+) -> std::result::Result<ArchiveMembers, ArchiveProblem> {
+    let io = |e: std::io::Error| ArchiveProblem::Error(Error::io(path, e));
+    let mut magic = [0u8; 2];
+    if file.read(&mut magic).map_err(io)? == 2 && magic == [0x1f, 0x8b] {
+        return Err(ArchiveProblem::Gzip);
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let (mut oci_layout, mut index, mut members) = (None, None, Vec::new());
+    let mut archive = crate::tar_reader::Archive::new(&*file);
+    for entry in archive.entries().map_err(|_| ArchiveProblem::NotTar)? {
+        let mut entry = entry.map_err(|e| {
+            if crate::tar_reader::is_too_large(&e) {
+                ArchiveProblem::Error(Error::TarHeaderTooLarge {
+                    location: path.display().to_string(),
+                })
+            } else {
+                ArchiveProblem::NotTar
+            }
+        })?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let name = name.trim_start_matches("./").to_string();
+        if name != OCI_LAYOUT_FILE && name != INDEX_FILE {
+            members.push((name, entry.raw_file_position(), entry.size()));
+            continue;
+        }
+        if entry.size() > MAX_INDEX_BYTES {
+            return Err(ArchiveProblem::Oversized(name, entry.size()));
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        (&mut entry)
+            .take(MAX_INDEX_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if name == OCI_LAYOUT_FILE {
+            oci_layout = Some(bytes);
+        } else {
+            index = Some(bytes);
+        }
+    }
+    match (oci_layout, index) {
+        (Some(oci_layout), Some(index)) => Ok(ArchiveMembers {
+            oci_layout,
+            index,
+            members,
+        }),
+        _ => Err(ArchiveProblem::NoIndex),
     }
 }
 

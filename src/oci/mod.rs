@@ -12,7 +12,7 @@
 //! sorted entries, fixed owners and timestamps, a pure-Rust deflate cut
 //! into fixed blocks, JSON with a fixed key order, no host platform.
 
-mod archive;
+pub mod archive;
 mod blob;
 pub mod folder_image;
 pub mod image;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, IoContext, Result};
+use crate::oci::archive::{read_archive, ArchiveProblem};
 use crate::oci::image::{ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME};
 use crate::oci::layout::{parse_existing, INDEX_FILE, OCI_LAYOUT_FILE};
 
@@ -82,49 +83,23 @@ impl ImageSource {
                 kind: Kind::Layout,
             });
         }
-        let file = File::open(path).at(path)?;
-        let mut archive = crate::tar_reader::Archive::new(&file);
-        let not_archive = || {
-            bad(path, "not an oci-archive (an uncompressed tar with oci-layout and index.json at its root)")
-        };
-        let mut members = HashMap::new();
-        let (mut layout, mut index) = (None, None);
-        for entry in archive.entries().map_err(|_| not_archive())? {
-            let mut entry = entry.map_err(|e| {
-                if crate::tar_reader::is_too_large(&e) {
-                    return Error::TarHeaderTooLarge {
-                        location: path.display().to_string(),
-                    };
-                }
-                not_archive()
-            })?;
-            if entry.header().entry_type() != tar::EntryType::Regular {
-                continue;
+        let mut file = File::open(path).at(path)?;
+        let read = read_archive(&mut file, path).map_err(|problem| match problem {
+            ArchiveProblem::Oversized(name, size) => {
+                bad(path, format!("its {name} is {size} bytes, larger than 64 MiB"))
             }
-            let name = entry
-                .path()
-                .map_err(|_| not_archive())?
-                .to_string_lossy()
-                .into_owned();
-            let name = name.trim_start_matches("./").to_string();
-            if name == OCI_LAYOUT_FILE || name == INDEX_FILE {
-                if entry.size() > 64 << 20 {
-                    return Err(bad(path, format!("its {name} is larger than 64 MiB")));
-                }
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).at(path)?;
-                if name == OCI_LAYOUT_FILE {
-                    layout = Some(bytes);
-                } else {
-                    index = Some(bytes);
-                }
-            } else {
-                members.insert(name, (entry.raw_file_position(), entry.size()));
-            }
-        }
-        let (Some(layout), Some(index)) = (layout, index) else {
-            return Err(not_archive());
-        };
+            ArchiveProblem::Error(e) => e,
+            ArchiveProblem::Gzip | ArchiveProblem::NotTar | ArchiveProblem::NoIndex => bad(
+                path,
+                "not an oci-archive (an uncompressed tar with oci-layout and index.json at its root)",
+            ),
+        })?;
+        let (layout, index) = (read.oci_layout, read.index);
+        let members = read
+            .members
+            .into_iter()
+            .map(|(name, offset, size)| (name, (offset, size)))
+            .collect();
         Ok(ImageSource {
             path: path.to_path_buf(),
             index: parse_existing(path, &layout, &index)?,
