@@ -13,7 +13,8 @@ import path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { writeTree, codeLike } from './helpers/tree.mjs'
+import { scratchHome, sha256 } from './helpers/scratch.mjs'
 import { needTools, which, run, REGISTRY_BIN } from './helpers/oci.mjs'
 import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startHttpProxy, freePort } from './helpers/registries.mjs'
 
@@ -22,26 +23,11 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const BIN = path.join(here, '..', 'bin', 'dynpack.js')
 const { makeExamples } = require('../examples/make-examples.js')
 
-let root
+const scratch = scratchHome('dynpack-cliux-')
+const fresh = scratch.fresh
 let ex
-const savedEnv = {}
-before(() => {
-  root = tempDir('dynpack-cliux-')
-  ex = makeExamples(path.join(root, 'examples'))
-  // No auth file of the machine may leak into the registry tests.
-  for (const k of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) savedEnv[k] = process.env[k]
-  process.env.HOME = path.join(root, 'home')
-  fs.mkdirSync(process.env.HOME)
-  for (const k of ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) delete process.env[k]
-})
-after(() => {
-  for (const [k, v] of Object.entries(savedEnv)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
-  fs.rmSync(root, { recursive: true, force: true })
-})
+before(() => { ex = makeExamples(path.join(scratch.root, 'examples')) })
 
-let counter = 0
-const fresh = (name) => path.join(root, `${name}-${++counter}`)
-const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
 
 /** Runs bin/dynpack.js without blocking the event loop (servers live in this process). */
 function dynpack (args, { cwd, env, input } = {}) {

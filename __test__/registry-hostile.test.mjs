@@ -15,7 +15,8 @@ import path from 'node:path'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
-import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { writeTree, codeLike } from './helpers/tree.mjs'
+import { scratchHome, PROXY_VARS, sha256, blobPath, readJson } from './helpers/scratch.mjs'
 import { needTools, which, run, REGISTRY_BIN } from './helpers/oci.mjs'
 import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startHttpProxy } from './helpers/registries.mjs'
 
@@ -24,27 +25,8 @@ const API = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'li
 const { buildOciLayout, pushOciImage, inspectOciImage } = require(API)
 const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'dynpack.js')
 
-const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']
-let root
-const savedEnv = {}
-before(() => {
-  root = tempDir('dynpack-hostile-reg-')
-  // A clean keychain and no proxy of the machine: nothing may leak in.
-  for (const k of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', ...PROXY_VARS]) savedEnv[k] = process.env[k]
-  process.env.HOME = path.join(root, 'home')
-  fs.mkdirSync(process.env.HOME, { recursive: true })
-  for (const k of ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', ...PROXY_VARS]) delete process.env[k]
-})
-after(() => {
-  for (const [k, v] of Object.entries(savedEnv)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
-  fs.rmSync(root, { recursive: true, force: true })
-})
-
-let counter = 0
-const fresh = (name) => path.join(root, `${name}-${++counter}`)
-const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
-const blobPath = (layout, digest) => path.join(layout, 'blobs', 'sha256', digest.slice(7))
-const readJson = (f) => JSON.parse(fs.readFileSync(f, 'utf8'))
+const scratch = scratchHome('dynpack-hostile-reg-', { unset: PROXY_VARS })
+const fresh = scratch.fresh
 
 async function layout (tag) {
   const dir = fresh('plugin')

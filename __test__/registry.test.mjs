@@ -10,7 +10,8 @@ import path from 'node:path'
 import { spawnSync, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
-import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
+import { writeTree, codeLike } from './helpers/tree.mjs'
+import { scratchHome, setHome, sha256, blobPath, readJson } from './helpers/scratch.mjs'
 import { needTools, which, run, REGISTRY_BIN } from './helpers/oci.mjs'
 import { makeCa, makeLeaf, startDockerRegistry, startTokenServer, startProxy, startHttpProxy, freePort } from './helpers/registries.mjs'
 
@@ -18,30 +19,8 @@ const require = createRequire(import.meta.url)
 const { buildOciLayout, pushOciImage, registryLogin, registryLogout, inspectOciImage } = require('../lib/api.js')
 const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'dynpack.js')
 
-let root
-const savedEnv = {}
-before(() => {
-  root = tempDir('dynpack-push-')
-  // A clean keychain: no auth file or certs.d of the machine may leak in.
-  for (const k of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) savedEnv[k] = process.env[k]
-  setHome(path.join(root, 'home'))
-  for (const k of ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'REGISTRY_AUTH_FILE', 'DOCKER_CONFIG']) delete process.env[k]
-})
-after(() => {
-  for (const [k, v] of Object.entries(savedEnv)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
-  fs.rmSync(root, { recursive: true, force: true })
-})
-
-let counter = 0
-const fresh = (name) => path.join(root, `${name}-${++counter}`)
-const sha256 = (buf) => 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')
-const blobPath = (layout, digest) => path.join(layout, 'blobs', 'sha256', digest.slice(7))
-const readJson = (f) => JSON.parse(fs.readFileSync(f, 'utf8'))
-
-function setHome (home) {
-  fs.mkdirSync(home, { recursive: true })
-  process.env.HOME = home
-}
+const scratch = scratchHome('dynpack-push-')
+const fresh = scratch.fresh
 
 /** A small dynamic plugin folder. */
 function plugin (name, bytes = 60_000) {
