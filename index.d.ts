@@ -16,6 +16,17 @@ export declare class CancelToken {
 }
 
 /**
+ * An advisory lock on a folder (`flock`), for JavaScript code that reads,
+ * merges and rewrites files there (the catalog folder): other dynpack
+ * runs wait for it. The kernel releases it when the process ends, so a
+ * crashed run leaves no stale lock.
+ */
+export declare class FolderLockHandle {
+  /** Releases the lock (idempotent). */
+  release(): void
+}
+
+/**
  * Live progress of a running task, sampled from JavaScript (lib/api.js
  * polls it on a timer and calls the `onProgress` callback); the task only
  * adds to atomic counters, so it never waits for JavaScript.
@@ -316,6 +327,9 @@ export interface LayerUploadResult {
   /** Why the layer was left to the push, when it was. */
   note?: string
 }
+
+/** Waits (blocking, polling) for the lock on the existing folder `dir`. */
+export declare function lockFolder(dir: string): FolderLockHandle
 
 export interface MirrorImageJob {
   /** `host/repo:tag`, `host/repo@sha256:…` or both. */

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
+module.exports.FolderLockHandle = nativeBinding.FolderLockHandle
 module.exports.ProgressCounter = nativeBinding.ProgressCounter
 module.exports.PushProgress = nativeBinding.PushProgress
 module.exports.buildFolderImage = nativeBinding.buildFolderImage
@@ -846,6 +847,7 @@ module.exports.computeSourceDigest = nativeBinding.computeSourceDigest
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign
 module.exports.inspectOciImage = nativeBinding.inspectOciImage
+module.exports.lockFolder = nativeBinding.lockFolder
 module.exports.mirrorImages = nativeBinding.mirrorImages
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
 module.exports.packDynamic = nativeBinding.packDynamic

@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './helpers/tree.mjs'
@@ -196,6 +196,30 @@ describe('writeCatalog', () => {
     assert.equal(all.kind, 'Location')
     assert.deepEqual(all.spec.targets, ['./packages/acme-plugin-todo-backend.yaml', './packages/acme-plugin-todo-frontend.yaml', './plugins/todo.yaml'])
     for (const t of all.spec.targets) assert.ok(fs.existsSync(path.join(base, t)), t)
+  })
+
+  test('runs writing one folder at the same time: each waits for the lock, no plugin is lost', async () => {
+    const out = path.join(root, 'concurrent')
+    const dirs = Array.from({ length: 6 }, (_, i) => variant(`concurrent-${i}`, (m) => { m.name = `@acme/plugin-concurrent-${i}-backend${m.name.endsWith('-dynamic') ? '-dynamic' : ''}` }))
+    const script = (d, n) => `const c = require(${JSON.stringify(path.join(here, '..', 'lib', 'catalog.js'))})
+      for (let i = 0; i < 3; i++) c.writeCatalog(${JSON.stringify(out)}, c.catalogEntities([{ dir: ${JSON.stringify(d)}, dynamicArtifact: 'oci://127.0.0.1:5000/acme/p${n}@${DIGEST}!r' + i }]))`
+    const runs = dirs.map((d, n) => new Promise((resolve) => {
+      const child = spawn(process.execPath, ['-e', script(d, n)], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (b) => { stderr += b })
+      child.on('close', (status) => resolve({ status, stderr }))
+    }))
+    for (const r of await Promise.all(runs)) assert.equal(r.status, 0, r.stderr)
+    const read = catalog.readCatalog(out)
+    assert.equal(read.packages.length, 6, read.packages.map((e) => e.metadata.name).join(', '))
+    assert.equal(read.defaults.length, 6)
+    assert.deepEqual(fs.readdirSync(out).sort(), ['catalog-entities', 'dynamic-plugins.default.yaml'], 'no temporary folder left')
+
+    // a run that dies holding the lock leaves none behind (flock ends with the process)
+    const dead = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(here, '..', 'lib', 'addon.js'))}).loadAddon().lockFolder(${JSON.stringify(out)}); process.exit(0)`])
+    assert.equal(dead.status, 0)
+    catalog.writeCatalog(out, catalog.catalogEntities([items()[0]]))
+    assert.equal(catalog.readCatalog(out).packages.length, 7)
   })
 
   test('a hand-curated entity that fails the schema: E_CATALOG_INVALID_ENTITY naming the file and field', () => {

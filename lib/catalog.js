@@ -584,6 +584,23 @@ function ordered (entity) {
 function writeCatalog (dir, generated) {
   const root = path.resolve(dir)
   fs.mkdirSync(root, { recursive: true })
+  // Two runs into one folder (CI jobs sharing a workspace) would each write
+  // back what they read, and one plugin would be lost: the second waits.
+  let lock
+  try {
+    lock = require('./addon.js').loadAddon().lockFolder(root)
+  } catch (err) {
+    throw require('./errors.js').toDynpackError(err)
+  }
+  try {
+    return mergeInto(root, generated)
+  } finally {
+    lock.release()
+  }
+}
+
+/** writeCatalog's work, under the folder's lock. */
+function mergeInto (root, generated) {
   const old = readCatalog(root)
   const packages = new Map(old.packages.map((e) => [e.metadata.name, e]))
   const replacedArtifacts = new Set()

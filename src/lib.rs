@@ -31,7 +31,7 @@ pub mod tar_reader;
 pub mod tarball;
 pub mod time;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -384,6 +384,32 @@ pub fn verify_integrity(input: Either<String, Buffer>, sri: String) -> AsyncTask
 #[napi]
 pub fn npm_gzip_sync(data: Buffer) -> Result<Buffer> {
     gzip::npm_gzip(&data).map(Buffer::from).map_err(js_error)
+}
+
+/// An advisory lock on a folder (`flock`), for JavaScript code that reads,
+/// merges and rewrites files there (the catalog folder): other dynpack
+/// runs wait for it. The kernel releases it when the process ends, so a
+/// crashed run leaves no stale lock.
+#[napi]
+pub struct FolderLockHandle {
+    lock: Option<output::FolderLock>,
+}
+
+#[napi]
+impl FolderLockHandle {
+    /// Releases the lock (idempotent).
+    #[napi]
+    pub fn release(&mut self) {
+        self.lock = None;
+    }
+}
+
+/// Waits (blocking, polling) for the lock on the existing folder `dir`.
+#[napi]
+pub fn lock_folder(dir: String) -> Result<FolderLockHandle> {
+    output::FolderLock::acquire(Path::new(&dir), &None)
+        .map(|lock| FolderLockHandle { lock: Some(lock) })
+        .map_err(js_error)
 }
 
 // ---------------------------------------------------------------------------
