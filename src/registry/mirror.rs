@@ -11,8 +11,9 @@
 //! interrupted run leaves no manifest naming a missing blob and a rerun
 //! sends only what is missing.
 
+use std::collections::HashSet;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -24,9 +25,10 @@ use crate::registry::auth::AuthOptions;
 use crate::registry::mirror_layout::{LayoutReader, LayoutWriter};
 use crate::registry::push::{
     accept_all, get_manifest, location, open_upload, put_manifest, referrers_tag, with_digest,
-    with_referrers,
+    with_referrers, PARALLEL_BLOBS,
 };
 use crate::registry::reference::{ImageReference, Repository};
+use crate::registry::remote::read_manifest_body;
 use crate::registry::transport::{Body, Session, TransportOptions};
 
 /// Images copied at the same time.
@@ -97,12 +99,95 @@ struct Node {
     bytes: Vec<u8>,
 }
 
+/// One manifest tree to copy: the image, its signature or one referrer.
+struct Tree {
+    /// Manifests, children before parents.
+    nodes: Vec<Node>,
+    /// (digest, size) of every blob the manifests name.
+    blobs: Vec<(String, u64)>,
+    /// A tag the top manifest is also written at (the cosign `.sig` tag).
+    tag: Option<String>,
+}
+
 fn media_type_of(doc: &Value, fallback: &str) -> String {
     doc.get("mediaType")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .unwrap_or(fallback)
         .to_string()
+}
+
+/// Bytes read ahead per chunk, and chunks held, by [`Prefetch`]: at most
+/// 1.25 MiB per blob in flight (16 blobs at once: 4 images × 4 blobs).
+const PREFETCH_CHUNK: usize = 256 << 10;
+const PREFETCH_CHUNKS: usize = 4;
+
+/// Reads a source blob on its own thread, in large chunks, a few ahead of
+/// the upload: the upload writes in small pieces, and reading the source in
+/// lock-step with it halves the throughput on a busy machine.
+struct Prefetch {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Prefetch {
+    fn spawn(mut reader: Box<dyn Read + Send>) -> Prefetch {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_CHUNKS);
+        // Ends when the blob is read, or at the next chunk once the upload
+        // dropped its end (a failure, a cancel).
+        std::thread::spawn(move || loop {
+            let mut chunk = vec![0u8; PREFETCH_CHUNK];
+            let mut n = 0;
+            let result = loop {
+                match reader.read(&mut chunk[n..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(k) => {
+                        n += k;
+                        if n == chunk.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            chunk.truncate(n);
+            let last = n == 0 || result.is_err();
+            let message = match result {
+                Err(e) => Err(e),
+                Ok(()) if n == 0 => break,
+                Ok(()) => Ok(chunk),
+            };
+            if tx.send(message).is_err() || last {
+                break;
+            }
+        });
+        Prefetch {
+            chunks: rx,
+            current: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0), // the reader thread ended: end of the blob
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Where images are read from.
@@ -167,22 +252,7 @@ impl Copier {
             404 => return Ok(None),
             _ => return Err(src.unexpected("GET", &url, resp, &what)),
         }
-        let content_type = resp
-            .header("content-type")
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let mut bytes = Vec::new();
-        resp.into_reader()
-            .take(crate::registry::source::MAX_MANIFEST_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| src.protocol(format!("{what}: {e}")))?;
-        if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
-            return Err(src.protocol(format!("{what}: larger than 4 MiB")));
-        }
+        let (bytes, content_type) = read_manifest_body(src, resp, &what)?;
         if reference.starts_with("sha256:") && sha256_digest(&bytes) != reference {
             return Err(src.protocol(format!(
                 "{what}: the bytes received hash to {}, not the digest asked for",
@@ -339,7 +409,7 @@ impl Copier {
                 "{read_what}: {length} bytes, the descriptor says {size}"
             )));
         }
-        Ok(Box::new(reader.take(size)))
+        Ok(Box::new(Prefetch::spawn(Box::new(reader.take(size)))))
     }
 
     /// Copies one blob: skipped when present, mounted within one registry,
@@ -418,46 +488,84 @@ impl Copier {
         Ok(Outcome::Uploaded(size))
     }
 
-    /// Copies the blobs then the manifests (children first) of a tree;
-    /// the top one is written at `top_reference` when given (a tag).
-    /// Returns whether the destination indexed every subject itself.
-    fn copy_tree(
+    /// The manifests and blobs of the tree of `digest` at the source.
+    fn tree(&self, digest: &str, fallback_type: &str, tag: Option<String>) -> Result<Tree> {
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            blobs: Vec::new(),
+            tag,
+        };
+        self.collect(digest, fallback_type, &mut tree.blobs, &mut tree.nodes, 0)?;
+        Ok(tree)
+    }
+
+    /// Copies `blobs`, [`PARALLEL_BLOBS`] at a time (the small ones go
+    /// beside the large layer instead of after it), counting them in
+    /// `report`. Returns the digests sent. After a failure no new blob
+    /// starts; the first failure in `blobs` order is returned.
+    fn copy_blobs(
         &self,
         blobs: &[(String, u64)],
-        nodes: &[Node],
-        top_reference: Option<&str>,
         report: &mut ImageReport,
-        dry_run: bool,
-    ) -> Result<bool> {
-        report.blobs += blobs.len() as u32;
-        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
-        report.manifests += nodes.len() as u32;
-        if dry_run {
-            return Ok(true);
-        }
-        for (digest, size) in blobs {
-            match self.blob(digest, *size)? {
+    ) -> Result<HashSet<String>> {
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let outcomes: Vec<Mutex<Option<Result<Outcome>>>> =
+            blobs.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..PARALLEL_BLOBS.min(blobs.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= blobs.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let outcome = self.blob(&blobs[i].0, blobs[i].1);
+                    if outcome.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *outcomes[i].lock().expect("outcome lock") = Some(outcome);
+                });
+            }
+        });
+        let mut sent = HashSet::new();
+        for ((digest, _), outcome) in blobs.iter().zip(outcomes) {
+            let Some(outcome) = outcome.into_inner().expect("outcome lock") else {
+                continue; // not started after a failure, which is returned below
+            };
+            match outcome? {
                 Outcome::Existing => report.existing += 1,
                 Outcome::Mounted => report.mounted += 1,
                 Outcome::Uploaded(n) => {
                     report.uploaded += 1;
                     report.bytes_uploaded += n;
+                    sent.insert(digest.clone());
                 }
             }
         }
+        Ok(sent)
+    }
+
+    /// Writes the manifests of `tree` (children first; the top one also at
+    /// its tag). Returns whether the destination indexed every subject
+    /// itself. A manifest already there is not written again; when a blob
+    /// of the tree had to be sent, none of its manifests can be there, so
+    /// the check is skipped.
+    fn write_tree(&self, tree: &Tree, sent: &HashSet<String>) -> Result<bool> {
+        let fresh = tree.blobs.iter().any(|(d, _)| sent.contains(d));
         let mut indexed = true;
-        for (i, node) in nodes.iter().enumerate() {
+        for (i, node) in tree.nodes.iter().enumerate() {
             check_cancel(&self.cancel)?;
             let mut references = vec![node.reference.as_str()];
-            if let Some(r) = top_reference.filter(|_| i + 1 == nodes.len()) {
-                references.push(r);
+            if let Some(t) = tree.tag.as_deref().filter(|_| i + 1 == tree.nodes.len()) {
+                references.push(t);
             }
             for reference in references {
                 let digest = sha256_digest(&node.bytes);
-                if self
-                    .dst_manifest_digest(reference, &node.media_type)?
-                    .as_deref()
-                    == Some(digest.as_str())
+                if !fresh
+                    && self
+                        .dst_manifest_digest(reference, &node.media_type)?
+                        .as_deref()
+                        == Some(digest.as_str())
                 {
                     // Already there: whether the registry indexed it is unknown.
                     indexed = false;
@@ -488,11 +596,7 @@ impl Copier {
                     .header("content-type")
                     .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX))
             {
-                let mut bytes = Vec::new();
-                resp.into_reader()
-                    .take(crate::registry::source::MAX_MANIFEST_BYTES)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| src.protocol(format!("{what}: {e}")))?;
+                let (bytes, _) = read_manifest_body(src, resp, &what)?;
                 let v: Value = serde_json::from_slice(&bytes)
                     .map_err(|e| src.protocol(format!("{what}: not JSON ({e})")))?;
                 api_list = v.get("manifests").and_then(Value::as_array).cloned();
@@ -513,40 +617,52 @@ impl Copier {
         Ok((list, fallback))
     }
 
-    /// Copies the image `digest` and what is attached to it.
+    /// Copies the image `digest` and what is attached to it: every tree is
+    /// read first, then all their blobs go at once, then the manifests
+    /// (the image's, the signature's, the referrers', then the referrers tag).
     fn copy(&self, digest: &str, report: &mut ImageReport, dry_run: bool) -> Result<()> {
-        let mut blobs = Vec::new();
-        let mut nodes = Vec::new();
-        self.collect(digest, MEDIA_TYPE_MANIFEST, &mut blobs, &mut nodes, 0)?;
-        self.copy_tree(&blobs, &nodes, None, report, dry_run)?;
+        let mut trees = vec![self.tree(digest, MEDIA_TYPE_MANIFEST, None)?];
 
         // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
         let sig_tag = format!("{}.sig", referrers_tag(digest));
         let sig_accept =
             format!("{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json");
         if let Some((bytes, content_type)) = self.fetch(&sig_tag, &sig_accept)? {
-            let sig_digest = sha256_digest(&bytes);
-            let mut sblobs = Vec::new();
-            let mut snodes = Vec::new();
-            self.collect(&sig_digest, &content_type, &mut sblobs, &mut snodes, 0)?;
-            self.copy_tree(&sblobs, &snodes, Some(&sig_tag), report, dry_run)?;
+            trees.push(self.tree(&sha256_digest(&bytes), &content_type, Some(sig_tag))?);
             report.signature = true;
         }
 
         // Referrers (SBOMs, attestations): each copied by digest, then the
         // fallback tag, for registries that do not index them.
         let (list, fallback) = self.referrers(digest)?;
-        let mut indexed = true;
+        let first_referrer = trees.len();
         for r in &list {
             let d = r.get("digest").and_then(Value::as_str).unwrap_or("");
-            let m = media_type_of(r, MEDIA_TYPE_MANIFEST);
-            let mut rblobs = Vec::new();
-            let mut rnodes = Vec::new();
-            self.collect(d, &m, &mut rblobs, &mut rnodes, 0)?;
-            indexed &= self.copy_tree(&rblobs, &rnodes, None, report, dry_run)?;
+            trees.push(self.tree(d, &media_type_of(r, MEDIA_TYPE_MANIFEST), None)?);
         }
         report.referrers = list.len() as u32;
-        if dry_run || list.is_empty() {
+
+        let mut blobs: Vec<(String, u64)> = Vec::new();
+        for b in trees.iter().flat_map(|t| &t.blobs) {
+            if !blobs.iter().any(|(d, _)| *d == b.0) {
+                blobs.push(b.clone());
+            }
+        }
+        report.blobs += blobs.len() as u32;
+        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
+        report.manifests += trees.iter().map(|t| t.nodes.len() as u32).sum::<u32>();
+        if dry_run {
+            return Ok(());
+        }
+        let sent = self.copy_blobs(&blobs, report)?;
+        let mut indexed = true;
+        for (i, tree) in trees.iter().enumerate() {
+            let tree_indexed = self.write_tree(tree, &sent)?;
+            if i >= first_referrer {
+                indexed &= tree_indexed;
+            }
+        }
+        if list.is_empty() {
             return Ok(());
         }
         let tag = referrers_tag(digest);
