@@ -102,6 +102,14 @@ function mirrorGroup ({ opt, fx, cache, dyn }) {
         spec: (out) => b.dynpack(state.one, '--to', `${state.dst.host}/${b.fresh('dynpack')}`, '--out', path.join(out, 'config.yaml')),
       },
       {
+        id: 'mirror-api-one',
+        label: 'mirrorDynamicPlugins, one image + signature + SBOM (API; in-process = the mirror without node start-up)',
+        vs: 'skopeo-copy-one',
+        skip: b.dynMissing,
+        fixture: 'backend',
+        spec: () => ({ cmd: process.execPath, args: [path.join(__dirname, '..', 'ops', 'mirror.js'), state.one, `${state.dst.host}/${b.fresh('api')}`] }),
+      },
+      {
         id: 'skopeo-sync-20',
         label: '`skopeo sync --all` of 20 repositories (image, .sig and referrers tags; fresh destination)',
         skip: b.skopeoMissing,

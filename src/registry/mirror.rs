@@ -25,7 +25,7 @@ use crate::registry::auth::AuthOptions;
 use crate::registry::mirror_layout::{LayoutReader, LayoutWriter};
 use crate::registry::push::{
     accept_all, get_manifest, location, open_upload, put_manifest, referrers_tag, with_digest,
-    with_referrers, PARALLEL_BLOBS,
+    with_referrers,
 };
 use crate::registry::reference::{ImageReference, Repository};
 use crate::registry::remote::read_manifest_body;
@@ -33,6 +33,11 @@ use crate::registry::transport::{Body, Session, TransportOptions};
 
 /// Images copied at the same time.
 pub const PARALLEL_IMAGES: usize = 4;
+
+/// Blobs of one image (with its signature and referrers) copied at the
+/// same time: a signed plugin image with an SBOM has six, each a few round
+/// trips, so they go in one wave.
+pub const MIRROR_PARALLEL_BLOBS: usize = 6;
 
 /// How to reach one side (source or destination).
 #[derive(Debug, Clone, Default)]
@@ -118,9 +123,9 @@ fn media_type_of(doc: &Value, fallback: &str) -> String {
 }
 
 /// Bytes read ahead per chunk, and chunks held, by [`Prefetch`]: at most
-/// 1.25 MiB per blob in flight (16 blobs at once: 4 images × 4 blobs).
+/// 2.25 MiB per blob in flight (24 at most: 4 images × 6 blobs).
 const PREFETCH_CHUNK: usize = 256 << 10;
-const PREFETCH_CHUNKS: usize = 4;
+const PREFETCH_CHUNKS: usize = 8;
 
 /// Reads a source blob on its own thread, in large chunks, a few ahead of
 /// the upload: the upload writes in small pieces, and reading the source in
@@ -264,21 +269,28 @@ impl Copier {
 
     /// Walks the tree of the manifest `digest`: blobs (digest, size) and
     /// manifests, children before parents.
+    /// `known`: the manifest's bytes and type when already read (by tag),
+    /// so they are not read twice.
     fn collect(
         &self,
         digest: &str,
         fallback_type: &str,
+        known: Option<(Vec<u8>, String)>,
         blobs: &mut Vec<(String, u64)>,
         nodes: &mut Vec<Node>,
         depth: u32,
     ) -> Result<()> {
         check_cancel(&self.cancel)?;
-        let (bytes, content_type) =
-            self.fetch(digest, &accept_all())?
+        let known = known.filter(|(b, _)| sha256_digest(b) == digest);
+        let (bytes, content_type) = match known {
+            Some(k) => k,
+            None => self
+                .fetch(digest, &accept_all())?
                 .ok_or_else(|| Error::ImageNotFound {
                     what: format!("{}@{digest}", self.src_repo.full_name()),
                     reason: "the source has no such manifest".into(),
-                })?;
+                })?,
+        };
         let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| self.src_protocol(format!("the manifest {digest} is not JSON ({e})")))?;
         let fallback = if content_type.is_empty() {
@@ -294,7 +306,7 @@ impl Copier {
             for child in children {
                 let d = child.get("digest").and_then(Value::as_str).unwrap_or("");
                 let m = media_type_of(child, MEDIA_TYPE_MANIFEST);
-                self.collect(d, &m, blobs, nodes, depth + 1)?;
+                self.collect(d, &m, None, blobs, nodes, depth + 1)?;
             }
         } else {
             let config = doc.get("config").into_iter();
@@ -460,11 +472,17 @@ impl Copier {
                 _ => return Err(dst.unexpected("POST", &url, resp, &what)),
             }
         }
-        let upload = match pending {
-            Some(l) => l,
-            None => open_upload(dst, &self.dst_repo.path, &what)?,
-        };
-        let slot = Mutex::new(Some(self.src_blob(digest, size)?));
+        // The source's GET goes beside the POST: one round trip less.
+        let (upload, reader) = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| self.src_blob(digest, size));
+            let upload = match pending {
+                Some(l) => Ok(l),
+                None => open_upload(dst, &self.dst_repo.path, &what),
+            };
+            (upload, reader.join().expect("source reader thread"))
+        });
+        let upload = upload?;
+        let slot = Mutex::new(Some(reader?));
         let put = with_digest(&upload, digest);
         let len = size.to_string();
         let resp = dst.send(
@@ -489,17 +507,30 @@ impl Copier {
     }
 
     /// The manifests and blobs of the tree of `digest` at the source.
-    fn tree(&self, digest: &str, fallback_type: &str, tag: Option<String>) -> Result<Tree> {
+    fn tree(
+        &self,
+        digest: &str,
+        fallback_type: &str,
+        known: Option<(Vec<u8>, String)>,
+        tag: Option<String>,
+    ) -> Result<Tree> {
         let mut tree = Tree {
             nodes: Vec::new(),
             blobs: Vec::new(),
             tag,
         };
-        self.collect(digest, fallback_type, &mut tree.blobs, &mut tree.nodes, 0)?;
+        self.collect(
+            digest,
+            fallback_type,
+            known,
+            &mut tree.blobs,
+            &mut tree.nodes,
+            0,
+        )?;
         Ok(tree)
     }
 
-    /// Copies `blobs`, [`PARALLEL_BLOBS`] at a time (the small ones go
+    /// Copies `blobs`, [`MIRROR_PARALLEL_BLOBS`] at a time (the small ones go
     /// beside the large layer instead of after it), counting them in
     /// `report`. Returns the digests sent. After a failure no new blob
     /// starts; the first failure in `blobs` order is returned.
@@ -513,7 +544,7 @@ impl Copier {
         let outcomes: Vec<Mutex<Option<Result<Outcome>>>> =
             blobs.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
-            for _ in 0..PARALLEL_BLOBS.min(blobs.len()) {
+            for _ in 0..MIRROR_PARALLEL_BLOBS.min(blobs.len()) {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= blobs.len() || failed.load(Ordering::Relaxed) {
@@ -617,29 +648,69 @@ impl Copier {
         Ok((list, fallback))
     }
 
-    /// Copies the image `digest` and what is attached to it: every tree is
-    /// read first, then all their blobs go at once, then the manifests
-    /// (the image's, the signature's, the referrers', then the referrers tag).
-    fn copy(&self, digest: &str, report: &mut ImageReport, dry_run: bool) -> Result<()> {
-        let mut trees = vec![self.tree(digest, MEDIA_TYPE_MANIFEST, None)?];
-
-        // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
+    /// Copies the image `digest` and what is attached to it: the trees of
+    /// the image, its signature and its referrers are read at the same
+    /// time, then all their blobs go at once, then each tree's manifests
+    /// (the trees at the same time), then the referrers tag. `known`: the
+    /// image manifest's bytes and type, when read by tag already.
+    fn copy(
+        &self,
+        digest: &str,
+        known: Option<(Vec<u8>, String)>,
+        report: &mut ImageReport,
+        dry_run: bool,
+    ) -> Result<()> {
+        // The image's tree, its signature's and its referrers' are read at
+        // the same time (each a few round trips to the source).
         let sig_tag = format!("{}.sig", referrers_tag(digest));
-        let sig_accept =
-            format!("{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json");
-        if let Some((bytes, content_type)) = self.fetch(&sig_tag, &sig_accept)? {
-            trees.push(self.tree(&sha256_digest(&bytes), &content_type, Some(sig_tag))?);
+        let (image, signature, referrers) = std::thread::scope(|scope| {
+            // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
+            let signature = scope.spawn(|| -> Result<Option<Tree>> {
+                let accept = format!(
+                    "{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json"
+                );
+                match self.fetch(&sig_tag, &accept)? {
+                    Some((bytes, content_type)) => {
+                        let d = sha256_digest(&bytes);
+                        let t = content_type.clone();
+                        Ok(Some(self.tree(
+                            &d,
+                            &t,
+                            Some((bytes, content_type)),
+                            Some(sig_tag.clone()),
+                        )?))
+                    }
+                    None => Ok(None),
+                }
+            });
+            // Referrers (SBOMs, attestations): each copied by digest, then the
+            // fallback tag, for registries that do not index them.
+            let referrers = scope.spawn(|| -> Result<(Vec<Value>, Option<Vec<u8>>, Vec<Tree>)> {
+                let (list, fallback) = self.referrers(digest)?;
+                let trees = list
+                    .iter()
+                    .map(|r| {
+                        let d = r.get("digest").and_then(Value::as_str).unwrap_or("");
+                        self.tree(d, &media_type_of(r, MEDIA_TYPE_MANIFEST), None, None)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((list, fallback, trees))
+            });
+            let image = self.tree(digest, MEDIA_TYPE_MANIFEST, known, None);
+            (
+                image,
+                signature.join().expect("signature thread"),
+                referrers.join().expect("referrers thread"),
+            )
+        });
+        let mut trees = vec![image?];
+        if let Some(t) = signature? {
+            trees.push(t);
             report.signature = true;
         }
-
-        // Referrers (SBOMs, attestations): each copied by digest, then the
-        // fallback tag, for registries that do not index them.
-        let (list, fallback) = self.referrers(digest)?;
+        let (list, fallback, referrer_trees) = referrers?;
         let first_referrer = trees.len();
-        for r in &list {
-            let d = r.get("digest").and_then(Value::as_str).unwrap_or("");
-            trees.push(self.tree(d, &media_type_of(r, MEDIA_TYPE_MANIFEST), None)?);
-        }
+        trees.extend(referrer_trees);
         report.referrers = list.len() as u32;
 
         let mut blobs: Vec<(String, u64)> = Vec::new();
@@ -655,9 +726,28 @@ impl Copier {
             return Ok(());
         }
         let sent = self.copy_blobs(&blobs, report)?;
+        // The trees' manifests at the same time (each tree children first),
+        // and the destination's referrers tag read meanwhile.
+        let tag = referrers_tag(digest);
+        let (written, existing) = std::thread::scope(|scope| {
+            let writers: Vec<_> = trees
+                .iter()
+                .map(|tree| scope.spawn(|| self.write_tree(tree, &sent)))
+                .collect();
+            let existing = if list.is_empty() {
+                Ok(None)
+            } else {
+                self.dst_get_manifest(&tag, MEDIA_TYPE_INDEX)
+            };
+            let written: Vec<Result<bool>> = writers
+                .into_iter()
+                .map(|w| w.join().expect("manifest thread"))
+                .collect();
+            (written, existing)
+        });
         let mut indexed = true;
-        for (i, tree) in trees.iter().enumerate() {
-            let tree_indexed = self.write_tree(tree, &sent)?;
+        for (i, w) in written.into_iter().enumerate() {
+            let tree_indexed = w?;
             if i >= first_referrer {
                 indexed &= tree_indexed;
             }
@@ -665,8 +755,7 @@ impl Copier {
         if list.is_empty() {
             return Ok(());
         }
-        let tag = referrers_tag(digest);
-        let existing = self.dst_get_manifest(&tag, MEDIA_TYPE_INDEX)?;
+        let existing = existing?;
         let bytes = match (&existing, fallback) {
             // The source's own tag, byte for byte, when the mirror has none.
             (None, Some(b)) => b,
@@ -717,31 +806,39 @@ fn mirror_image(
     let dst_ref = ImageReference::parse(&format!("{}:mirror", image.destination))?;
     let dst_repo = Repository::of(&dst_ref);
     let same_registry = from.is_none() && to.is_none() && src_repo.registry == dst_repo.registry;
-    let src = match from {
-        Some(reader) => Src::Dir(reader.clone()),
-        None => Src::Registry(Box::new(Session::connect(
-            &src_repo.registry,
-            &src_repo.path,
-            vec![format!("repository:{}:pull", src_repo.path)],
-            &opts.src.auth,
-            &opts.src.transport,
-        )?)),
-    };
     let mut scopes = vec![format!("repository:{}:pull,push", dst_repo.path)];
     if same_registry {
         scopes.push(format!("repository:{}:pull", src_repo.path));
     }
-    let dst = match to {
-        _ if opts.dry_run => Dst::Nothing,
-        Some(writer) => Dst::Dir(writer.clone()),
-        None => Dst::Registry(Box::new(Session::connect(
-            &dst_repo.registry,
-            &dst_repo.path,
-            scopes,
-            &opts.dest.auth,
-            &opts.dest.transport,
-        )?)),
-    };
+    // Both sides are reached (ping, token) at the same time.
+    let (src, dst) = std::thread::scope(|scope| {
+        let src = scope.spawn(|| -> Result<Src> {
+            Ok(match from {
+                Some(reader) => Src::Dir(reader.clone()),
+                None => Src::Registry(Box::new(Session::connect(
+                    &src_repo.registry,
+                    &src_repo.path,
+                    vec![format!("repository:{}:pull", src_repo.path)],
+                    &opts.src.auth,
+                    &opts.src.transport,
+                )?)),
+            })
+        });
+        let dst = match to {
+            _ if opts.dry_run => Ok(Dst::Nothing),
+            Some(writer) => Ok(Dst::Dir(writer.clone())),
+            None => Session::connect(
+                &dst_repo.registry,
+                &dst_repo.path,
+                scopes,
+                &opts.dest.auth,
+                &opts.dest.transport,
+            )
+            .map(|s| Dst::Registry(Box::new(s))),
+        };
+        (src.join().expect("source session thread"), dst)
+    });
+    let (src, dst) = (src?, dst?);
     let copier = Copier {
         src,
         dst,
@@ -758,8 +855,12 @@ fn mirror_image(
     let tagged = match &tag {
         Some(t) => copier
             .fetch(t, &accept_all())?
-            .map(|(b, _)| sha256_digest(&b)),
+            .map(|(b, m)| (sha256_digest(&b), (b, m))),
         None => None,
+    };
+    let (tagged, known) = match tagged {
+        Some((d, k)) => (Some(d), Some(k)),
+        None => (None, None),
     };
     let digest = match (&source.digest, tagged) {
         (Some(pinned), Some(now)) => {
@@ -783,7 +884,7 @@ fn mirror_image(
     };
     report.digest = digest.clone();
     report.reference = format!("{}@{digest}", dst_repo.full_name());
-    copier.copy(&digest, &mut report, opts.dry_run)?;
+    copier.copy(&digest, known, &mut report, opts.dry_run)?;
     Ok(report)
 }
 
