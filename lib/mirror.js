@@ -14,7 +14,6 @@ const fsp = require('node:fs/promises')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const os = require('node:os')
-const { spawn } = require('node:child_process')
 
 function dynpackError (code, message) {
   const e = new Error(message)
@@ -108,6 +107,7 @@ async function download (url, file, signal) {
 }
 
 function run (command, args, { cwd, signal }) {
+  const { spawn } = require('node:child_process') // only for npm entries: not loaded otherwise
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, signal, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } })
     let stdout = ''
