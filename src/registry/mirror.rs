@@ -114,6 +114,10 @@ struct Tree {
     tag: Option<String>,
 }
 
+/// The referrers of an image: their descriptors, the source's fallback
+/// tag (its exact bytes) and their trees.
+type Referrers = (Vec<Value>, Option<Vec<u8>>, Vec<Tree>);
+
 fn media_type_of(doc: &Value, fallback: &str) -> String {
     doc.get("mediaType")
         .and_then(Value::as_str)
@@ -717,7 +721,7 @@ impl Copier {
             });
             // Referrers (SBOMs, attestations): each copied by digest, then the
             // fallback tag, for registries that do not index them.
-            let referrers = scope.spawn(|| -> Result<(Vec<Value>, Option<Vec<u8>>, Vec<Tree>)> {
+            let referrers = scope.spawn(|| -> Result<Referrers> {
                 let (list, fallback) = self.referrers(digest)?;
                 let trees = list
                     .iter()
