@@ -112,6 +112,7 @@ function mirrorGroup ({ opt, fx, cache, dyn }) {
       {
         id: 'skopeo-sync-20',
         label: '`skopeo sync --all` of 20 repositories (image, .sig and referrers tags; fresh destination)',
+        baseline: true,
         skip: b.skopeoMissing,
         fixture: 'monorepo',
         before: b.forgetBlobs,
