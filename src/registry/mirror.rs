@@ -619,26 +619,35 @@ impl Copier {
     /// the check is skipped.
     fn write_tree(&self, tree: &Tree, sent: &HashSet<String>) -> Result<bool> {
         let fresh = tree.blobs.iter().any(|(d, _)| sent.contains(d));
+        // Says whether the registry indexed the manifest's subject itself.
+        let write = |node: &Node, reference: &str| -> Result<bool> {
+            let digest = sha256_digest(&node.bytes);
+            if !fresh
+                && self
+                    .dst_manifest_digest(reference, &node.media_type)?
+                    .as_deref()
+                    == Some(digest.as_str())
+            {
+                // Already there: whether the registry indexed it is unknown.
+                return Ok(false);
+            }
+            self.dst_put_manifest(reference, &node.media_type, &node.bytes)
+        };
         let mut indexed = true;
         for (i, node) in tree.nodes.iter().enumerate() {
             check_cancel(&self.cancel)?;
-            let mut references = vec![node.reference.as_str()];
-            if let Some(t) = tree.tag.as_deref().filter(|_| i + 1 == tree.nodes.len()) {
-                references.push(t);
-            }
-            for reference in references {
-                let digest = sha256_digest(&node.bytes);
-                if !fresh
-                    && self
-                        .dst_manifest_digest(reference, &node.media_type)?
-                        .as_deref()
-                        == Some(digest.as_str())
-                {
-                    // Already there: whether the registry indexed it is unknown.
-                    indexed = false;
-                    continue;
+            match tree.tag.as_deref().filter(|_| i + 1 == tree.nodes.len()) {
+                // The tag (the cosign `.sig` tag) beside the digest.
+                Some(tag) => {
+                    let (by_digest, by_tag) = std::thread::scope(|scope| {
+                        let by_tag = scope.spawn(|| write(node, tag));
+                        let by_digest = write(node, &node.reference);
+                        (by_digest, by_tag.join().expect("manifest tag thread"))
+                    });
+                    indexed &= by_digest?;
+                    indexed &= by_tag?;
                 }
-                indexed &= self.dst_put_manifest(reference, &node.media_type, &node.bytes)?;
+                None => indexed &= write(node, &node.reference)?,
             }
         }
         Ok(indexed)
@@ -647,6 +656,29 @@ impl Copier {
     /// The referrers of `digest` at the source: the referrers API, else the
     /// fallback tag. Returns the list and the fallback tag's exact bytes.
     fn referrers(&self, digest: &str) -> Result<(Vec<Value>, Option<Vec<u8>>)> {
+        let tag = referrers_tag(digest);
+        // The API and the fallback tag are asked at the same time.
+        let (api_list, fallback) = std::thread::scope(|scope| {
+            let fallback = scope.spawn(|| self.fetch(&tag, MEDIA_TYPE_INDEX));
+            let api_list = self.referrers_api(digest);
+            (api_list, fallback.join().expect("referrers tag thread"))
+        });
+        let (api_list, fallback) = (api_list?, fallback?.map(|(b, _)| b));
+        if let Some(list) = api_list {
+            return Ok((list, fallback));
+        }
+        let list = match &fallback {
+            Some(bytes) => serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
+                .ok_or_else(|| self.src_protocol(format!("the tag {tag} is not an image index")))?,
+            None => Vec::new(),
+        };
+        Ok((list, fallback))
+    }
+
+    /// The referrers of `digest` by the source's referrers API, when it has one.
+    fn referrers_api(&self, digest: &str) -> Result<Option<Vec<Value>>> {
         let mut api_list = None;
         if let Src::Registry(src) = &self.src {
             let url = src.url(&format!("/v2/{}/referrers/{digest}", self.src_repo.path));
@@ -669,19 +701,7 @@ impl Copier {
                 api_list = v.get("manifests").and_then(Value::as_array).cloned();
             }
         }
-        let tag = referrers_tag(digest);
-        let fallback = self.fetch(&tag, MEDIA_TYPE_INDEX)?.map(|(b, _)| b);
-        if let Some(list) = api_list {
-            return Ok((list, fallback));
-        }
-        let list = match &fallback {
-            Some(bytes) => serde_json::from_slice::<Value>(bytes)
-                .ok()
-                .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
-                .ok_or_else(|| self.src_protocol(format!("the tag {tag} is not an image index")))?,
-            None => Vec::new(),
-        };
-        Ok((list, fallback))
+        Ok(api_list)
     }
 
     /// Copies the image `digest` and what is attached to it: the trees of
