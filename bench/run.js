@@ -8,7 +8,8 @@
 //
 //   npm run bench                 full run (~10-20 min on 2 cores)
 //   npm run bench -- --quick      small fixtures, 1 repetition (BENCH_QUICK=1)
-//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling,push,incremental
+//   options: --reps N  --only backend,frontend,monorepo,oci,integrity,scaling,push,incremental,mirror
+//            (mirror-1g, peak memory with a 1 GiB layer, runs only when named)
 //            --no-podman  --no-install (do not install @janus-idp/cli)
 
 const { spawnSync } = require('node:child_process')
@@ -26,7 +27,8 @@ const tools = require('./lib/tools')
 
 const BENCH = __dirname
 const CACHE = path.join(BENCH, '.cache')
-const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling', 'push', 'incremental']
+const GROUPS = ['backend', 'frontend', 'monorepo', 'oci', 'integrity', 'scaling', 'push', 'incremental', 'mirror', 'mirror-1g']
+const ON_REQUEST = ['mirror-1g']
 
 function log (msg) { process.stderr.write(msg + '\n') }
 
@@ -42,12 +44,12 @@ function options () {
     },
   })
   if (values.help) {
-    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
+    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 14).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
     process.exit(0)
   }
   const quick = values.quick
   const reps = values.reps ? Math.max(1, parseInt(values.reps, 10)) : (quick ? 1 : 5)
-  const only = values.only ? values.only.split(',') : GROUPS
+  const only = values.only ? values.only.split(',') : GROUPS.filter((g) => !ON_REQUEST.includes(g))
   for (const g of only) if (!GROUPS.includes(g)) throw new Error(`--only: unknown group ${g} (one of ${GROUPS.join(', ')})`)
   return {
     quick,

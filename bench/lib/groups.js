@@ -14,6 +14,7 @@ const { monorepoPackages } = require('./fixtures')
 const tools = require('./tools')
 const { pushGroup } = require('./push')
 const { incrementalGroup } = require('./incremental')
+const { mirrorGroup, mirror1gGroup } = require('./mirror')
 
 const OPS = path.join(__dirname, '..', 'ops')
 const OCI_TAG = 'localhost/dynpack-bench/backend:v1'
@@ -123,6 +124,8 @@ function defineGroups ({ opt, fx, cache: CACHE, env, dyn, npmPack, podman, janus
     },
     pushGroup({ opt, fx, cache: CACHE, dyn, node, podman, janus, ociTag: OCI_TAG, avail }),
     incrementalGroup({ opt, fx, cache: CACHE, dyn }),
+    mirrorGroup({ opt, fx, cache: CACHE, dyn }),
+    mirror1gGroup({ opt, cache: CACHE, dyn }),
   ].filter((g) => opt.only.includes(g.id))
 }
 

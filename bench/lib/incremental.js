@@ -7,11 +7,11 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { spawn, execFileSync } = require('node:child_process')
-const { freePort, waitForPort, REGISTRY_BIN } = require('./push')
+const { execFileSync } = require('node:child_process')
+const { startRegistry, REGISTRY_BIN } = require('./push')
 
 function incrementalGroup ({ opt, fx, cache, dyn }) {
-  const state = { host: null, child: null, dir: null, rep: 0 }
+  const state = { host: null, registry: null, dir: null, rep: 0 }
   const missing = !REGISTRY_BIN ? 'docker-registry is not installed' : (dyn.skip || (dyn.cli && dyn.cli.skip))
   const copy = (who) => path.join(state.dir, who)
   const args = (who) => [dyn.cli.bin, 'package', copy(who), '--tag', `${state.host}/bench-${who}/{dir}:v1`, '--push', '--tls-verify=false', '--quiet']
@@ -27,21 +27,15 @@ function incrementalGroup ({ opt, fx, cache, dyn }) {
   }
   const setup = async () => {
     state.dir = fs.mkdtempSync(path.join(cache, 'incremental-'))
-    const port = await freePort()
-    const config = path.join(state.dir, 'config.yml')
-    fs.writeFileSync(config, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
-      'storage:', '  filesystem:', `    rootdirectory: ${path.join(state.dir, 'data')}`,
-      'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'))
-    state.child = spawn(REGISTRY_BIN, ['serve', config], { stdio: 'ignore' })
-    await waitForPort(port, state.child)
-    state.host = `127.0.0.1:${port}`
+    state.registry = await startRegistry(path.join(state.dir, 'registry'))
+    state.host = state.registry.host
     for (const who of ['all', 'one', 'none']) {
       fs.cpSync(fx('monorepo').dir, copy(who), { recursive: true })
       execFileSync(process.execPath, args(who), { stdio: 'ignore' })
     }
   }
   const teardown = () => {
-    if (state.child) state.child.kill('SIGKILL')
+    if (state.registry) state.registry.stop()
     if (state.dir) fs.rmSync(state.dir, { recursive: true, force: true })
   }
   const row = (who, n, label, extra = {}) => ({

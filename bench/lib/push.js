@@ -44,28 +44,39 @@ async function waitForPort (port, child) {
   throw new Error(`docker-registry did not start on 127.0.0.1:${port}`)
 }
 
+/**
+ * Starts a docker-registry on a free 127.0.0.1 port (plain HTTP, no access
+ * log), its config and storage under `dir`: `{ host, data, stop() }`.
+ */
+async function startRegistry (dir) {
+  fs.mkdirSync(dir, { recursive: true })
+  const port = await freePort()
+  const config = path.join(dir, 'config.yml')
+  const data = path.join(dir, 'data')
+  fs.writeFileSync(config, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
+    'storage:', '  filesystem:', `    rootdirectory: ${data}`,
+    'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'))
+  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: 'ignore' })
+  await waitForPort(port, child)
+  return { host: `127.0.0.1:${port}`, data, stop: () => child.kill('SIGKILL') }
+}
+
 /** The group definition; `ctx` as in groups.js. */
 function pushGroup ({ opt, fx, cache, dyn, node, podman, janus, ociTag, avail }) {
-  const state = { host: null, child: null, layout: null, dir: null, n: 0 }
+  const state = { host: null, registry: null, layout: null, dir: null, n: 0 }
   const skopeo = which('skopeo')
   const missing = !REGISTRY_BIN ? 'docker-registry is not installed' : null
   const setup = async () => {
     if (missing) return
     state.dir = fs.mkdtempSync(path.join(cache, 'push-'))
-    const port = await freePort()
-    const config = path.join(state.dir, 'config.yml')
-    fs.writeFileSync(config, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
-      'storage:', '  filesystem:', `    rootdirectory: ${path.join(state.dir, 'data')}`,
-      'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'))
-    state.child = spawn(REGISTRY_BIN, ['serve', config], { stdio: 'ignore' })
-    await waitForPort(port, state.child)
-    state.host = `127.0.0.1:${port}`
+    state.registry = await startRegistry(path.join(state.dir, 'registry'))
+    state.host = state.registry.host
     state.layout = path.join(state.dir, 'layout')
     const api = require(process.env.BENCH_DYNPACK_API || dyn.api || '../../lib/api.js')
     await api.buildOciLayout(fx('backend').dir, { output: state.layout, tag: `${state.host}/bench/backend:v1` })
   }
   const teardown = () => {
-    if (state.child) state.child.kill('SIGKILL')
+    if (state.registry) state.registry.stop()
     if (state.dir) fs.rmSync(state.dir, { recursive: true, force: true })
   }
   const repo = (who) => `${state.host}/bench/${who}-${++state.n}:v1`
@@ -123,4 +134,4 @@ function pushGroup ({ opt, fx, cache, dyn, node, podman, janus, ociTag, avail })
   }
 }
 
-module.exports = { pushGroup, freePort, waitForPort, REGISTRY_BIN }
+module.exports = { pushGroup, startRegistry, which, BLOB_INFO_CACHES, REGISTRY_BIN }

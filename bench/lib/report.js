@@ -124,6 +124,18 @@ function targets (results) {
     ratio('`dynpack push` vs `skopeo copy` (same layout, loopback registry)', '≥ 1× (at least as fast)', row('push', 'skopeo-copy'), row('push', 'dynpack-push'), 1)
     ratio('`dynpack package --push` vs janus-cli packager + `podman push`', '≥ 10× faster', row('push', 'podman-package-push'), row('push', 'dynpack-package-push'), 10)
   }
+  if (ran('mirror')) {
+    ratio('`dynpack mirror` (+ signature + SBOM) vs `skopeo copy --all`, one image', '≥ 1× (at least as fast)', row('mirror', 'skopeo-copy-one'), row('mirror', 'dynpack-mirror-one'), 1)
+    ratio('`dynpack mirror` vs `skopeo sync`, 20 images with signatures and SBOMs', '≥ 1× (at least as fast)', row('mirror', 'skopeo-sync-20'), row('mirror', 'dynpack-mirror-20'), 1)
+  }
+  if (ran('mirror-1g')) {
+    for (const [id, what] of [['dynpack-mirror-1g', 'one hop'], ['dynpack-mirror-1g-to-dir', 'two hops, --to-dir'], ['dynpack-mirror-1g-from-dir', 'two hops, DIR --to']]) {
+      const r = row('mirror-1g', id)
+      const name = `peak memory of \`dynpack mirror\`, 1 GiB layer, ${what}`
+      if (r) out.push({ name, goal: '< 150 MB', value: r.maxRssMB, measured: `${fmt(r.maxRssMB, 0)} MB (${fmt(r.wall)} s)`, met: r.maxRssMB < 150 })
+      else out.push({ name, goal: '< 150 MB', skipped: 'row missing' })
+    }
+  }
   if (ran('integrity')) ratio('computeIntegrity vs sha512sum (throughput)', '≥ 0.9×', row('integrity', 'sha512sum'), row('integrity', 'compute-integrity'), 0.9)
   const mem = [row('backend', 'pack-npm'), row('backend', 'pack-fast')].filter(Boolean)
   if (mem.length) {

@@ -11,8 +11,9 @@
 //! interrupted run leaves no manifest naming a missing blob and a rerun
 //! sends only what is missing.
 
+use std::collections::HashSet;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -27,10 +28,16 @@ use crate::registry::push::{
     with_referrers,
 };
 use crate::registry::reference::{ImageReference, Repository};
+use crate::registry::remote::read_manifest_body;
 use crate::registry::transport::{Body, Session, TransportOptions};
 
 /// Images copied at the same time.
 pub const PARALLEL_IMAGES: usize = 4;
+
+/// Blobs of one image (with its signature and referrers) copied at the
+/// same time: a signed plugin image with an SBOM has six, each a few round
+/// trips, so they go in one wave.
+pub const MIRROR_PARALLEL_BLOBS: usize = 6;
 
 /// How to reach one side (source or destination).
 #[derive(Debug, Clone, Default)]
@@ -97,12 +104,131 @@ struct Node {
     bytes: Vec<u8>,
 }
 
+/// One manifest tree to copy: the image, its signature or one referrer.
+struct Tree {
+    /// Manifests, children before parents.
+    nodes: Vec<Node>,
+    /// (digest, size) of every blob the manifests name.
+    blobs: Vec<(String, u64)>,
+    /// A tag the top manifest is also written at (the cosign `.sig` tag).
+    tag: Option<String>,
+}
+
+/// The referrers of an image: their descriptors, the source's fallback
+/// tag (its exact bytes) and their trees.
+type Referrers = (Vec<Value>, Option<Vec<u8>>, Vec<Tree>);
+
 fn media_type_of(doc: &Value, fallback: &str) -> String {
     doc.get("mediaType")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .unwrap_or(fallback)
         .to_string()
+}
+
+/// Bytes read ahead per chunk, and chunks queued, by [`Prefetch`]: with
+/// the burst being sent, at most 8.25 MiB per blob in flight.
+const PREFETCH_CHUNK: usize = 256 << 10;
+const PREFETCH_CHUNKS: usize = 16;
+
+/// Reads a source blob on its own thread, in large chunks, ahead of the
+/// upload, which takes them in bursts of [`BURST`] bytes (or the whole
+/// blob, when smaller): a registry woken for every small read spends
+/// several times the CPU of one taking bursts (see `stream.rs`), and
+/// reading the source in lock-step with the upload halves the throughput
+/// on a busy machine.
+///
+/// [`BURST`]: crate::registry::stream::BURST
+struct Prefetch {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    burst: std::collections::VecDeque<Vec<u8>>,
+    pos: usize,
+    ended: bool,
+    error: Option<std::io::Error>,
+}
+
+impl Prefetch {
+    fn spawn(mut reader: Box<dyn Read + Send>) -> Prefetch {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_CHUNKS);
+        // Ends when the blob is read, or at the next chunk once the upload
+        // dropped its end (a failure, a cancel).
+        std::thread::spawn(move || loop {
+            let mut chunk = vec![0u8; PREFETCH_CHUNK];
+            let mut n = 0;
+            let result = loop {
+                match reader.read(&mut chunk[n..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(k) => {
+                        n += k;
+                        if n == chunk.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            chunk.truncate(n);
+            let last = n < PREFETCH_CHUNK || result.is_err();
+            let message = match result {
+                Err(e) => Err(e),
+                Ok(()) if n == 0 => break,
+                Ok(()) => Ok(chunk),
+            };
+            if tx.send(message).is_err() || last {
+                break;
+            }
+        });
+        Prefetch {
+            chunks: rx,
+            burst: std::collections::VecDeque::new(),
+            pos: 0,
+            ended: false,
+            error: None,
+        }
+    }
+
+    /// Waits for the next burst: [`BURST`] bytes, or what is left.
+    ///
+    /// [`BURST`]: crate::registry::stream::BURST
+    fn fill(&mut self) {
+        let mut bytes = 0;
+        while bytes < crate::registry::stream::BURST && !self.ended {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    bytes += chunk.len();
+                    self.burst.push_back(chunk);
+                }
+                Ok(Err(e)) => {
+                    self.error = Some(e);
+                    self.ended = true;
+                }
+                Err(_) => self.ended = true, // the reader thread ended: end of the blob
+            }
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.burst.is_empty() {
+            self.fill();
+        }
+        let Some(front) = self.burst.front() else {
+            return match self.error.take() {
+                Some(e) => Err(e),
+                None => Ok(0),
+            };
+        };
+        let n = buf.len().min(front.len() - self.pos);
+        buf[..n].copy_from_slice(&front[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos == front.len() {
+            self.burst.pop_front();
+            self.pos = 0;
+        }
+        Ok(n)
+    }
 }
 
 /// Where images are read from.
@@ -167,22 +293,7 @@ impl Copier {
             404 => return Ok(None),
             _ => return Err(src.unexpected("GET", &url, resp, &what)),
         }
-        let content_type = resp
-            .header("content-type")
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let mut bytes = Vec::new();
-        resp.into_reader()
-            .take(crate::registry::source::MAX_MANIFEST_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| src.protocol(format!("{what}: {e}")))?;
-        if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
-            return Err(src.protocol(format!("{what}: larger than 4 MiB")));
-        }
+        let (bytes, content_type) = read_manifest_body(src, resp, &what)?;
         if reference.starts_with("sha256:") && sha256_digest(&bytes) != reference {
             return Err(src.protocol(format!(
                 "{what}: the bytes received hash to {}, not the digest asked for",
@@ -194,21 +305,28 @@ impl Copier {
 
     /// Walks the tree of the manifest `digest`: blobs (digest, size) and
     /// manifests, children before parents.
+    /// `known`: the manifest's bytes and type when already read (by tag),
+    /// so they are not read twice.
     fn collect(
         &self,
         digest: &str,
         fallback_type: &str,
+        known: Option<(Vec<u8>, String)>,
         blobs: &mut Vec<(String, u64)>,
         nodes: &mut Vec<Node>,
         depth: u32,
     ) -> Result<()> {
         check_cancel(&self.cancel)?;
-        let (bytes, content_type) =
-            self.fetch(digest, &accept_all())?
+        let known = known.filter(|(b, _)| sha256_digest(b) == digest);
+        let (bytes, content_type) = match known {
+            Some(k) => k,
+            None => self
+                .fetch(digest, &accept_all())?
                 .ok_or_else(|| Error::ImageNotFound {
                     what: format!("{}@{digest}", self.src_repo.full_name()),
                     reason: "the source has no such manifest".into(),
-                })?;
+                })?,
+        };
         let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| self.src_protocol(format!("the manifest {digest} is not JSON ({e})")))?;
         let fallback = if content_type.is_empty() {
@@ -224,7 +342,7 @@ impl Copier {
             for child in children {
                 let d = child.get("digest").and_then(Value::as_str).unwrap_or("");
                 let m = media_type_of(child, MEDIA_TYPE_MANIFEST);
-                self.collect(d, &m, blobs, nodes, depth + 1)?;
+                self.collect(d, &m, None, blobs, nodes, depth + 1)?;
             }
         } else {
             let config = doc.get("config").into_iter();
@@ -339,7 +457,7 @@ impl Copier {
                 "{read_what}: {length} bytes, the descriptor says {size}"
             )));
         }
-        Ok(Box::new(reader.take(size)))
+        Ok(Box::new(Prefetch::spawn(Box::new(reader.take(size)))))
     }
 
     /// Copies one blob: skipped when present, mounted within one registry,
@@ -390,11 +508,17 @@ impl Copier {
                 _ => return Err(dst.unexpected("POST", &url, resp, &what)),
             }
         }
-        let upload = match pending {
-            Some(l) => l,
-            None => open_upload(dst, &self.dst_repo.path, &what)?,
-        };
-        let slot = Mutex::new(Some(self.src_blob(digest, size)?));
+        // The source's GET goes beside the POST: one round trip less.
+        let (upload, reader) = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| self.src_blob(digest, size));
+            let upload = match pending {
+                Some(l) => Ok(l),
+                None => open_upload(dst, &self.dst_repo.path, &what),
+            };
+            (upload, reader.join().expect("source reader thread"))
+        });
+        let upload = upload?;
+        let slot = Mutex::new(Some(reader?));
         let put = with_digest(&upload, digest);
         let len = size.to_string();
         let resp = dst.send(
@@ -418,52 +542,112 @@ impl Copier {
         Ok(Outcome::Uploaded(size))
     }
 
-    /// Copies the blobs then the manifests (children first) of a tree;
-    /// the top one is written at `top_reference` when given (a tag).
-    /// Returns whether the destination indexed every subject itself.
-    fn copy_tree(
+    /// The manifests and blobs of the tree of `digest` at the source.
+    fn tree(
+        &self,
+        digest: &str,
+        fallback_type: &str,
+        known: Option<(Vec<u8>, String)>,
+        tag: Option<String>,
+    ) -> Result<Tree> {
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            blobs: Vec::new(),
+            tag,
+        };
+        self.collect(
+            digest,
+            fallback_type,
+            known,
+            &mut tree.blobs,
+            &mut tree.nodes,
+            0,
+        )?;
+        Ok(tree)
+    }
+
+    /// Copies `blobs`, [`MIRROR_PARALLEL_BLOBS`] at a time (the small ones go
+    /// beside the large layer instead of after it), counting them in
+    /// `report`. Returns the digests sent. After a failure no new blob
+    /// starts; the first failure in `blobs` order is returned.
+    fn copy_blobs(
         &self,
         blobs: &[(String, u64)],
-        nodes: &[Node],
-        top_reference: Option<&str>,
         report: &mut ImageReport,
-        dry_run: bool,
-    ) -> Result<bool> {
-        report.blobs += blobs.len() as u32;
-        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
-        report.manifests += nodes.len() as u32;
-        if dry_run {
-            return Ok(true);
-        }
-        for (digest, size) in blobs {
-            match self.blob(digest, *size)? {
+    ) -> Result<HashSet<String>> {
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let outcomes: Vec<Mutex<Option<Result<Outcome>>>> =
+            blobs.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..MIRROR_PARALLEL_BLOBS.min(blobs.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= blobs.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let outcome = self.blob(&blobs[i].0, blobs[i].1);
+                    if outcome.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *outcomes[i].lock().expect("outcome lock") = Some(outcome);
+                });
+            }
+        });
+        let mut sent = HashSet::new();
+        for ((digest, _), outcome) in blobs.iter().zip(outcomes) {
+            let Some(outcome) = outcome.into_inner().expect("outcome lock") else {
+                continue; // not started after a failure, which is returned below
+            };
+            match outcome? {
                 Outcome::Existing => report.existing += 1,
                 Outcome::Mounted => report.mounted += 1,
                 Outcome::Uploaded(n) => {
                     report.uploaded += 1;
                     report.bytes_uploaded += n;
+                    sent.insert(digest.clone());
                 }
             }
         }
-        let mut indexed = true;
-        for (i, node) in nodes.iter().enumerate() {
-            check_cancel(&self.cancel)?;
-            let mut references = vec![node.reference.as_str()];
-            if let Some(r) = top_reference.filter(|_| i + 1 == nodes.len()) {
-                references.push(r);
-            }
-            for reference in references {
-                let digest = sha256_digest(&node.bytes);
-                if self
+        Ok(sent)
+    }
+
+    /// Writes the manifests of `tree` (children first; the top one also at
+    /// its tag). Returns whether the destination indexed every subject
+    /// itself. A manifest already there is not written again; when a blob
+    /// of the tree had to be sent, none of its manifests can be there, so
+    /// the check is skipped.
+    fn write_tree(&self, tree: &Tree, sent: &HashSet<String>) -> Result<bool> {
+        let fresh = tree.blobs.iter().any(|(d, _)| sent.contains(d));
+        // Says whether the registry indexed the manifest's subject itself.
+        let write = |node: &Node, reference: &str| -> Result<bool> {
+            let digest = sha256_digest(&node.bytes);
+            if !fresh
+                && self
                     .dst_manifest_digest(reference, &node.media_type)?
                     .as_deref()
                     == Some(digest.as_str())
-                {
-                    // Already there: whether the registry indexed it is unknown.
-                    indexed = false;
-                    continue;
+            {
+                // Already there: whether the registry indexed it is unknown.
+                return Ok(false);
+            }
+            self.dst_put_manifest(reference, &node.media_type, &node.bytes)
+        };
+        let mut indexed = true;
+        for (i, node) in tree.nodes.iter().enumerate() {
+            check_cancel(&self.cancel)?;
+            match tree.tag.as_deref().filter(|_| i + 1 == tree.nodes.len()) {
+                // The tag (the cosign `.sig` tag) beside the digest.
+                Some(tag) => {
+                    let (by_digest, by_tag) = std::thread::scope(|scope| {
+                        let by_tag = scope.spawn(|| write(node, tag));
+                        let by_digest = write(node, &node.reference);
+                        (by_digest, by_tag.join().expect("manifest tag thread"))
+                    });
+                    indexed &= by_digest?;
+                    indexed &= by_tag?;
                 }
-                indexed &= self.dst_put_manifest(reference, &node.media_type, &node.bytes)?;
+                None => indexed &= write(node, &node.reference)?,
             }
         }
         Ok(indexed)
@@ -472,6 +656,29 @@ impl Copier {
     /// The referrers of `digest` at the source: the referrers API, else the
     /// fallback tag. Returns the list and the fallback tag's exact bytes.
     fn referrers(&self, digest: &str) -> Result<(Vec<Value>, Option<Vec<u8>>)> {
+        let tag = referrers_tag(digest);
+        // The API and the fallback tag are asked at the same time.
+        let (api_list, fallback) = std::thread::scope(|scope| {
+            let fallback = scope.spawn(|| self.fetch(&tag, MEDIA_TYPE_INDEX));
+            let api_list = self.referrers_api(digest);
+            (api_list, fallback.join().expect("referrers tag thread"))
+        });
+        let (api_list, fallback) = (api_list?, fallback?.map(|(b, _)| b));
+        if let Some(list) = api_list {
+            return Ok((list, fallback));
+        }
+        let list = match &fallback {
+            Some(bytes) => serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
+                .ok_or_else(|| self.src_protocol(format!("the tag {tag} is not an image index")))?,
+            None => Vec::new(),
+        };
+        Ok((list, fallback))
+    }
+
+    /// The referrers of `digest` by the source's referrers API, when it has one.
+    fn referrers_api(&self, digest: &str) -> Result<Option<Vec<Value>>> {
         let mut api_list = None;
         if let Src::Registry(src) = &self.src {
             let url = src.url(&format!("/v2/{}/referrers/{digest}", self.src_repo.path));
@@ -488,69 +695,123 @@ impl Copier {
                     .header("content-type")
                     .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX))
             {
-                let mut bytes = Vec::new();
-                resp.into_reader()
-                    .take(crate::registry::source::MAX_MANIFEST_BYTES)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| src.protocol(format!("{what}: {e}")))?;
+                let (bytes, _) = read_manifest_body(src, resp, &what)?;
                 let v: Value = serde_json::from_slice(&bytes)
                     .map_err(|e| src.protocol(format!("{what}: not JSON ({e})")))?;
                 api_list = v.get("manifests").and_then(Value::as_array).cloned();
             }
         }
-        let tag = referrers_tag(digest);
-        let fallback = self.fetch(&tag, MEDIA_TYPE_INDEX)?.map(|(b, _)| b);
-        if let Some(list) = api_list {
-            return Ok((list, fallback));
-        }
-        let list = match &fallback {
-            Some(bytes) => serde_json::from_slice::<Value>(bytes)
-                .ok()
-                .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
-                .ok_or_else(|| self.src_protocol(format!("the tag {tag} is not an image index")))?,
-            None => Vec::new(),
-        };
-        Ok((list, fallback))
+        Ok(api_list)
     }
 
-    /// Copies the image `digest` and what is attached to it.
-    fn copy(&self, digest: &str, report: &mut ImageReport, dry_run: bool) -> Result<()> {
-        let mut blobs = Vec::new();
-        let mut nodes = Vec::new();
-        self.collect(digest, MEDIA_TYPE_MANIFEST, &mut blobs, &mut nodes, 0)?;
-        self.copy_tree(&blobs, &nodes, None, report, dry_run)?;
-
-        // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
+    /// Copies the image `digest` and what is attached to it: the trees of
+    /// the image, its signature and its referrers are read at the same
+    /// time, then all their blobs go at once, then each tree's manifests
+    /// (the trees at the same time), then the referrers tag. `known`: the
+    /// image manifest's bytes and type, when read by tag already.
+    fn copy(
+        &self,
+        digest: &str,
+        known: Option<(Vec<u8>, String)>,
+        report: &mut ImageReport,
+        dry_run: bool,
+    ) -> Result<()> {
+        // The image's tree, its signature's and its referrers' are read at
+        // the same time (each a few round trips to the source).
         let sig_tag = format!("{}.sig", referrers_tag(digest));
-        let sig_accept =
-            format!("{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json");
-        if let Some((bytes, content_type)) = self.fetch(&sig_tag, &sig_accept)? {
-            let sig_digest = sha256_digest(&bytes);
-            let mut sblobs = Vec::new();
-            let mut snodes = Vec::new();
-            self.collect(&sig_digest, &content_type, &mut sblobs, &mut snodes, 0)?;
-            self.copy_tree(&sblobs, &snodes, Some(&sig_tag), report, dry_run)?;
+        let (image, signature, referrers) = std::thread::scope(|scope| {
+            // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
+            let signature = scope.spawn(|| -> Result<Option<Tree>> {
+                let accept = format!(
+                    "{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json"
+                );
+                match self.fetch(&sig_tag, &accept)? {
+                    Some((bytes, content_type)) => {
+                        let d = sha256_digest(&bytes);
+                        let t = content_type.clone();
+                        Ok(Some(self.tree(
+                            &d,
+                            &t,
+                            Some((bytes, content_type)),
+                            Some(sig_tag.clone()),
+                        )?))
+                    }
+                    None => Ok(None),
+                }
+            });
+            // Referrers (SBOMs, attestations): each copied by digest, then the
+            // fallback tag, for registries that do not index them.
+            let referrers = scope.spawn(|| -> Result<Referrers> {
+                let (list, fallback) = self.referrers(digest)?;
+                let trees = list
+                    .iter()
+                    .map(|r| {
+                        let d = r.get("digest").and_then(Value::as_str).unwrap_or("");
+                        self.tree(d, &media_type_of(r, MEDIA_TYPE_MANIFEST), None, None)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((list, fallback, trees))
+            });
+            let image = self.tree(digest, MEDIA_TYPE_MANIFEST, known, None);
+            (
+                image,
+                signature.join().expect("signature thread"),
+                referrers.join().expect("referrers thread"),
+            )
+        });
+        let mut trees = vec![image?];
+        if let Some(t) = signature? {
+            trees.push(t);
             report.signature = true;
         }
-
-        // Referrers (SBOMs, attestations): each copied by digest, then the
-        // fallback tag, for registries that do not index them.
-        let (list, fallback) = self.referrers(digest)?;
-        let mut indexed = true;
-        for r in &list {
-            let d = r.get("digest").and_then(Value::as_str).unwrap_or("");
-            let m = media_type_of(r, MEDIA_TYPE_MANIFEST);
-            let mut rblobs = Vec::new();
-            let mut rnodes = Vec::new();
-            self.collect(d, &m, &mut rblobs, &mut rnodes, 0)?;
-            indexed &= self.copy_tree(&rblobs, &rnodes, None, report, dry_run)?;
-        }
+        let (list, fallback, referrer_trees) = referrers?;
+        let first_referrer = trees.len();
+        trees.extend(referrer_trees);
         report.referrers = list.len() as u32;
-        if dry_run || list.is_empty() {
+
+        let mut blobs: Vec<(String, u64)> = Vec::new();
+        for b in trees.iter().flat_map(|t| &t.blobs) {
+            if !blobs.iter().any(|(d, _)| *d == b.0) {
+                blobs.push(b.clone());
+            }
+        }
+        report.blobs += blobs.len() as u32;
+        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
+        report.manifests += trees.iter().map(|t| t.nodes.len() as u32).sum::<u32>();
+        if dry_run {
             return Ok(());
         }
+        let sent = self.copy_blobs(&blobs, report)?;
+        // The trees' manifests at the same time (each tree children first),
+        // and the destination's referrers tag read meanwhile.
         let tag = referrers_tag(digest);
-        let existing = self.dst_get_manifest(&tag, MEDIA_TYPE_INDEX)?;
+        let (written, existing) = std::thread::scope(|scope| {
+            let writers: Vec<_> = trees
+                .iter()
+                .map(|tree| scope.spawn(|| self.write_tree(tree, &sent)))
+                .collect();
+            let existing = if list.is_empty() {
+                Ok(None)
+            } else {
+                self.dst_get_manifest(&tag, MEDIA_TYPE_INDEX)
+            };
+            let written: Vec<Result<bool>> = writers
+                .into_iter()
+                .map(|w| w.join().expect("manifest thread"))
+                .collect();
+            (written, existing)
+        });
+        let mut indexed = true;
+        for (i, w) in written.into_iter().enumerate() {
+            let tree_indexed = w?;
+            if i >= first_referrer {
+                indexed &= tree_indexed;
+            }
+        }
+        if list.is_empty() {
+            return Ok(());
+        }
+        let existing = existing?;
         let bytes = match (&existing, fallback) {
             // The source's own tag, byte for byte, when the mirror has none.
             (None, Some(b)) => b,
@@ -601,31 +862,39 @@ fn mirror_image(
     let dst_ref = ImageReference::parse(&format!("{}:mirror", image.destination))?;
     let dst_repo = Repository::of(&dst_ref);
     let same_registry = from.is_none() && to.is_none() && src_repo.registry == dst_repo.registry;
-    let src = match from {
-        Some(reader) => Src::Dir(reader.clone()),
-        None => Src::Registry(Box::new(Session::connect(
-            &src_repo.registry,
-            &src_repo.path,
-            vec![format!("repository:{}:pull", src_repo.path)],
-            &opts.src.auth,
-            &opts.src.transport,
-        )?)),
-    };
     let mut scopes = vec![format!("repository:{}:pull,push", dst_repo.path)];
     if same_registry {
         scopes.push(format!("repository:{}:pull", src_repo.path));
     }
-    let dst = match to {
-        _ if opts.dry_run => Dst::Nothing,
-        Some(writer) => Dst::Dir(writer.clone()),
-        None => Dst::Registry(Box::new(Session::connect(
-            &dst_repo.registry,
-            &dst_repo.path,
-            scopes,
-            &opts.dest.auth,
-            &opts.dest.transport,
-        )?)),
-    };
+    // Both sides are reached (ping, token) at the same time.
+    let (src, dst) = std::thread::scope(|scope| {
+        let src = scope.spawn(|| -> Result<Src> {
+            Ok(match from {
+                Some(reader) => Src::Dir(reader.clone()),
+                None => Src::Registry(Box::new(Session::connect(
+                    &src_repo.registry,
+                    &src_repo.path,
+                    vec![format!("repository:{}:pull", src_repo.path)],
+                    &opts.src.auth,
+                    &opts.src.transport,
+                )?)),
+            })
+        });
+        let dst = match to {
+            _ if opts.dry_run => Ok(Dst::Nothing),
+            Some(writer) => Ok(Dst::Dir(writer.clone())),
+            None => Session::connect(
+                &dst_repo.registry,
+                &dst_repo.path,
+                scopes,
+                &opts.dest.auth,
+                &opts.dest.transport,
+            )
+            .map(|s| Dst::Registry(Box::new(s))),
+        };
+        (src.join().expect("source session thread"), dst)
+    });
+    let (src, dst) = (src?, dst?);
     let copier = Copier {
         src,
         dst,
@@ -642,8 +911,12 @@ fn mirror_image(
     let tagged = match &tag {
         Some(t) => copier
             .fetch(t, &accept_all())?
-            .map(|(b, _)| sha256_digest(&b)),
+            .map(|(b, m)| (sha256_digest(&b), (b, m))),
         None => None,
+    };
+    let (tagged, known) = match tagged {
+        Some((d, k)) => (Some(d), Some(k)),
+        None => (None, None),
     };
     let digest = match (&source.digest, tagged) {
         (Some(pinned), Some(now)) => {
@@ -667,7 +940,7 @@ fn mirror_image(
     };
     report.digest = digest.clone();
     report.reference = format!("{}@{digest}", dst_repo.full_name());
-    copier.copy(&digest, &mut report, opts.dry_run)?;
+    copier.copy(&digest, known, &mut report, opts.dry_run)?;
     Ok(report)
 }
 

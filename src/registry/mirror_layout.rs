@@ -78,7 +78,10 @@ impl LayoutWriter {
     /// Streams `reader` into the blob `digest`, checking the bytes.
     pub fn put_blob(&self, digest: &str, mut reader: impl Read) -> Result<u64> {
         let dest = blob_path(&self.root, digest)?;
-        let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
+        // Unique per call: two images of one run may carry the same blob.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dest.with_extension(format!("tmp-{}-{n}", std::process::id()));
         let mut file = File::create(&tmp).map_err(|e| io(&tmp, e))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];

@@ -610,18 +610,7 @@ pub(crate) fn get_manifest(
         404 => return Ok(None),
         _ => return Err(session.unexpected("GET", &url, resp, &what)),
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(
-            resp.into_reader(),
-            crate::registry::source::MAX_MANIFEST_BYTES + 1,
-        ),
-        &mut bytes,
-    )
-    .map_err(|e| session.protocol(format!("reading {what} failed ({e})")))?;
-    if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
-        return Err(session.protocol(format!("{what}: the manifest is larger than 4 MiB")));
-    }
+    let (bytes, _) = crate::registry::remote::read_manifest_body(session, resp, &what)?;
     Ok(Some(bytes))
 }
 

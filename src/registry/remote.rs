@@ -71,30 +71,7 @@ pub fn pull_manifest(
         }
         _ => return Err(s.unexpected("GET", &url, resp, &what)),
     }
-    let media_type = resp
-        .header("content-type")
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let mut bytes = Vec::new();
-    resp.into_reader()
-        .take(crate::registry::source::MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            s.protocol(format!(
-                "reading the manifest of {} failed ({e})",
-                reference.raw
-            ))
-        })?;
-    if bytes.len() as u64 > crate::registry::source::MAX_MANIFEST_BYTES {
-        return Err(s.protocol(format!(
-            "the manifest of {} is larger than 4 MiB",
-            reference.raw
-        )));
-    }
+    let (bytes, media_type) = read_manifest_body(&s, resp, &what)?;
     let digest = crate::oci::image::sha256_digest(&bytes);
     if let Some(pinned) = &reference.digest {
         if *pinned != digest {
@@ -108,6 +85,36 @@ pub fn pull_manifest(
         media_type,
         digest,
     })
+}
+
+/// The body of a `200` manifest answer and its media type (`Content-Type`
+/// without parameters), read up to [`MAX_MANIFEST_BYTES`]: a registry
+/// cannot make dynpack buffer an unbounded answer.
+///
+/// [`MAX_MANIFEST_BYTES`]: crate::registry::source::MAX_MANIFEST_BYTES
+pub(crate) fn read_manifest_body(
+    session: &Session,
+    resp: ureq::Response,
+    what: &str,
+) -> Result<(Vec<u8>, String)> {
+    let max = crate::registry::source::MAX_MANIFEST_BYTES;
+    let media_type = resp
+        .header("content-type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let mut bytes = Vec::new();
+    resp.into_reader()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| session.protocol(format!("{what}: reading the manifest failed ({e})")))?;
+    if bytes.len() as u64 > max {
+        return Err(session.protocol(format!("{what}: the manifest is larger than 4 MiB")));
+    }
+    Ok((bytes, media_type))
 }
 
 /// A streaming reader of the blob `digest` of `repository` (`host/path`).
