@@ -395,26 +395,6 @@ describe('dynpack mirror', () => {
     }
   })
 
-  test('the copy started from the config\'s lines before the parse is kept only when the parse finds the same images', async (t) => {
-    if (!need(t)) return
-    // a `- package: oci://…` line inside a pluginConfig list is no entry: the early copy is stopped
-    const config = path.join(dir, 'config', 'early.yaml')
-    const nested = `        - package: oci://${src.host}/acme/multi:2.0.0`
-    fs.writeFileSync(config, ['plugins:', `  - package: oci://${src.host}/acme/one@${signed.digest}`, '    pluginConfig:', '      list:', nested, ''].join('\n'))
-    const out = path.join(dir, 'early-out.yaml')
-    const r = await api.mirrorDynamicPlugins(config, { to: `${dest.host}/early`, out, src: srcSide, dest: destSide() })
-    assert.deepEqual(r.images.map((i) => i.source), [`${src.host}/acme/one@${signed.digest}`])
-    const text = fs.readFileSync(out, 'utf8')
-    assert.ok(text.includes(`oci://${dest.host}/early/acme/one@${signed.digest}`), text)
-    assert.ok(text.includes(nested), 'the nested line is kept as it is')
-    // a config the parse refuses: its error, no config written
-    const bad = path.join(dir, 'config', 'early-bad.yaml')
-    fs.writeFileSync(bad, `plugins:\n  - package: oci://${src.host}/acme/one@${signed.digest}\n    pluginConfig: {unclosed\n`)
-    const badOut = path.join(dir, 'early-bad-out.yaml')
-    await assert.rejects(api.mirrorDynamicPlugins(bad, { to: `${dest.host}/early-bad`, out: badOut, src: srcSide, dest: destSide() }), (e) => e.code === 'E_INVALID_CONFIG')
-    assert.ok(!fs.existsSync(badOut))
-  })
-
   test('sources stopped: every rewritten reference reads back from the mirror with skopeo, digests equal', async (t) => {
     if (!need(t)) return
     const text = fs.readFileSync(path.join(dir, 'out.yaml'), 'utf8')

@@ -175,29 +175,6 @@ function imageJob (e, text, { mirror, toDir }) {
   return { source: e.digest ? `${repo}@${e.digest}` : `${repo}:${e.tag}`, destination: toDir ? repo : `${mirror}/${e.path}`, tag: tag ?? undefined }
 }
 
-/**
- * The image jobs of a config read from its lines (`- package: oci://…`),
- * before the yaml library is loaded (about 0.1 s), so that the copy starts
- * meanwhile; null unless every `package:` line is such an image, so that
- * no entry needing a check the parse makes first (tgz, npm) is there. The
- * copy started from it is kept only when the parse finds the same jobs.
- */
-function scannedJobs (text, where) {
-  const jobs = []
-  const seen = new Set()
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line) || !/\bpackage\s*:/.test(line)) continue
-    const m = /^\s*- package: ['"]?(oci:\/\/[^\s'"#]+)['"]?\s*(?:#.*)?$/.exec(line)
-    const e = m && classify(m[1])
-    if (!e || e.kind !== 'oci') return null
-    if (!seen.has(e.ref)) {
-      seen.add(e.ref)
-      jobs.push(imageJob(e, text, where))
-    }
-  }
-  return jobs
-}
-
 async function writeAtomic (target, data) {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.dynpack-${process.pid}.tmp`)
   await fsp.writeFile(temp, data)
@@ -255,192 +232,161 @@ async function mirrorDynamicPlugins (config, options, api) {
   if (fromDir) nativeOptions.fromDir = path.join(fromDir, DIR_IMAGES)
   if (toDir) nativeOptions.toDir = path.join(toDir, DIR_IMAGES)
   const copyImages = (list, abort) => api._run(abort, (token) => api._native.mirrorImages(list, nativeOptions, token, progress))
-  const usableSignal = signal == null || (typeof signal === 'object' && signal.aborted === false && typeof signal.addEventListener === 'function')
-  const early = fromDir || !usableSignal ? null : scannedJobs(text, { mirror, toDir })
-  let started = null
-  if (early?.length) {
-    const stop = new AbortController()
-    const onAbort = () => stop.abort(signal.reason)
-    if (signal) signal.addEventListener('abort', onAbort, { once: true })
-    started = { stop, result: copyImages(early, stop.signal).finally(() => signal?.removeEventListener('abort', onAbort)) }
-    started.result.catch(() => {}) // awaited below, or dropped after a stop
+  const { doc, inner, configMap } = parseConfig(text, file)
+  const nodes = pluginNodes(inner, file)
+
+  const entries = nodes.map((node) => ({ node, spec: node.get('package'), integrity: node.get('integrity'), ...classify(node.get('package')) }))
+  const needFiles = !toDir && entries.some((e) => e.kind === 'url' || (e.kind === 'npm' && !options.npmRegistry))
+  if (needFiles && (!options.tgzDir || !options.baseUrl)) {
+    throw dynpackError('E_INVALID_OPTION', `${file} has tgz or npm entries: pass tgzDir (the folder an httpd serves) and baseUrl (its URL)${entries.some((e) => e.kind === 'npm') ? ', or npmRegistry for the npm entries' : ''}`)
   }
+  for (const e of entries) {
+    if ((e.kind === 'url' || e.kind === 'npm') && !e.integrity) {
+      throw dynpackError('E_INVALID_CONFIG', `${file}: ${e.spec} has no integrity, so its bytes cannot be checked; add the integrity (dynpack integrity FILE) to the entry`)
+    }
+  }
+  if (options.npmRegistry && !toDir) {
+    const { _isPublicRegistry } = require('./publish.js')
+    if (_isPublicRegistry(options.npmRegistry)) {
+      throw dynpackError('E_PUBLIC_REGISTRY', `${options.npmRegistry} is the public npm registry; mirror npm packages to a private registry (npmRegistry) or into tgzDir`)
+    }
+  }
+
+  // Images: each distinct source once, all in Rust, in parallel.
+  const jobs = []
+  const seen = new Map()
+  for (const e of entries.filter((x) => x.kind === 'oci')) {
+    if (!seen.has(e.ref)) {
+      seen.set(e.ref, jobs.length)
+      const job = imageJob(e, text, { mirror, toDir })
+      if (fromDir) {
+        const carried = manifest.images.find((i) => i.ref === e.ref)
+        if (!carried) throw dynpackError('E_INVALID_CONFIG', `${fromDir}: ${DIR_MANIFEST} does not list ${e.spec}; write the folder again`)
+        job.source = `${e.registry}/${e.path}@${carried.digest}`
+        job.tag = undefined
+      }
+      jobs.push(job)
+    }
+    e.job = seen.get(e.ref)
+  }
+  const timer = progress ? setInterval(() => options.onProgress(progress.bytes), 200) : undefined
+  let images = []
   try {
-    return await mirrorParsed()
-  } catch (err) {
-    if (started) {
-      started.stop.abort()
-      await started.result.catch(() => {})
+    if (jobs.length) images = await copyImages(jobs, signal)
+  } finally {
+    if (timer) { clearInterval(timer); options.onProgress(progress.bytes) }
+  }
+  const failed = images.find((r) => r.errorCode)
+  if (failed) throw dynpackError(failed.errorCode, failed.errorMessage.replace(/^E_[A-Z_]+: /, ''))
+
+  // tgz URLs and npm packages: fetched to a temp folder, checked, then placed.
+  const filesDir = toDir ? path.join(toDir, DIR_FILES) : options.tgzDir ? path.resolve(options.tgzDir) : null
+  if (!options.dryRun && filesDir) await fsp.mkdir(filesDir, { recursive: true })
+  const tmp = options.dryRun ? null : await fsp.mkdtemp(path.join(filesDir ?? os.tmpdir(), '.dynpack-mirror-'))
+  const tgz = []
+  const npm = []
+  const carriedFiles = []
+  try {
+    const fetched = await Promise.all(entries.map(async (e, i) => {
+      if (options.dryRun || (e.kind !== 'url' && e.kind !== 'npm')) return null
+      let localFile
+      let name
+      const carried = fromDir && manifest.files.find((f) => f.package === e.spec)
+      if (fromDir) {
+        if (!carried) throw dynpackError('E_INVALID_CONFIG', `${fromDir}: ${DIR_MANIFEST} does not list ${e.spec}; write the folder again`)
+        name = carried.name
+        localFile = path.join(tmp, `${i}-${name}`)
+        await fsp.copyFile(path.join(fromDir, DIR_FILES, name), localFile)
+      } else if (e.kind === 'url') {
+        name = safeName(new URL(e.url).pathname)
+        localFile = path.join(tmp, `${i}-${name}`)
+        await download(e.url, localFile, signal)
+      } else {
+        const dir = path.join(tmp, String(i))
+        await fsp.mkdir(dir)
+        const r = await run('npm', ['pack', `${e.name}@${e.version}`, '--json', '--pack-destination', dir], { cwd: path.dirname(file), signal })
+        if (r.code !== 0) throw dynpackError('E_DOWNLOAD', `npm pack ${e.name}@${e.version} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
+        name = safeName(JSON.parse(r.stdout)[0].filename)
+        localFile = path.join(dir, name)
+      }
+      const actual = await fileIntegrity(localFile, e.integrity)
+      if (!integrityMatches(actual, e.integrity)) {
+        throw dynpackError('E_INTEGRITY', `${e.spec}: the bytes downloaded have integrity ${actual}, not ${e.integrity} as ${file} says; nothing was written (check the source, or the entry's integrity)`)
+      }
+      return { localFile, name }
+    }))
+    if (!options.dryRun) {
+      for (const [i, e] of entries.entries()) {
+        const f = fetched[i]
+        if (!f) continue
+        if (toDir) {
+          await place(f.localFile, filesDir, f.name)
+          carriedFiles.push({ package: e.spec, name: f.name, integrity: e.integrity })
+        } else if (e.kind === 'npm' && options.npmRegistry) {
+          const r = await run('npm', ['publish', f.localFile, '--registry', options.npmRegistry, '--tag', 'mirror'], { cwd: path.dirname(file), signal })
+          if (r.code !== 0 && !/cannot publish over|EPUBLISHCONFLICT|previously published/i.test(r.stderr)) {
+            throw dynpackError('E_PUBLISH_FAILED', `npm publish ${e.name}@${e.version} to ${options.npmRegistry} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
+          }
+          npm.push({ package: e.spec, registry: options.npmRegistry, integrity: e.integrity })
+        } else {
+          await place(f.localFile, filesDir, f.name)
+          const url = `${options.baseUrl.replace(/\/+$/, '')}/${f.name}`
+          ;(e.kind === 'npm' ? npm : tgz).push({ package: e.spec, file: path.join(filesDir, f.name), url, integrity: e.integrity })
+          e.rewrite = url
+        }
+      }
     }
-    throw err
+  } finally {
+    if (tmp) await fsp.rm(tmp, { recursive: true, force: true })
   }
 
-  async function mirrorParsed () {
-    const { doc, inner, configMap } = parseConfig(text, file)
-    const nodes = pluginNodes(inner, file)
+  const kept = entries.filter((e) => e.kind === 'kept').map((e) => ({ package: e.spec, reason: e.reason }))
+  const report = {
+    config: text,
+    images: images.map(({ errorCode, errorMessage, ...r }) => r),
+    tgz,
+    npm,
+    kept,
+    movedTags: images.filter((r) => r.movedTag).map((r) => r.movedTag),
+    written: null,
+  }
+  if (options.dryRun) return report
 
-    const entries = nodes.map((node) => ({ node, spec: node.get('package'), integrity: node.get('integrity'), ...classify(node.get('package')) }))
-    const needFiles = !toDir && entries.some((e) => e.kind === 'url' || (e.kind === 'npm' && !options.npmRegistry))
-    if (needFiles && (!options.tgzDir || !options.baseUrl)) {
-      throw dynpackError('E_INVALID_OPTION', `${file} has tgz or npm entries: pass tgzDir (the folder an httpd serves) and baseUrl (its URL)${entries.some((e) => e.kind === 'npm') ? ', or npmRegistry for the npm entries' : ''}`)
-    }
-    for (const e of entries) {
-      if ((e.kind === 'url' || e.kind === 'npm') && !e.integrity) {
-        throw dynpackError('E_INVALID_CONFIG', `${file}: ${e.spec} has no integrity, so its bytes cannot be checked; add the integrity (dynpack integrity FILE) to the entry`)
-      }
-    }
-    if (options.npmRegistry && !toDir) {
-      const { _isPublicRegistry } = require('./publish.js')
-      if (_isPublicRegistry(options.npmRegistry)) {
-        throw dynpackError('E_PUBLIC_REGISTRY', `${options.npmRegistry} is the public npm registry; mirror npm packages to a private registry (npmRegistry) or into tgzDir`)
-      }
-    }
-
-    // Images: each distinct source once, all in Rust, in parallel.
-    const jobs = []
-    const seen = new Map()
-    for (const e of entries.filter((x) => x.kind === 'oci')) {
-      if (!seen.has(e.ref)) {
-        seen.set(e.ref, jobs.length)
-        const job = imageJob(e, text, { mirror, toDir })
-        if (fromDir) {
-          const carried = manifest.images.find((i) => i.ref === e.ref)
-          if (!carried) throw dynpackError('E_INVALID_CONFIG', `${fromDir}: ${DIR_MANIFEST} does not list ${e.spec}; write the folder again`)
-          job.source = `${e.registry}/${e.path}@${carried.digest}`
-          job.tag = undefined
-        }
-        jobs.push(job)
-      }
-      e.job = seen.get(e.ref)
-    }
-    const timer = progress ? setInterval(() => options.onProgress(progress.bytes), 200) : undefined
-    let images = []
-    try {
-      const same = started && JSON.stringify(early) === JSON.stringify(jobs)
-      if (started && !same) {
-        started.stop.abort()
-        await started.result.catch(() => {})
-      }
-      if (same) {
-        images = await started.result
-      } else if (jobs.length) {
-        images = await copyImages(jobs, signal)
-      }
-    } finally {
-      if (timer) { clearInterval(timer); options.onProgress(progress.bytes) }
-    }
-    const failed = images.find((r) => r.errorCode)
-    if (failed) throw dynpackError(failed.errorCode, failed.errorMessage.replace(/^E_[A-Z_]+: /, ''))
-
-    // tgz URLs and npm packages: fetched to a temp folder, checked, then placed.
-    const filesDir = toDir ? path.join(toDir, DIR_FILES) : options.tgzDir ? path.resolve(options.tgzDir) : null
-    if (!options.dryRun && filesDir) await fsp.mkdir(filesDir, { recursive: true })
-    const tmp = options.dryRun ? null : await fsp.mkdtemp(path.join(filesDir ?? os.tmpdir(), '.dynpack-mirror-'))
-    const tgz = []
-    const npm = []
-    const carriedFiles = []
-    try {
-      const fetched = await Promise.all(entries.map(async (e, i) => {
-        if (options.dryRun || (e.kind !== 'url' && e.kind !== 'npm')) return null
-        let localFile
-        let name
-        const carried = fromDir && manifest.files.find((f) => f.package === e.spec)
-        if (fromDir) {
-          if (!carried) throw dynpackError('E_INVALID_CONFIG', `${fromDir}: ${DIR_MANIFEST} does not list ${e.spec}; write the folder again`)
-          name = carried.name
-          localFile = path.join(tmp, `${i}-${name}`)
-          await fsp.copyFile(path.join(fromDir, DIR_FILES, name), localFile)
-        } else if (e.kind === 'url') {
-          name = safeName(new URL(e.url).pathname)
-          localFile = path.join(tmp, `${i}-${name}`)
-          await download(e.url, localFile, signal)
-        } else {
-          const dir = path.join(tmp, String(i))
-          await fsp.mkdir(dir)
-          const r = await run('npm', ['pack', `${e.name}@${e.version}`, '--json', '--pack-destination', dir], { cwd: path.dirname(file), signal })
-          if (r.code !== 0) throw dynpackError('E_DOWNLOAD', `npm pack ${e.name}@${e.version} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
-          name = safeName(JSON.parse(r.stdout)[0].filename)
-          localFile = path.join(dir, name)
-        }
-        const actual = await fileIntegrity(localFile, e.integrity)
-        if (!integrityMatches(actual, e.integrity)) {
-          throw dynpackError('E_INTEGRITY', `${e.spec}: the bytes downloaded have integrity ${actual}, not ${e.integrity} as ${file} says; nothing was written (check the source, or the entry's integrity)`)
-        }
-        return { localFile, name }
-      }))
-      if (!options.dryRun) {
-        for (const [i, e] of entries.entries()) {
-          const f = fetched[i]
-          if (!f) continue
-          if (toDir) {
-            await place(f.localFile, filesDir, f.name)
-            carriedFiles.push({ package: e.spec, name: f.name, integrity: e.integrity })
-          } else if (e.kind === 'npm' && options.npmRegistry) {
-            const r = await run('npm', ['publish', f.localFile, '--registry', options.npmRegistry, '--tag', 'mirror'], { cwd: path.dirname(file), signal })
-            if (r.code !== 0 && !/cannot publish over|EPUBLISHCONFLICT|previously published/i.test(r.stderr)) {
-              throw dynpackError('E_PUBLISH_FAILED', `npm publish ${e.name}@${e.version} to ${options.npmRegistry} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
-            }
-            npm.push({ package: e.spec, registry: options.npmRegistry, integrity: e.integrity })
-          } else {
-            await place(f.localFile, filesDir, f.name)
-            const url = `${options.baseUrl.replace(/\/+$/, '')}/${f.name}`
-            ;(e.kind === 'npm' ? npm : tgz).push({ package: e.spec, file: path.join(filesDir, f.name), url, integrity: e.integrity })
-            e.rewrite = url
-          }
-        }
-      }
-    } finally {
-      if (tmp) await fsp.rm(tmp, { recursive: true, force: true })
-    }
-
-    const kept = entries.filter((e) => e.kind === 'kept').map((e) => ({ package: e.spec, reason: e.reason }))
-    const report = {
-      config: text,
-      images: images.map(({ errorCode, errorMessage, ...r }) => r),
-      tgz,
-      npm,
+  if (toDir) {
+    // The first hop: the config as it is, and what the folder holds.
+    await fsp.writeFile(path.join(toDir, DIR_CONFIG), text)
+    const listing = {
+      config: DIR_CONFIG,
+      images: entries.filter((e) => e.kind === 'oci' && images[e.job]).map((e) => ({ ref: e.ref, repository: `${e.registry}/${e.path}`, digest: images[e.job].digest }))
+        .filter((x, i, all) => all.findIndex((y) => y.ref === x.ref) === i),
+      files: carriedFiles,
       kept,
-      movedTags: images.filter((r) => r.movedTag).map((r) => r.movedTag),
-      written: null,
     }
-    if (options.dryRun) return report
-
-    if (toDir) {
-      // The first hop: the config as it is, and what the folder holds.
-      await fsp.writeFile(path.join(toDir, DIR_CONFIG), text)
-      const listing = {
-        config: DIR_CONFIG,
-        images: entries.filter((e) => e.kind === 'oci' && images[e.job]).map((e) => ({ ref: e.ref, repository: `${e.registry}/${e.path}`, digest: images[e.job].digest }))
-          .filter((x, i, all) => all.findIndex((y) => y.ref === x.ref) === i),
-        files: carriedFiles,
-        kept,
-      }
-      await writeAtomic(path.join(toDir, DIR_MANIFEST), JSON.stringify(listing, null, 2) + '\n')
-      report.written = toDir
-      return report
-    }
-
-    // The rewrite: only `package:` values change.
-    for (const e of entries) {
-      if (e.kind === 'oci') {
-        const r = images[e.job]
-        e.rewrite = `oci://${r.reference}${e.dir != null ? `!${e.dir}` : ''}`
-      }
-      if (e.rewrite) e.node.get('package', true).value = e.rewrite
-    }
-    let out = inner.toString({ lineWidth: 0 })
-    if (configMap) {
-      configMap.value = out
-      out = doc.toString({ lineWidth: 0 })
-    }
-    report.config = out
-    if (options.out) {
-      const target = path.resolve(options.out)
-      await writeAtomic(target, out)
-      report.written = target
-    }
+    await writeAtomic(path.join(toDir, DIR_MANIFEST), JSON.stringify(listing, null, 2) + '\n')
+    report.written = toDir
     return report
   }
+
+  // The rewrite: only `package:` values change.
+  for (const e of entries) {
+    if (e.kind === 'oci') {
+      const r = images[e.job]
+      e.rewrite = `oci://${r.reference}${e.dir != null ? `!${e.dir}` : ''}`
+    }
+    if (e.rewrite) e.node.get('package', true).value = e.rewrite
+  }
+  let out = inner.toString({ lineWidth: 0 })
+  if (configMap) {
+    configMap.value = out
+    out = doc.toString({ lineWidth: 0 })
+  }
+  report.config = out
+  if (options.out) {
+    const target = path.resolve(options.out)
+    await writeAtomic(target, out)
+    report.written = target
+  }
+  return report
 }
 
 module.exports = { mirrorDynamicPlugins, _classify: classify }
