@@ -306,6 +306,35 @@ mod tests {
     }
 
     #[test]
+    fn several_images_at_once_give_each_its_own_digest() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        plugin(&a, "x");
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(
+            b.join("big.js"),
+            vec![b'z'; super::BLOCK * 2 + 3], // several reads of the buffer
+        )
+        .unwrap();
+        std::fs::write(
+            b.join("package.json"),
+            r#"{"name":"@acme/plugin-y-dynamic","version":"1.0.0","main":"big.js"}"#,
+        )
+        .unwrap();
+        let groups = vec![vec![a.clone()], vec![b.clone(), a.clone()], vec![]];
+        let all = source_digests(&groups, &opts()).unwrap();
+        assert_eq!(all.len(), 3);
+        for (g, d) in groups.iter().zip(&all) {
+            let alone = source_digest(g, &opts()).unwrap();
+            assert_eq!(d.digest, alone.digest);
+            assert_eq!(d.plugins, alone.plugins);
+        }
+        assert_ne!(all[0].digest, all[1].digest);
+        assert_eq!(all[1].plugins[0].bytes, super::BLOCK as u64 * 2 + 3 + 67);
+    }
+
+    #[test]
     fn mode_changes_count() {
         use std::os::unix::fs::PermissionsExt;
         let t = tempfile::tempdir().unwrap();
