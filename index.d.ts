@@ -127,6 +127,13 @@ export declare function computeIntegrity(input: string | Buffer, options?: Integ
  */
 export declare function computeSourceDigest(plugins: Array<string>, options: SourceDigestOptions, cancel?: CancelToken | undefined | null): Promise<SourceDigestResult>
 
+/**
+ * computeSourceDigest of several images (`groups`: each image's plugins)
+ * in one task: every file of every image is hashed in one parallel pass,
+ * on one libuv thread, which leaves the others to the registry reads.
+ */
+export declare function computeSourceDigests(groups: Array<Array<string>>, options: SourceDigestOptions, cancel?: CancelToken | undefined | null): Promise<Array<SourceDigestResult>>
+
 /** Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`. */
 export declare function cosignGenerateKeyPair(dir: string, passphrase: string): Promise<KeyPairFiles>
 

@@ -844,6 +844,7 @@ module.exports.buildOciLayout = nativeBinding.buildOciLayout
 module.exports.checkPushAccess = nativeBinding.checkPushAccess
 module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.computeSourceDigest = nativeBinding.computeSourceDigest
+module.exports.computeSourceDigests = nativeBinding.computeSourceDigests
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign
 module.exports.inspectOciImage = nativeBinding.inspectOciImage

@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { tempDir, writeTree, codeLike } from './helpers/tree.mjs'
-import { REGISTRY_BIN, needTools, readTar } from './helpers/oci.mjs'
+import { REGISTRY_BIN, needTools, readTar, run } from './helpers/oci.mjs'
 import { startDockerRegistry, startHttpProxy } from './helpers/registries.mjs'
 
 const api = createRequire(import.meta.url)('../lib/api.js')
@@ -27,9 +27,9 @@ function fresh (prefix) {
 after(() => { for (const d of temps) fs.rmSync(d, { recursive: true, force: true }) })
 
 /** Runs bin/dynpack.js without blocking this process (the proxy lives here). */
-async function cli (args, { env } = {}) {
+async function cli (args, { env, cwd } = {}) {
   try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 })
+    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd, maxBuffer: 64 << 20 })
     return { status: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (e) {
     return { status: e.code, stdout: e.stdout, stderr: e.stderr }
@@ -179,6 +179,23 @@ describe('package --push skips unchanged plugins', () => {
     assert.equal(bad.status, 2)
     assert.match(bad.stderr, /--expires-after "2 weeks"/)
   })
+})
+
+test('the revision labels come from the git repository holding the plugins, not from the current folder', async (t) => {
+  if (!needTools(t, 'git')) return
+  const mono = monorepo(1)
+  const git = (...a) => run('git', ['-C', mono, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...a])
+  git('init', '-q')
+  git('add', '-A')
+  git('commit', '-q', '-m', 'x')
+  const head = git('rev-parse', 'HEAD').trim()
+  const elsewhere = fresh('cwd') // not a repository
+  const r = await cli(['package', path.join(mono, 'plugins', 'p01'), '--tag', 'registry.example.com/acme/one:1', '--output', path.join(elsewhere, 'oci'), '--json'], { cwd: elsewhere })
+  assert.equal(r.status, 0, r.stderr)
+  const img = JSON.parse(r.stdout).image
+  const config = JSON.parse(fs.readFileSync(path.join(img.output, 'blobs', 'sha256', img.configDigest.slice(7)), 'utf8'))
+  assert.equal(config.config.Labels['vcs-ref'], head)
+  assert.equal(config.config.Labels['org.opencontainers.image.revision'], head)
 })
 
 describe('package --load', () => {

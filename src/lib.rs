@@ -1736,6 +1736,23 @@ pub struct SourceDigestTask {
     options: source_digest::SourceOptions,
 }
 
+fn source_digest_result(d: source_digest::SourceDigest) -> SourceDigestResult {
+    SourceDigestResult {
+        digest: d.digest,
+        plugins: d
+            .plugins
+            .into_iter()
+            .map(|p| SourcePluginInfo {
+                directory: p.directory,
+                name: p.name,
+                version: p.version,
+                files: p.files as i64,
+                bytes: p.bytes as i64,
+            })
+            .collect(),
+    }
+}
+
 #[napi]
 impl Task for SourceDigestTask {
     type Output = source_digest::SourceDigest;
@@ -1746,31 +1763,33 @@ impl Task for SourceDigestTask {
     }
 
     fn resolve(&mut self, _env: Env, d: Self::Output) -> Result<Self::JsValue> {
-        Ok(SourceDigestResult {
-            digest: d.digest,
-            plugins: d
-                .plugins
-                .into_iter()
-                .map(|p| SourcePluginInfo {
-                    directory: p.directory,
-                    name: p.name,
-                    version: p.version,
-                    files: p.files as i64,
-                    bytes: p.bytes as i64,
-                })
-                .collect(),
-        })
+        Ok(source_digest_result(d))
     }
 }
 
-/// The source digest of an image of `plugins` (dist-dynamic folders, in
-/// image order) built with these options (buildOciLayout's defaults).
-#[napi(ts_return_type = "Promise<SourceDigestResult>")]
-pub fn compute_source_digest(
-    plugins: Vec<String>,
+pub struct SourceDigestsTask {
+    groups: Vec<Vec<PathBuf>>,
+    options: source_digest::SourceOptions,
+}
+
+#[napi]
+impl Task for SourceDigestsTask {
+    type Output = Vec<source_digest::SourceDigest>;
+    type JsValue = Vec<SourceDigestResult>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        source_digest::source_digests(&self.groups, &self.options).map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, d: Self::Output) -> Result<Self::JsValue> {
+        Ok(d.into_iter().map(source_digest_result).collect())
+    }
+}
+
+fn source_digest_options(
     options: SourceDigestOptions,
     cancel: Option<&CancelToken>,
-) -> Result<AsyncTask<SourceDigestTask>> {
+) -> Result<source_digest::SourceOptions> {
     let mut o = source_digest::SourceOptions {
         compression_level: options.compression_level.unwrap_or(oci::DEFAULT_LEVEL),
         source_date_epoch: epoch_option(options.source_date_epoch)?.unwrap_or(0),
@@ -1787,9 +1806,38 @@ pub fn compute_source_digest(
     if let Some(p) = options.platform.filter(|p| !p.is_empty()) {
         o.platform = oci::Platform::parse(&p).map_err(js_error)?;
     }
+    Ok(o)
+}
+
+/// The source digest of an image of `plugins` (dist-dynamic folders, in
+/// image order) built with these options (buildOciLayout's defaults).
+#[napi(ts_return_type = "Promise<SourceDigestResult>")]
+pub fn compute_source_digest(
+    plugins: Vec<String>,
+    options: SourceDigestOptions,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<SourceDigestTask>> {
     Ok(AsyncTask::new(SourceDigestTask {
         plugins: plugins.into_iter().map(PathBuf::from).collect(),
-        options: o,
+        options: source_digest_options(options, cancel)?,
+    }))
+}
+
+/// computeSourceDigest of several images (`groups`: each image's plugins)
+/// in one task: every file of every image is hashed in one parallel pass,
+/// on one libuv thread, which leaves the others to the registry reads.
+#[napi(ts_return_type = "Promise<Array<SourceDigestResult>>")]
+pub fn compute_source_digests(
+    groups: Vec<Vec<String>>,
+    options: SourceDigestOptions,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<SourceDigestsTask>> {
+    Ok(AsyncTask::new(SourceDigestsTask {
+        groups: groups
+            .into_iter()
+            .map(|g| g.into_iter().map(PathBuf::from).collect())
+            .collect(),
+        options: source_digest_options(options, cancel)?,
     }))
 }
 

@@ -68,10 +68,22 @@ pub struct SourceDigest {
 /// The digest of the plugins `inputs` (plugin or dist-dynamic folders, in
 /// image order) built with `opts`.
 pub fn source_digest(inputs: &[PathBuf], opts: &SourceOptions) -> Result<SourceDigest> {
+    let mut all = source_digests(&[inputs.to_vec()], opts)?;
+    Ok(all.remove(0))
+}
+
+/// [`source_digest`] of several images at once (`groups`: each image's
+/// plugins, in image order), all built with `opts`. Every folder of every
+/// image is walked, then every file hashed, in one parallel pass each: a
+/// monorepo's small plugins keep all cores busy together where one pass per
+/// image would leave them idle between images.
+pub fn source_digests(groups: &[Vec<PathBuf>], opts: &SourceOptions) -> Result<Vec<SourceDigest>> {
     check_cancel(&opts.cancel)?;
+    let inputs: Vec<&PathBuf> = groups.iter().flatten().collect();
     let lists: Vec<(PackList, String, String, String)> = inputs
         .par_iter()
         .map(|p| {
+            check_cancel(&opts.cancel)?;
             let list = PackList::collect(&plugin::locate(p)?)?;
             let name = list.manifest.require_name()?.to_string();
             let version = list.manifest.require_version()?.to_string();
@@ -79,21 +91,20 @@ pub fn source_digest(inputs: &[PathBuf], opts: &SourceOptions) -> Result<SourceD
             Ok((list, name, version, directory))
         })
         .collect::<Result<_>>()?;
-    let files: Vec<(usize, &crate::packlist::PackFile)> = lists
-        .iter()
-        .enumerate()
-        .flat_map(|(i, l)| l.0.files.iter().map(move |f| (i, f)))
-        .collect();
-    let hashes: Vec<String> = files
+    let files: Vec<&crate::packlist::PackFile> = lists.iter().flat_map(|l| &l.0.files).collect();
+    // Large files first, so that no core is left hashing one big file alone at the end.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].size));
+    let mut hashed: Vec<(usize, String)> = order
         .par_iter()
-        .map(|(_, f)| {
+        .map(|&i| {
             check_cancel(&opts.cancel)?;
-            hash_file(&f.abs, f.size)
+            Ok((i, hash_file(&files[i].abs, files[i].size)?))
         })
         .collect::<Result<_>>()?;
+    hashed.sort_unstable_by_key(|h| h.0);
+    let hashes: Vec<String> = hashed.into_iter().map(|h| h.1).collect();
 
-    let mut h = Sha256::new();
-    h.update(format!("dynpack source v{FORMAT_VERSION}\n"));
     let mut annotations = opts.annotations.clone();
     annotations.remove(ANNOTATION);
     let options = json!({
@@ -103,76 +114,95 @@ pub fn source_digest(inputs: &[PathBuf], opts: &SourceOptions) -> Result<SourceD
         "annotations": annotations,
         "labels": opts.labels,
         "sbom": opts.sbom,
-    });
-    h.update(options.to_string());
-    h.update(b"\n");
-    let mut next = 0;
-    let mut plugins = Vec::with_capacity(lists.len());
-    for (i, (list, name, version, directory)) in lists.iter().enumerate() {
-        h.update(Value::from(directory.as_str()).to_string());
+    })
+    .to_string();
+    let mut next_list = 0;
+    let mut next_file = 0;
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let mut h = Sha256::new();
+        h.update(format!("dynpack source v{FORMAT_VERSION}\n"));
+        h.update(&options);
         h.update(b"\n");
-        let mut bytes = 0;
-        for f in &list.files {
-            debug_assert_eq!(files[next].0, i);
-            // JSON-quoted path: no name can forge a line break.
-            let line = format!(
-                "{:o} {} {} {}\n",
-                f.mode,
-                f.size,
-                hashes[next],
-                Value::from(f.path.as_str())
-            );
-            h.update(line);
-            bytes += f.size;
-            next += 1;
+        let mut plugins = Vec::with_capacity(group.len());
+        for (list, name, version, directory) in &lists[next_list..next_list + group.len()] {
+            h.update(Value::from(directory.as_str()).to_string());
+            h.update(b"\n");
+            let mut bytes = 0;
+            for f in &list.files {
+                // JSON-quoted path: no name can forge a line break.
+                let line = format!(
+                    "{:o} {} {} {}\n",
+                    f.mode,
+                    f.size,
+                    hashes[next_file],
+                    Value::from(f.path.as_str())
+                );
+                h.update(line);
+                bytes += f.size;
+                next_file += 1;
+            }
+            plugins.push(SourcePlugin {
+                directory: directory.clone(),
+                name: name.clone(),
+                version: version.clone(),
+                files: list.files.len() as u64,
+                bytes,
+            });
         }
-        plugins.push(SourcePlugin {
-            directory: directory.clone(),
-            name: name.clone(),
-            version: version.clone(),
-            files: list.files.len() as u64,
-            bytes,
+        next_list += group.len();
+        out.push(SourceDigest {
+            digest: format!("sha256:{}", crate::hex::hex(&h.finalize())),
+            plugins,
         });
     }
-    Ok(SourceDigest {
-        digest: format!("sha256:{}", crate::hex::hex(&h.finalize())),
-        plugins,
-    })
+    Ok(out)
 }
 
-/// sha256 of a file read in 256 KiB blocks; a size other than the listed
+/// The read buffer of each hashing thread, allocated once per thread.
+const BLOCK: usize = 256 * 1024;
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// sha256 (hex) of a file read in [`BLOCK`]s; a size other than the listed
 /// one means the file changed under us.
 fn hash_file(path: &std::path::Path, expected: u64) -> Result<String> {
-    let (mut file, _) = open_regular(path).map_err(|e| match e {
+    let changed = |actual| Error::FileChanged {
+        path: path.to_path_buf(),
+        expected,
+        actual,
+    };
+    let (mut file, meta) = open_regular(path).map_err(|e| match e {
         Unreadable::Io(e) => Error::io(path, e),
         Unreadable::NotRegular(kind) => Error::NotAFile {
             path: path.to_path_buf(),
             kind,
             fix: "remove it or exclude it (.npmignore / `files`)",
         },
-        Unreadable::TooLarge(n) => Error::FileChanged {
-            path: path.to_path_buf(),
-            expected,
-            actual: n,
-        },
+        Unreadable::TooLarge(n) => changed(n),
     })?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        total += n as u64;
+    if meta.len() != expected {
+        return Err(changed(meta.len()));
     }
+    let mut h = Sha256::new();
+    let mut total = 0u64;
+    BUFFER.with(|buf| -> Result<()> {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < BLOCK {
+            buf.resize(BLOCK, 0);
+        }
+        loop {
+            let n = file.read(&mut buf[..]).map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            h.update(&buf[..n]);
+            total += n as u64;
+        }
+    })?;
     if total != expected {
-        return Err(Error::FileChanged {
-            path: path.to_path_buf(),
-            expected,
-            actual: total,
-        });
+        return Err(changed(total));
     }
     Ok(crate::hex::hex(&h.finalize()))
 }
@@ -273,6 +303,35 @@ mod tests {
         let mut o = opts();
         o.annotations.insert(ANNOTATION.into(), "sha256:x".into());
         assert_eq!(digest(&a, &o).digest, da.digest);
+    }
+
+    #[test]
+    fn several_images_at_once_give_each_its_own_digest() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        plugin(&a, "x");
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(
+            b.join("big.js"),
+            vec![b'z'; super::BLOCK * 2 + 3], // several reads of the buffer
+        )
+        .unwrap();
+        std::fs::write(
+            b.join("package.json"),
+            r#"{"name":"@acme/plugin-y-dynamic","version":"1.0.0","main":"big.js"}"#,
+        )
+        .unwrap();
+        let groups = vec![vec![a.clone()], vec![b.clone(), a.clone()], vec![]];
+        let all = source_digests(&groups, &opts()).unwrap();
+        assert_eq!(all.len(), 3);
+        for (g, d) in groups.iter().zip(&all) {
+            let alone = source_digest(g, &opts()).unwrap();
+            assert_eq!(d.digest, alone.digest);
+            assert_eq!(d.plugins, alone.plugins);
+        }
+        assert_ne!(all[0].digest, all[1].digest);
+        assert_eq!(all[1].plugins[0].bytes, super::BLOCK as u64 * 2 + 3 + 67);
     }
 
     #[test]

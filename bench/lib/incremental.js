@@ -2,6 +2,10 @@
 // The `incremental` group: `dynpack package --push` of the 20-plugin monorepo
 // to a loopback docker-registry, one image per plugin, when all 20 plugins
 // changed since the last push (baseline), when one did, and when none did.
+// A fourth row packages one unchanged plugin alone: the fixed cost of a run
+// (Node, the CLI, discovery, the report), so that the marginal cost of an
+// unchanged plugin is (none − single) / 19 and that of a changed one
+// (all − single + unchanged) / 20.
 // Each contender has its own copy of the fixture and its own repositories,
 // pushed once untimed in setup; `before` changes the files (untimed).
 
@@ -14,7 +18,7 @@ function incrementalGroup ({ opt, fx, cache, dyn }) {
   const state = { host: null, registry: null, dir: null, rep: 0 }
   const missing = !REGISTRY_BIN ? 'docker-registry is not installed' : (dyn.skip || (dyn.cli && dyn.cli.skip))
   const copy = (who) => path.join(state.dir, who)
-  const args = (who) => [dyn.cli.bin, 'package', copy(who), '--tag', `${state.host}/bench-${who}/{dir}:v1`, '--push', '--tls-verify=false', '--quiet']
+  const args = (who) => [dyn.cli.bin, 'package', who === 'single' ? path.join(copy(who), 'plugins', 'p01') : copy(who), '--tag', `${state.host}/bench-${who}/{dir}:v1`, '--push', '--tls-verify=false', '--quiet']
   /** Appends a comment to the first .js file of each of the first `n` plugins of `who`'s copy. */
   const change = (who, n) => {
     state.rep++
@@ -29,7 +33,7 @@ function incrementalGroup ({ opt, fx, cache, dyn }) {
     state.dir = fs.mkdtempSync(path.join(cache, 'incremental-'))
     state.registry = await startRegistry(path.join(state.dir, 'registry'))
     state.host = state.registry.host
-    for (const who of ['all', 'one', 'none']) {
+    for (const who of ['all', 'one', 'none', 'single']) {
       fs.cpSync(fx('monorepo').dir, copy(who), { recursive: true })
       execFileSync(process.execPath, args(who), { stdio: 'ignore' })
     }
@@ -58,6 +62,7 @@ function incrementalGroup ({ opt, fx, cache, dyn }) {
       row('all', 20, '`dynpack package --push`, all 20 plugins changed', { baseline: true }),
       row('one', 1, '`dynpack package --push`, 1 of 20 changed (19 up to date)'),
       row('none', 0, '`dynpack package --push`, none changed (20 up to date: walk + hash + one GET each)'),
+      row('single', 0, '`dynpack package --push` of 1 unchanged plugin alone (the fixed cost of a run)'),
     ],
   }
 }

@@ -5,7 +5,6 @@
 
 const path = require('node:path')
 const { usageError } = require('./args.js')
-const { exportPlugins } = require('../export.js')
 
 /** The options `package`, `pack` and `publish` take for exporting (util.parseArgs format). */
 const EXPORT_OPTIONS = {
@@ -55,7 +54,7 @@ async function cliExport (values, dirs, { cwd, report, signal, env, command }) {
     jobs = Number(values.jobs)
   }
   const rel = (p) => path.relative(cwd, p) || '.'
-  const result = await exportPlugins(dirs, {
+  const result = await require('../export.js').exportPlugins(dirs, {
     cwd,
     force: Boolean(values['force-export']),
     command: values.exporter,

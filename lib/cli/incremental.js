@@ -7,7 +7,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { spawn, spawnSync } = require('node:child_process')
+const { spawn } = require('node:child_process')
 const { usageError } = require('./args.js')
 const { formatBytes } = require('./report.js')
 
@@ -31,25 +31,36 @@ function rfc3339 (epoch) {
   return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z')
 }
 
-/** HEAD of the git repository holding `cwd`, or undefined (no git, not a repository). */
-function gitRevision (cwd) {
-  const r = spawnSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-  const out = r.status === 0 ? r.stdout.trim() : ''
-  return /^[0-9a-f]{40,64}$/.test(out) ? out : undefined
+/**
+ * `--revision`, else HEAD of the git repository holding `dir` (the plugins'
+ * folder, not the current one), else undefined (no git, not a repository).
+ * A promise: git runs while the files are hashed.
+ */
+function revisionOf (values, dir) {
+  if (values.revision !== undefined) return Promise.resolve(values.revision)
+  return new Promise((resolve) => {
+    let out = ''
+    const child = spawn('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+    child.stdout.setEncoding('utf8').on('data', (d) => { out += d })
+    child.on('error', () => resolve(undefined))
+    child.on('close', (code) => {
+      out = out.trim()
+      resolve(code === 0 && /^[0-9a-f]{40,64}$/.test(out) ? out : undefined)
+    })
+  })
 }
 
 /**
  * The labels and annotations CI pipelines read, from the options, the epoch
- * (`--source-date-epoch` or SOURCE_DATE_EPOCH) and git. The user's own
- * --label / --annotation win over these.
+ * (`--source-date-epoch` or SOURCE_DATE_EPOCH) and the `revision`
+ * ({@link revisionOf}). The user's own --label / --annotation win over these.
  */
-function ciMetadata (values, cwd, epoch) {
+function ciMetadata (values, revision, epoch) {
   const labels = {}
   const annotations = {}
   if (epoch !== undefined) {
     labels['org.opencontainers.image.created'] = labels['build-date'] = rfc3339(epoch)
   }
-  const revision = values.revision ?? gitRevision(cwd)
   if (revision !== undefined) {
     labels['org.opencontainers.image.revision'] = labels['vcs-ref'] = revision
     annotations['org.opencontainers.image.revision'] = revision
@@ -88,8 +99,9 @@ function without (map, keys) {
 }
 
 /**
- * Sets `group.sourceDigest`, `group.sourcePlugins` and `group.annotations`
- * (the run's annotations plus the digest) on every planned image.
+ * Hashes the source of every planned image in one native task (one parallel
+ * pass over all their files); resolves once `group.sourceDigest`,
+ * `group.sourcePlugins` and `group.sourceMs` are set on each.
  */
 async function addSourceDigests (api, plan, values, signal) {
   const epoch = epochOf(values, api)
@@ -101,14 +113,43 @@ async function addSourceDigests (api, plan, values, signal) {
   if (values.platform) options.platform = values.platform
   if (epoch !== undefined) options.sourceDateEpoch = epoch
   if (values.compressionLevel !== undefined) options.compressionLevel = values.compressionLevel
-  await Promise.all(plan.map(async (g) => {
-    const started = Date.now()
-    const d = await api._run(signal, (token) => api._native.computeSourceDigest(g.plugins.map((p) => p.distDynamic), options, token))
-    g.sourceDigest = d.digest
-    g.sourcePlugins = d.plugins
-    g.sourceMs = Date.now() - started
-    g.annotations = { ...values.annotations, [ANNOTATION]: d.digest }
-  }))
+  const started = Date.now()
+  const all = await api._run(signal, (token) => api._native.computeSourceDigests(plan.map((g) => g.plugins.map((p) => p.distDynamic)), options, token))
+  const ms = Date.now() - started
+  plan.forEach((g, i) => {
+    g.sourceDigest = all[i].digest
+    g.sourcePlugins = all[i].plugins
+    g.sourceMs = ms
+  })
+}
+
+/**
+ * Starts what decides which images are up to date: the source digests and,
+ * with --push (and no --load, which needs the image on disk), one read of
+ * each image's remote tags. The hashing task is queued first, so that it
+ * gets a libuv thread at once; the reads share the others. Nothing is
+ * awaited here: the caller does other work meanwhile, then calls
+ * {@link finishUnchanged}.
+ */
+function startUnchanged (api, plan, values, { cwd, signal }) {
+  const hashing = addSourceDigests(api, plan, values, signal)
+  const reads = values.push && !values.load ? readTags(api, plan, require('./push.js').registryOptions(values, cwd, 'package'), signal) : null
+  hashing.catch(() => {}) // awaited in finishUnchanged; a run that fails before that leaves it
+  return { hashing, reads }
+}
+
+/**
+ * Waits for {@link startUnchanged}; gives every planned image its
+ * annotations (the run's `annotations` plus its source digest) and returns
+ * `{ toBuild, fresh }`: the images whose remote tags already hold their
+ * source are left out of the build (as `fresh` records, see splitUnchanged).
+ */
+async function finishUnchanged (api, plan, { hashing, reads }, annotations, ctx) {
+  await hashing
+  for (const g of plan) g.annotations = { ...annotations, [ANNOTATION]: g.sourceDigest }
+  if (!reads) return { toBuild: plan, fresh: [] }
+  const { stale, fresh } = await splitUnchanged(api, plan, reads, ctx)
+  return { toBuild: plan.filter((g) => stale.includes(g)), fresh }
 }
 
 /** `host/repo` of `host/repo:tag`. */
@@ -295,4 +336,4 @@ function runTool (tool, args, feeder, img) {
   })
 }
 
-module.exports = { OPTIONS, epochOf, readTags, ANNOTATION, ciMetadata, compressionLevel, addSourceDigests, splitUnchanged, pushExtraTags, loadImages, containerTool, repositoryOf }
+module.exports = { OPTIONS, epochOf, readTags, ANNOTATION, ciMetadata, revisionOf, compressionLevel, addSourceDigests, startUnchanged, finishUnchanged, splitUnchanged, pushExtraTags, loadImages, containerTool, repositoryOf }

@@ -107,8 +107,8 @@ Options:
       --tag IMAGE:TAG ...   with --push, repeat --tag to push the same manifest
                             under more tags (the first names the image)
       --revision REV        the commit in the org.opencontainers.image.revision
-                            and vcs-ref labels (default: git HEAD, when in a
-                            git repository); with an epoch, the
+                            and vcs-ref labels (default: git HEAD of the
+                            first DIR's repository, if any); with an epoch, the
                             org.opencontainers.image.created and build-date
                             labels are set from it too
       --expires-after 2w    set the quay.expires-after label (h, d or w)
@@ -156,28 +156,41 @@ async function run (argv, io) {
   }
   const sourceDateEpoch = values['source-date-epoch'] !== undefined ? parseEpoch(values['source-date-epoch']) : undefined
   const compressionLevel = incremental.compressionLevel(values)
-  const ci = incremental.ciMetadata(values, cwd, incremental.epochOf({ sourceDateEpoch }, require('../api.js')))
-  const annotations = { ...ci.annotations, ...keyValues(values.annotation, 'annotation', 'package') }
-  const labels = { ...ci.labels, ...keyValues(values.label, 'label', 'package') }
+  const epoch = incremental.epochOf({ sourceDateEpoch }, require('../api.js'))
+  const userAnnotations = keyValues(values.annotation, 'annotation', 'package')
+  const userLabels = keyValues(values.label, 'label', 'package')
+  const ciLabels = incremental.ciMetadata(values, undefined, epoch).labels
   const exportTo = values['export-to'] !== undefined ? path.resolve(cwd, values['export-to']) : null
+  const dirs = positionals.length > 0 ? positionals : ['.']
+  // The commit of the first DIR's repository, read while the rest runs (only images carry it).
+  const revision = values.tag === undefined ? Promise.resolve(undefined) : incremental.revisionOf(values, path.resolve(cwd, dirs[0]))
 
-  await cliExport(values, positionals.length > 0 ? positionals : ['.'], { cwd, report, signal: io.signal, env: io.env, command: 'package' })
-  const found = discoverAll(positionals.length > 0 ? positionals : ['.'], cwd, report, values)
+  await cliExport(values, dirs, { cwd, report, signal: io.signal, env: io.env, command: 'package' })
+  const found = discoverAll(dirs, cwd, report, values)
+  const api = require('../api.js')
+  const plan = values.tag === undefined ? [] : planImages(found, values, cwd)
+  for (const g of plan) g.extraTags = extraTags.map((t) => isTemplate(t) ? expandTemplate(t, g.plugins[0]) : t)
+  // The files are hashed and the remote tags read off the main thread while the app-configs
+  // are parsed below; the revision labels do not enter the source digest, so they may come later.
+  const digestValues = { ...values, annotations: userAnnotations, labels: { ...ciLabels, ...userLabels }, sourceDateEpoch, compressionLevel }
+  const checking = plan.length === 0 ? null : incremental.startUnchanged(api, plan, digestValues, { cwd, signal: io.signal })
 
   // Each printed app-config is parsed (and refused when it is not plain YAML) before anything is built.
   const configs = new Map(found.plugins.map((p) => [p, p.appConfig ? parseAppConfig(p.appConfig.yaml, p.appConfig.file) : null]))
 
-  const catalog = require('./catalog-options.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
-  const api = require('../api.js')
-  const plan = values.tag === undefined ? [] : planImages(found, values, cwd)
-  for (const g of plan) g.extraTags = extraTags.map((t) => isTemplate(t) ? expandTemplate(t, g.plugins[0]) : t)
+  const catalog = values.catalog === undefined && values['catalog-index'] === undefined && !values.enable
+    ? null
+    : require('./catalog-options.js').cliCatalog(values, { cwd, command: 'package', plugins: found.plugins.map((p) => ({ dir: p.distDynamic, source: p.source })) })
   // A key that does not open fails now, before anything is built or pushed.
   const signingPassphrase = values['sign-key'] === undefined ? undefined : await require('./sign.js').unlockKey(path.resolve(cwd, values['sign-key']), io)
-  // Images whose remote tags already hold their source are left out (read-only: nothing built yet).
+  const ci = incremental.ciMetadata(values, await revision, epoch)
+  const annotations = { ...ci.annotations, ...userAnnotations }
+  const labels = { ...ci.labels, ...userLabels }
   const buildValues = { ...values, annotations, labels, sourceDateEpoch, compressionLevel }
+  // Images whose remote tags already hold their source are left out (read-only: nothing built yet).
   const { toBuild, fresh } = plan.length === 0
     ? { toBuild: [], fresh: [] }
-    : await unchangedImages(api, plan, buildValues, { cwd, report, signal: io.signal })
+    : await incremental.finishUnchanged(api, plan, checking, annotations, { report })
   // A registry that does not answer or refuses the credentials fails now, before anything is built: one error per registry.
   const pushTags = toBuild.flatMap((g) => [g.tag, ...g.extraTags])
   const failures = values.push && pushTags.length > 0 ? await checkAccess(api, pushTags, values, { cwd, report, signal: io.signal }) : []
@@ -623,20 +636,6 @@ function splitTags (values) {
 /** The per-image values buildImage takes from a planned group (its annotations carry its source digest). */
 function groupValues (g) {
   return { annotations: g.annotations, extraTags: g.extraTags, sourceDigest: g.sourceDigest }
-}
-
-/**
- * Every planned image gets its source digest; with --push (and no --load,
- * which needs the image on disk) the images whose remote tags already hold
- * that source are left out of the build: `{ toBuild, fresh }`.
- */
-async function unchangedImages (api, plan, values, ctx) {
-  // The remote reads go on while the files are hashed.
-  const reads = values.push && !values.load ? incremental.readTags(api, plan, registryOptions(values, ctx.cwd, 'package'), ctx.signal) : null
-  await incremental.addSourceDigests(api, plan, values, ctx.signal)
-  if (!reads) return { toBuild: plan, fresh: [] }
-  const { stale, fresh } = await incremental.splitUnchanged(api, plan, reads, ctx)
-  return { toBuild: plan.filter((g) => stale.includes(g)), fresh }
 }
 
 function inPlanOrder (plan, images) {
