@@ -845,6 +845,7 @@ module.exports.computeIntegrity = nativeBinding.computeIntegrity
 module.exports.computeSourceDigest = nativeBinding.computeSourceDigest
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign
+module.exports.exactDeflateRoundTrip = nativeBinding.exactDeflateRoundTrip
 module.exports.inspectOciImage = nativeBinding.inspectOciImage
 module.exports.mirrorImages = nativeBinding.mirrorImages
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
