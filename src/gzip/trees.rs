@@ -897,7 +897,9 @@ fn compress_block(w: &mut BitWriter, symbols: &[Symbol], lcode: &[Code], dcode: 
 /// codes if they are no longer than dynamic ones, else with dynamic codes.
 /// `bytes` are the input bytes the block covers (zlib's `buf`); when the
 /// stored form wins for a block longer than [`SURELY_BUFFERED`] the result
-/// is [`EncodeError::Ambiguous`].
+/// is [`EncodeError::Ambiguous`] (with `input_start` 0: the caller knows
+/// where the block is). Blocks are independent: encode them on any thread
+/// and join them in order with [`BitConcat`].
 pub fn encode_block(symbols: &[Symbol], bytes: &[u8], last: bool) -> Result<EncodedBlock> {
     let mut s = State::new();
     encode_block_with(&mut s, symbols, bytes, last)
