@@ -153,6 +153,30 @@ export interface CosignSignature {
   publicKey: string
 }
 
+export declare function exactDeflateRoundTrip(data: Buffer): ExactDeflateRoundTrip
+
+/**
+ * Test and measurement hook for the exact parallel gzip (issue 23), not
+ * API: deflates `data` with the host zlib exactly as npm does (level 9,
+ * raw), decodes the result into its parse and re-encodes it as zlib's
+ * trees.c would. `stream` is the re-encoded stream, which must equal
+ * `zlib.deflateRawSync(data, { level: 9 })`; it is absent when a stored
+ * block hides part of the parse, and then each coded block is re-encoded
+ * and compared on its own (`identicalBlocks`, `mismatchedBlock`).
+ */
+export interface ExactDeflateRoundTrip {
+  stream?: Buffer
+  deflateMs: number
+  decodeMs: number
+  encodeMs: number
+  symbols: number
+  blocks: number
+  storedBlocks: number
+  identicalBlocks: number
+  ambiguousBlocks: number
+  mismatchedBlock?: number
+}
+
 /** One file of a `buildFolderImage` layer: `file` (read from disk) or `data`. */
 export interface FolderImageEntry {
   /** Relative, `/`-separated path in the layer. */

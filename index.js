@@ -847,6 +847,7 @@ module.exports.computeSourceDigest = nativeBinding.computeSourceDigest
 module.exports.computeSourceDigests = nativeBinding.computeSourceDigests
 module.exports.cosignGenerateKeyPair = nativeBinding.cosignGenerateKeyPair
 module.exports.cosignSign = nativeBinding.cosignSign
+module.exports.exactDeflateRoundTrip = nativeBinding.exactDeflateRoundTrip
 module.exports.inspectOciImage = nativeBinding.inspectOciImage
 module.exports.lockFolder = nativeBinding.lockFolder
 module.exports.mirrorImages = nativeBinding.mirrorImages

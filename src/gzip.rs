@@ -28,7 +28,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::error::{Error, Result};
 
+pub mod inflate_symbols;
 pub mod symbols;
+pub mod trees;
 
 /// The header npm's tarballs start with: no name, mtime 0, XFL 2 (level 9),
 /// OS 0xff (minizlib's portable mode).

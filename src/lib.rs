@@ -1903,3 +1903,69 @@ pub fn read_remote_tags(
         transport: transport_options(o.cert_dir, o.tls_verify, cancel),
     })
 }
+
+/// Test and measurement hook for the exact parallel gzip (issue 23), not
+/// API: deflates `data` with the host zlib exactly as npm does (level 9,
+/// raw), decodes the result into its parse and re-encodes it as zlib's
+/// trees.c would. `stream` is the re-encoded stream, which must equal
+/// `zlib.deflateRawSync(data, { level: 9 })`; it is absent when a stored
+/// block hides part of the parse, and then each coded block is re-encoded
+/// and compared on its own (`identicalBlocks`, `mismatchedBlock`).
+#[doc(hidden)]
+#[napi(object)]
+pub struct ExactDeflateRoundTrip {
+    pub stream: Option<Buffer>,
+    pub deflate_ms: f64,
+    pub decode_ms: f64,
+    pub encode_ms: f64,
+    pub symbols: u32,
+    pub blocks: u32,
+    pub stored_blocks: u32,
+    pub identical_blocks: u32,
+    pub ambiguous_blocks: u32,
+    pub mismatched_block: Option<u32>,
+}
+
+#[doc(hidden)]
+#[napi]
+pub fn exact_deflate_round_trip(data: Buffer) -> Result<ExactDeflateRoundTrip> {
+    use gzip::{inflate_symbols, trees};
+    let clock = std::time::Instant::now();
+    let gz = gzip::npm_gzip(&data).map_err(js_error)?;
+    let raw = &gz[10..gz.len() - 8];
+    let deflate_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let clock = std::time::Instant::now();
+    let decoded = inflate_symbols::decode(raw, 0)
+        .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
+    let decode_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let clock = std::time::Instant::now();
+    let mut stream = Vec::new();
+    let (stream, check) = if decoded.has_stored() {
+        (None, trees::verify_coded_blocks(raw, &decoded, &data))
+    } else {
+        let r = trees::encode_parse(
+            &decoded.symbols,
+            &data,
+            trees::SYMBOLS_PER_BLOCK,
+            &mut stream,
+        );
+        let check = trees::BlockCheck {
+            ambiguous: r.is_err() as usize,
+            ..Default::default()
+        };
+        (r.is_ok().then(|| stream.into()), check)
+    };
+    let encode_ms = clock.elapsed().as_secs_f64() * 1e3;
+    Ok(ExactDeflateRoundTrip {
+        stream,
+        deflate_ms,
+        decode_ms,
+        encode_ms,
+        symbols: decoded.symbols.len() as u32,
+        blocks: decoded.blocks.len() as u32,
+        stored_blocks: check.stored as u32,
+        identical_blocks: check.identical as u32,
+        ambiguous_blocks: check.ambiguous as u32,
+        mismatched_block: check.first_mismatch.map(|i| i as u32),
+    })
+}
