@@ -848,6 +848,7 @@ module.exports.cosignSign = nativeBinding.cosignSign
 module.exports.inspectOciImage = nativeBinding.inspectOciImage
 module.exports.mirrorImages = nativeBinding.mirrorImages
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
+module.exports.npmParallelParseCheckForTest = nativeBinding.npmParallelParseCheckForTest
 module.exports.packDynamic = nativeBinding.packDynamic
 module.exports.parseImageReference = nativeBinding.parseImageReference
 module.exports.pluginDirectory = nativeBinding.pluginDirectory
