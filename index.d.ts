@@ -486,6 +486,8 @@ export interface ParallelParseCheck {
   runsDecodeCpuMs: number
   /** Input bytes the speculative runs compressed in all. */
   runsBytes: number
+  /** Runs compressed again, longer, for want of a join. */
+  reruns: number
 }
 
 /**

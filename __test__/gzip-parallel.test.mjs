@@ -61,7 +61,7 @@ test('the host zlib is the one Node compresses with', () => {
 test('small inputs, tiny chunks: stitched parse equals the sequential parse', () => {
   const count = Number(process.env.GZP_INPUTS || 100_000)
   const r = rng(23)
-  const tally = { equal: 0, stored: 0, noJoin: 0, seqStored: 0 }
+  const tally = { equal: 0, stored: 0, noJoin: 0, seqStored: 0, reruns: 0 }
   for (let i = 0; i < count; i++) {
     const kind = KINDS[i % KINDS.length]
     const n = i % 1000 === 0 ? [0, 1, 2, 3, 4, 258, 259, 16383][(i / 1000) % 8] : r() % (i % 7 === 0 ? 6000 : 700)
@@ -70,6 +70,7 @@ test('small inputs, tiny chunks: stitched parse equals the sequential parse', ()
     const tail = 1025 + r() % 2048
     const threads = i % 32 === 0 ? 64 : i % 32 === 1 ? 7 : 1 + (i & 1)
     const res = verify(buf, chunk, threads, tail, `input ${i} (${kind}, ${n} B, chunk ${chunk}, tail ${tail})`)
+    tally.reruns += res.reruns
     if (res.equal) tally.equal++
     else if (res.sequentialStored) tally.seqStored++
     else if (res.fallback === 'stored') tally.stored++
@@ -78,6 +79,16 @@ test('small inputs, tiny chunks: stitched parse equals the sequential parse', ()
   }
   console.log(`# ${process.version} zlib ${process.versions.zlib}: ${count} small inputs`, JSON.stringify(tally))
   assert.ok(tally.equal > count / 2, JSON.stringify(tally))
+})
+
+test('periodic data (out-of-phase 258-byte matches) re-joins through longer re-runs', () => {
+  const r = rng(11)
+  for (const period of [1, 2, 3, 7, 258, 259]) {
+    const unit = make('random', period, r)
+    const buf = Buffer.concat([make('text', 50_000, r), Buffer.alloc(200_000).map((_, i) => unit[i % period]), make('text', 50_000, r)])
+    const res = verify(buf, 32_768, 2, undefined, `period ${period}`)
+    assert.ok(res.equal, `period ${period}: ${JSON.stringify({ ...res, joinDistances: undefined })}`)
+  }
 })
 
 test('inputs past the 32 KiB window: runs primed with ordinary input re-join exactly', () => {

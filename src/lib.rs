@@ -1855,6 +1855,8 @@ pub struct ParallelParseCheck {
     pub runs_decode_cpu_ms: f64,
     /// Input bytes the speculative runs compressed in all.
     pub runs_bytes: f64,
+    /// Runs compressed again, longer, for want of a join.
+    pub reruns: u32,
 }
 
 #[doc(hidden)]
@@ -1888,8 +1890,10 @@ pub fn npm_parallel_parse_check_for_test(
     .map_err(js_error)?;
     let parallel_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut cpu = (0.0, 0.0, 0.0);
+    let mut reruns = 0;
     let (equal, fallback, join_distances) = match r {
         Ok((parse, stats)) => {
+            reruns = stats.reruns as u32;
             cpu = (
                 stats.compress_cpu_ms,
                 stats.decode_cpu_ms,
@@ -1922,5 +1926,6 @@ pub fn npm_parallel_parse_check_for_test(
         runs_compress_cpu_ms: cpu.0,
         runs_decode_cpu_ms: cpu.1,
         runs_bytes: cpu.2,
+        reruns,
     })
 }

@@ -25,10 +25,12 @@
 //! of 20 crafted inputs parse differently that way, 0 of 120 with plain
 //! priming (`__test__/gzip-parallel.test.mjs`, "adversarial").
 //!
-//! A chunk whose needed stretch the host coded as a stored block, or two
-//! runs that share no match end in the overlap (long periodic data such as
-//! a run of one byte: the 258-byte matches stay out of phase), make the
-//! whole input fall back ([`Fallback`]).
+//! Two runs that share no match end in the overlap (long periodic data such
+//! as a run of one byte: the 258-byte matches stay out of phase) are
+//! handled by compressing the first one again over a longer input, which
+//! continues that stretch sequentially. A run whose needed stretch the host
+//! coded as a stored block hides its parse: the whole input falls back
+//! ([`Fallback`]).
 //!
 //! Step 2 (decoding) is a small local inflater until `gz-trees`' decoder is
 //! merged; step 4 (re-encoding the stitched parse as `trees.c` would) is
@@ -62,7 +64,9 @@ pub struct Parse {
 pub enum Fallback {
     /// A run's needed stretch was in a stored block (no parse to read).
     Stored,
-    /// Two neighbouring runs had no common match end in the overlap.
+    /// Neighbouring runs did not re-join, and the re-runs that continue
+    /// such stretches sequentially would cost more than compressing the
+    /// whole input twice (long periodic data).
     NoJoin,
 }
 
@@ -76,8 +80,13 @@ pub struct Stats {
     /// summed over the runs (ms; Linux only, else 0).
     pub compress_cpu_ms: f64,
     pub decode_cpu_ms: f64,
-    /// Input bytes the runs compressed in all (overlaps included).
+    /// Input bytes the runs compressed in all (overlaps and re-runs
+    /// included).
     pub compressed_bytes: usize,
+    /// Runs compressed again, longer, because they shared no match end
+    /// with the next run, and the bytes those re-runs compressed.
+    pub reruns: usize,
+    pub rerun_bytes: usize,
 }
 
 /// CPU time of the calling thread (ms).
@@ -142,41 +151,41 @@ pub fn stitched_parse_primed(
             (a, (s + chunk + tail).min(n))
         })
         .collect();
+    let run = |a: usize, b: usize| -> Result<(Parse, f64, f64)> {
+        let t0 = thread_cpu_ms();
+        let out = match prime {
+            Prime::Dictionary if a > 0 => {
+                super::host_deflate_raw(&input[a..b], Some(&input[a.saturating_sub(32 * 1024)..a]))?
+            }
+            _ => super::host_deflate_raw(&input[a..b], None)?,
+        };
+        let t1 = thread_cpu_ms();
+        let p = decode(&out, a)?;
+        Ok((p, t1 - t0, thread_cpu_ms() - t1))
+    };
     let parses: Vec<Result<(Parse, f64, f64)>> = in_pool(threads, || {
-        runs.par_iter()
-            .map(|&(a, b)| {
-                let t0 = thread_cpu_ms();
-                let dict = match prime {
-                    Prime::Prefix => &input[..0],
-                    Prime::Dictionary => &input[a.saturating_sub(32 * 1024)..a],
-                };
-                let out = if dict.is_empty() {
-                    super::host_deflate_raw(&input[a..b], None)?
-                } else {
-                    super::host_deflate_raw(&input[a..b], Some(dict))?
-                };
-                let t1 = thread_cpu_ms();
-                let p = decode(&out, a)?;
-                Ok((p, t1 - t0, thread_cpu_ms() - t1))
-            })
-            .collect()
+        runs.par_iter().map(|&(a, b)| run(a, b)).collect()
     });
     let parses: Vec<(Parse, f64, f64)> = parses.into_iter().collect::<Result<_>>()?;
     let (compress_cpu_ms, decode_cpu_ms) = parses
         .iter()
         .fold((0.0, 0.0), |(c, d), p| (c + p.1, d + p.2));
     let parses: Vec<Parse> = parses.into_iter().map(|p| p.0).collect();
-    Ok(stitch(n, &starts, &runs, &parses).map(|(parse, stats)| {
-        (
-            parse,
-            Stats {
-                compress_cpu_ms,
-                decode_cpu_ms,
-                compressed_bytes: runs.iter().map(|(a, b)| b - a).sum(),
-                ..stats
-            },
-        )
-    }))
+    let compressed_bytes: usize = runs.iter().map(|(a, b)| b - a).sum();
+    let rerun = |a: usize, b: usize| run(a, b).map(|r| r.0);
+    Ok(
+        stitch(n, starts, runs, parses, &rerun)?.map(|(parse, stats)| {
+            (
+                parse,
+                Stats {
+                    compress_cpu_ms,
+                    decode_cpu_ms,
+                    compressed_bytes: compressed_bytes + stats.rerun_bytes,
+                    ..stats
+                },
+            )
+        }),
+    )
 }
 
 /// Runs `f` in a rayon pool of `threads` threads (pools are kept per size).
@@ -224,12 +233,18 @@ fn walk(p: &Parse, base: usize) -> impl Iterator<Item = (usize, usize, Option<bo
     })
 }
 
+/// Joins the runs' parses. When run `k` shares no match end with run
+/// `k + 1`, run `k` is compressed again through the end of run `k + 1`
+/// (`rerun`), which takes its place: the same fresh start over a longer
+/// input decides the same symbols up to where the shorter run was trusted,
+/// and sequential compression continues that stretch.
 fn stitch(
     n: usize,
-    starts: &[usize],
-    runs: &[(usize, usize)],
-    parses: &[Parse],
-) -> std::result::Result<(Vec<Symbol>, Stats), Fallback> {
+    mut starts: Vec<usize>,
+    mut runs: Vec<(usize, usize)>,
+    mut parses: Vec<Parse>,
+    rerun: &(dyn Fn(usize, usize) -> Result<Parse> + Sync),
+) -> Result<std::result::Result<(Vec<Symbol>, Stats), Fallback>> {
     let mut stats = Stats {
         runs: runs.len(),
         ..Stats::default()
@@ -237,7 +252,9 @@ fn stitch(
     let mut out: Vec<Symbol> = Vec::new();
     // Where the current run's trusted symbols begin: (symbol index, offset).
     let mut from = (0usize, 0usize);
-    for k in 0..runs.len() {
+    let mut k = 0;
+    let mut fails = 0u32;
+    while k < runs.len() {
         let (a, b) = runs[k];
         let trusted_end = if b == n { n } else { b - MARGIN.min(b - a) };
         // The join with the next run: the first offset at or after its
@@ -245,27 +262,60 @@ fn stitch(
         // trusted range: (my symbol index, its symbol index, offset).
         let join = if k + 1 < runs.len() {
             let lo = starts[k + 1].max(from.1);
-            let mut mine = walk(&parses[k], a).filter(|&(_, pos, _)| pos >= lo);
-            let mut theirs = walk(&parses[k + 1], runs[k + 1].0).filter(|&(_, pos, _)| pos >= lo);
-            let (mut m, mut t) = (mine.next(), theirs.next());
-            let mut found = None;
-            while let (Some((mi, mpos, mk)), Some((ti, tpos, tk))) = (m, t) {
-                if mpos > trusted_end {
-                    break;
+            let found = {
+                let mut mine = walk(&parses[k], a).filter(|&(_, pos, _)| pos >= lo);
+                let mut theirs =
+                    walk(&parses[k + 1], runs[k + 1].0).filter(|&(_, pos, _)| pos >= lo);
+                let (mut m, mut t) = (mine.next(), theirs.next());
+                let mut found = None;
+                while let (Some((mi, mpos, mk)), Some((ti, tpos, tk))) = (m, t) {
+                    if mpos > trusted_end {
+                        break;
+                    }
+                    if mpos < tpos {
+                        m = mine.next();
+                    } else if tpos < mpos {
+                        t = theirs.next();
+                    } else if mk == Some(true) && tk == Some(true) {
+                        found = Some((mi, ti, mpos));
+                        break;
+                    } else {
+                        m = mine.next();
+                        t = theirs.next();
+                    }
                 }
-                if mpos < tpos {
-                    m = mine.next();
-                } else if tpos < mpos {
-                    t = theirs.next();
-                } else if mk == Some(true) && tk == Some(true) {
-                    found = Some((mi, ti, mpos));
-                    break;
-                } else {
-                    m = mine.next();
-                    t = theirs.next();
+                found
+            };
+            match found {
+                Some(j) => Some(j),
+                None => {
+                    // Each new failure at the same run doubles the stretch
+                    // it swallows, so a long periodic stretch costs its
+                    // length a bounded number of times, not its square.
+                    let swallow = (1usize << fails.min(20)).min(runs.len() - 1 - k);
+                    let b = runs[k + swallow].1;
+                    let needed = from.1..runs[k].1;
+                    if parses[k]
+                        .stored
+                        .iter()
+                        .any(|&(_, off, len)| off + len > needed.start && off < needed.end)
+                    {
+                        return Ok(Err(Fallback::Stored));
+                    }
+                    if stats.rerun_bytes + (b - a) > 3 * n {
+                        return Ok(Err(Fallback::NoJoin));
+                    }
+                    parses[k] = rerun(a, b)?;
+                    runs[k].1 = b;
+                    runs.drain(k + 1..=k + swallow);
+                    parses.drain(k + 1..=k + swallow);
+                    starts.drain(k + 1..=k + swallow);
+                    stats.reruns += 1;
+                    stats.rerun_bytes += b - a;
+                    fails += 1;
+                    continue;
                 }
             }
-            Some(found.ok_or(Fallback::NoJoin)?)
         } else {
             None
         };
@@ -275,15 +325,17 @@ fn stitch(
             .iter()
             .any(|&(_, off, len)| off + len > from.1 && off < end_pos)
         {
-            return Err(Fallback::Stored);
+            return Ok(Err(Fallback::Stored));
         }
         out.extend_from_slice(&p.symbols[from.0..end_sym]);
         if let Some((_, ti, pos)) = join {
             stats.join_distances.push(pos - starts[k + 1]);
             from = (ti, pos);
         }
+        k += 1;
+        fails = 0;
     }
-    Ok((out, stats))
+    Ok(Ok((out, stats)))
 }
 
 /// Decodes a raw deflate stream into its parse; `base` is the input offset
@@ -567,7 +619,6 @@ mod tests {
         let seq = sequential_parse(input).unwrap();
         match stitched_parse(input, chunk, threads).unwrap() {
             Ok((parse, stats)) => {
-                assert!(seq.stored.is_empty() || stats.runs == 1);
                 if seq.stored.is_empty() {
                     assert_eq!(parse.len(), seq.symbols.len());
                     let first = parse.iter().zip(&seq.symbols).position(|(a, b)| a != b);
@@ -610,6 +661,20 @@ mod tests {
             }
         }
         assert!(joined > 50, "{joined} joins");
+    }
+
+    #[test]
+    fn periodic_data_rejoins_through_reruns() {
+        host();
+        let mut data = corpus(50_000, 2);
+        data.extend(vec![0u8; 1_000_000]);
+        data.extend(corpus(100_000, 3));
+        data.extend(std::iter::repeat_n(b"abc".iter().copied(), 50_000).flatten());
+        data.extend(corpus(100_000, 4));
+        let seq = sequential_parse(&data).unwrap();
+        let (parse, stats) = stitched_parse(&data, 64 * 1024, 2).unwrap().unwrap();
+        assert!(stats.reruns > 0);
+        assert!(parse == seq.symbols);
     }
 
     #[test]
