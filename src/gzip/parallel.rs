@@ -410,6 +410,8 @@ pub fn decode(data: &[u8], base: usize) -> Result<Parse> {
             _ => return Err(bad()),
         }
         if last == 1 {
+            // Parses are held until stitched: keep only what they use.
+            p.symbols.shrink_to_fit();
             return Ok(p);
         }
     }
