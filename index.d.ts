@@ -421,6 +421,8 @@ export interface MirrorSideOptions {
  */
 export declare function npmGzipSync(data: Buffer): Buffer
 
+export declare function npmParallelParseCheckForTest(data: Buffer, chunk: number, threads: number, dictionary?: boolean | undefined | null, tail?: number | undefined | null): ParallelParseCheck
+
 export interface OciLayoutResult {
   output: string
   refName: string
@@ -498,6 +500,39 @@ export interface PackResult {
   path?: string
   /** The SBOM written beside it (with `sbom: true`). */
   sbom?: string
+}
+
+/**
+ * What the exact parallel compressor's stitcher did on one input (tests
+ * and measurements of issue 23 only).
+ */
+export interface ParallelParseCheck {
+  /** The stitched parse equals the host zlib's sequential parse. */
+  equal: boolean
+  /** `"stored"` or `"no-join"` when the stitcher gave up. */
+  fallback?: string
+  /** Per chunk boundary, how far past it the parses re-joined (bytes). */
+  joinDistances: Array<number>
+  symbols: number
+  /** Stored blocks in the sequential output. */
+  sequentialStored: number
+  /**
+   * Wall time of the sequential host deflate, and of the speculative
+   * runs with decoding and stitching (ms).
+   */
+  sequentialMs: number
+  parallelMs: number
+  /**
+   * CPU time of the sequential host deflate, and summed over the
+   * speculative runs' deflates and decodes (ms).
+   */
+  sequentialCpuMs: number
+  runsCompressCpuMs: number
+  runsDecodeCpuMs: number
+  /** Input bytes the speculative runs compressed in all. */
+  runsBytes: number
+  /** Runs compressed again, longer, for want of a join. */
+  reruns: number
 }
 
 /**

@@ -852,6 +852,7 @@ module.exports.inspectOciImage = nativeBinding.inspectOciImage
 module.exports.lockFolder = nativeBinding.lockFolder
 module.exports.mirrorImages = nativeBinding.mirrorImages
 module.exports.npmGzipSync = nativeBinding.npmGzipSync
+module.exports.npmParallelParseCheckForTest = nativeBinding.npmParallelParseCheckForTest
 module.exports.packDynamic = nativeBinding.packDynamic
 module.exports.parseImageReference = nativeBinding.parseImageReference
 module.exports.pluginDirectory = nativeBinding.pluginDirectory

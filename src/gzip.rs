@@ -29,6 +29,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use crate::error::{Error, Result};
 
 pub mod inflate_symbols;
+pub mod parallel;
 pub mod symbols;
 pub mod trees;
 
@@ -83,11 +84,14 @@ type DeflateInit2 = unsafe extern "C" fn(
 type Deflate = unsafe extern "C" fn(*mut ZStream, c_int) -> c_int;
 type DeflateEnd = unsafe extern "C" fn(*mut ZStream) -> c_int;
 type ZlibVersion = unsafe extern "C" fn() -> *const c_char;
+type DeflateSetDictionary = unsafe extern "C" fn(*mut ZStream, *const u8, c_uint) -> c_int;
 
 struct HostZlib {
     init: DeflateInit2,
     deflate: Deflate,
     end: DeflateEnd,
+    /// Optional: only the parallel compressor's experiments use it.
+    set_dictionary: Option<DeflateSetDictionary>,
     version: String,
 }
 
@@ -138,6 +142,9 @@ fn host_zlib() -> Result<&'static HostZlib> {
                 init: std::mem::transmute::<*mut c_void, DeflateInit2>(init),
                 deflate: std::mem::transmute::<*mut c_void, Deflate>(deflate),
                 end: std::mem::transmute::<*mut c_void, DeflateEnd>(end),
+                set_dictionary: find(c"deflateSetDictionary")
+                    .ok()
+                    .map(|p| std::mem::transmute::<*mut c_void, DeflateSetDictionary>(p)),
                 version: v,
             })
         }
@@ -174,9 +181,10 @@ pub struct NpmGzip {
 // The z_stream is owned by this value and only used from one thread at a time.
 unsafe impl Send for NpmGzip {}
 
-impl NpmGzip {
-    pub fn new() -> Result<NpmGzip> {
-        let zlib = host_zlib()?;
+/// A level-9 raw deflate stream of the host's zlib (windowBits -15,
+/// memLevel 8, default strategy: npm's parameters).
+fn host_stream(zlib: &HostZlib) -> Result<Box<ZStream>> {
+    {
         let mut stream = Box::new(ZStream {
             next_in: std::ptr::null(),
             avail_in: 0,
@@ -214,6 +222,81 @@ impl NpmGzip {
                 status: rc,
             });
         }
+        Ok(stream)
+    }
+}
+
+/// The whole raw deflate stream of `input` by the host's zlib at npm's
+/// parameters, optionally primed with `dictionary` (`deflateSetDictionary`).
+fn host_deflate_raw(input: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>> {
+    struct Guard(&'static HostZlib, Box<ZStream>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: initialised by host_stream.
+            unsafe {
+                (self.0.end)(&mut *self.1);
+            }
+        }
+    }
+    let zlib = host_zlib()?;
+    let mut g = Guard(zlib, host_stream(zlib)?);
+    if let Some(dict) = dictionary {
+        let set = zlib.set_dictionary.ok_or_else(|| Error::ZlibUnavailable {
+            reason: "the host process does not export deflateSetDictionary".into(),
+        })?;
+        // SAFETY: a fresh stream; the dictionary is live for the call.
+        let rc = unsafe { set(&mut *g.1, dict.as_ptr(), dict.len() as c_uint) };
+        if rc != Z_OK {
+            return Err(Error::Zlib {
+                operation: "deflateSetDictionary",
+                status: rc,
+            });
+        }
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(input.len() / 3 + 1024);
+    let mut rest = input;
+    loop {
+        if out.capacity() - out.len() < 16 * 1024 {
+            out.reserve(out.capacity().max(64 * 1024));
+        }
+        let take = rest.len().min(1 << 30);
+        let flush = if take == rest.len() {
+            Z_FINISH
+        } else {
+            Z_NO_FLUSH
+        };
+        let s = &mut *g.1;
+        s.next_in = rest.as_ptr();
+        s.avail_in = take as c_uint;
+        let spare = out.capacity() - out.len();
+        // SAFETY: next_out points at the vector's spare capacity.
+        s.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
+        s.avail_out = spare.min(c_uint::MAX as usize) as c_uint;
+        let avail_out = s.avail_out as usize;
+        // SAFETY: the stream was initialised and its buffers are live.
+        let rc = unsafe { (zlib.deflate)(s, flush) };
+        let produced = avail_out - s.avail_out as usize;
+        let consumed = take - s.avail_in as usize;
+        // SAFETY: zlib wrote `produced` bytes there.
+        unsafe { out.set_len(out.len() + produced) };
+        rest = &rest[consumed..];
+        match rc {
+            Z_STREAM_END => return Ok(out),
+            Z_OK | Z_BUF_ERROR => {}
+            status => {
+                return Err(Error::Zlib {
+                    operation: "deflate",
+                    status,
+                })
+            }
+        }
+    }
+}
+
+impl NpmGzip {
+    pub fn new() -> Result<NpmGzip> {
+        let zlib = host_zlib()?;
+        let stream = host_stream(zlib)?;
         Ok(NpmGzip {
             zlib,
             stream,

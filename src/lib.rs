@@ -1969,3 +1969,103 @@ pub fn exact_deflate_round_trip(data: Buffer) -> Result<ExactDeflateRoundTrip> {
         mismatched_block: check.first_mismatch.map(|i| i as u32),
     })
 }
+
+/// What the exact parallel compressor's stitcher did on one input (tests
+/// and measurements of issue 23 only).
+#[doc(hidden)]
+#[napi(object)]
+pub struct ParallelParseCheck {
+    /// The stitched parse equals the host zlib's sequential parse.
+    pub equal: bool,
+    /// `"stored"` or `"no-join"` when the stitcher gave up.
+    pub fallback: Option<String>,
+    /// Per chunk boundary, how far past it the parses re-joined (bytes).
+    pub join_distances: Vec<u32>,
+    pub symbols: u32,
+    /// Stored blocks in the sequential output.
+    pub sequential_stored: u32,
+    /// Wall time of the sequential host deflate, and of the speculative
+    /// runs with decoding and stitching (ms).
+    pub sequential_ms: f64,
+    pub parallel_ms: f64,
+    /// CPU time of the sequential host deflate, and summed over the
+    /// speculative runs' deflates and decodes (ms).
+    pub sequential_cpu_ms: f64,
+    pub runs_compress_cpu_ms: f64,
+    pub runs_decode_cpu_ms: f64,
+    /// Input bytes the speculative runs compressed in all.
+    pub runs_bytes: f64,
+    /// Runs compressed again, longer, for want of a join.
+    pub reruns: u32,
+}
+
+#[doc(hidden)]
+#[napi]
+pub fn npm_parallel_parse_check_for_test(
+    data: Buffer,
+    chunk: u32,
+    threads: u32,
+    dictionary: Option<bool>,
+    tail: Option<u32>,
+) -> Result<ParallelParseCheck> {
+    use gzip::parallel::{self, Fallback, Prime};
+    let t = std::time::Instant::now();
+    let c = parallel::thread_cpu_ms();
+    let seq = parallel::sequential_parse(&data).map_err(js_error)?;
+    let sequential_cpu_ms = parallel::thread_cpu_ms() - c;
+    let sequential_ms = t.elapsed().as_secs_f64() * 1e3;
+    let prime = if dictionary.unwrap_or(false) {
+        Prime::Dictionary
+    } else {
+        Prime::Prefix
+    };
+    let t = std::time::Instant::now();
+    let r = parallel::stitched_parse_primed(
+        &data,
+        chunk as usize,
+        threads as usize,
+        prime,
+        tail.map_or(parallel::TAIL, |t| t as usize),
+    )
+    .map_err(js_error)?;
+    let parallel_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut cpu = (0.0, 0.0, 0.0);
+    let mut reruns = 0;
+    let (equal, fallback, join_distances) = match r {
+        Ok((parse, stats)) => {
+            reruns = stats.reruns as u32;
+            cpu = (
+                stats.compress_cpu_ms,
+                stats.decode_cpu_ms,
+                stats.compressed_bytes as f64,
+            );
+            (
+                seq.stored.is_empty() && parse == seq.symbols,
+                None,
+                stats.join_distances.iter().map(|&d| d as u32).collect(),
+            )
+        }
+        Err(f) => (
+            false,
+            Some(match f {
+                Fallback::Stored => "stored".to_string(),
+                Fallback::NoJoin => "no-join".to_string(),
+            }),
+            vec![],
+        ),
+    };
+    Ok(ParallelParseCheck {
+        equal,
+        fallback,
+        join_distances,
+        symbols: seq.symbols.len() as u32,
+        sequential_stored: seq.stored.len() as u32,
+        sequential_ms,
+        parallel_ms,
+        sequential_cpu_ms,
+        runs_compress_cpu_ms: cpu.0,
+        runs_decode_cpu_ms: cpu.1,
+        runs_bytes: cpu.2,
+        reruns,
+    })
+}
