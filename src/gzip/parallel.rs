@@ -154,14 +154,14 @@ pub fn stitched_parse_primed(
         .collect();
     let run = |a: usize, b: usize| -> Result<(Parse, f64, f64)> {
         let t0 = thread_cpu_ms();
-        let out = match prime {
-            Prime::Dictionary if a > 0 => {
-                super::host_deflate_raw(&input[a..b], Some(&input[a.saturating_sub(32 * 1024)..a]))?
-            }
-            _ => super::host_deflate_raw(&input[a..b], None)?,
+        let history = match prime {
+            Prime::Dictionary => a.min(32 * 1024),
+            Prime::Prefix => 0,
         };
+        let dictionary = (history > 0).then(|| &input[a - history..a]);
+        let out = super::host_deflate_raw(&input[a..b], dictionary)?;
         let t1 = thread_cpu_ms();
-        let p = decode(&out, a)?;
+        let p = decode(&out, a, history)?;
         Ok((p, t1 - t0, thread_cpu_ms() - t1))
     };
     let parses: Vec<Result<(Parse, f64, f64)>> = in_pool(threads, || {
@@ -341,9 +341,10 @@ fn stitch(
 
 /// Decodes a raw deflate stream into its parse (with
 /// [`super::inflate_symbols`]); `base` is the input offset of its first
-/// byte (for the stored blocks' offsets).
-pub fn decode(data: &[u8], base: usize) -> Result<Parse> {
-    let decoded = super::inflate_symbols::decode(data, 0).map_err(|_| Error::Zlib {
+/// byte (for the stored blocks' offsets), `history` the length of the
+/// preset dictionary its matches may reach into.
+pub fn decode(data: &[u8], base: usize, history: usize) -> Result<Parse> {
+    let decoded = super::inflate_symbols::decode(data, history).map_err(|_| Error::Zlib {
         operation: "decode of the host's deflate output",
         status: -3,
     })?;
@@ -368,7 +369,7 @@ pub fn decode(data: &[u8], base: usize) -> Result<Parse> {
 /// The host zlib's own parse of the whole input, sequentially (the
 /// reference the stitched parse must equal).
 pub fn sequential_parse(input: &[u8]) -> Result<Parse> {
-    decode(&super::host_deflate_raw(input, None)?, 0)
+    decode(&super::host_deflate_raw(input, None)?, 0, 0)
 }
 
 #[cfg(test)]
