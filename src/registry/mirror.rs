@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -24,8 +24,8 @@ use crate::pipeline::check_cancel;
 use crate::registry::auth::AuthOptions;
 use crate::registry::mirror_layout::{LayoutReader, LayoutWriter};
 use crate::registry::push::{
-    accept_all, get_manifest, location, open_upload, put_manifest, referrers_tag, with_digest,
-    with_referrers,
+    accept_all, each_in_parallel, get_manifest, location, open_upload, put_manifest, referrers_tag,
+    with_digest, with_referrers,
 };
 use crate::registry::reference::{ImageReference, Repository};
 use crate::registry::remote::read_manifest_body;
@@ -575,28 +575,12 @@ impl Copier {
         blobs: &[(String, u64)],
         report: &mut ImageReport,
     ) -> Result<HashSet<String>> {
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let outcomes: Vec<Mutex<Option<Result<Outcome>>>> =
-            blobs.iter().map(|_| Mutex::new(None)).collect();
-        std::thread::scope(|scope| {
-            for _ in 0..MIRROR_PARALLEL_BLOBS.min(blobs.len()) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= blobs.len() || failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let outcome = self.blob(&blobs[i].0, blobs[i].1);
-                    if outcome.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    *outcomes[i].lock().expect("outcome lock") = Some(outcome);
-                });
-            }
+        let outcomes = each_in_parallel(blobs, MIRROR_PARALLEL_BLOBS, |(digest, size)| {
+            self.blob(digest, *size)
         });
         let mut sent = HashSet::new();
         for ((digest, _), outcome) in blobs.iter().zip(outcomes) {
-            let Some(outcome) = outcome.into_inner().expect("outcome lock") else {
+            let Some(outcome) = outcome else {
                 continue; // not started after a failure, which is returned below
             };
             match outcome? {

@@ -421,27 +421,11 @@ impl Pusher<'_> {
     /// layer). After a failure no new blob starts; the first failure in
     /// `blobs` order is returned.
     fn send_blobs(&self, blobs: &[(String, u64)], report: &mut PushReport) -> Result<()> {
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let outcomes: Vec<Mutex<Option<Result<Outcome>>>> =
-            blobs.iter().map(|_| Mutex::new(None)).collect();
-        std::thread::scope(|scope| {
-            for _ in 0..PARALLEL_BLOBS.min(blobs.len()) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= blobs.len() || failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let outcome = self.blob(&blobs[i].0, blobs[i].1);
-                    if outcome.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    *outcomes[i].lock().expect("outcome lock") = Some(outcome);
-                });
-            }
+        let outcomes = each_in_parallel(blobs, PARALLEL_BLOBS, |(digest, size)| {
+            self.blob(digest, *size)
         });
         for ((digest, size), outcome) in blobs.iter().zip(outcomes) {
-            let Some(outcome) = outcome.into_inner().expect("outcome lock") else {
+            let Some(outcome) = outcome else {
                 continue; // not started after a failure, which is returned below
             };
             match outcome? {
@@ -805,6 +789,38 @@ pub fn push_image(opts: &PushOptions) -> Result<PushReport> {
 /// Progress counter shared with a caller that reports bytes sent.
 pub fn progress_counter() -> Arc<AtomicU64> {
     Arc::new(AtomicU64::new(0))
+}
+
+/// Runs `work` on each of `items`, `width` at a time on scoped threads,
+/// and returns the outcomes in `items` order. After a failure no new item
+/// starts: those are `None` (the caller returns the first failure).
+pub fn each_in_parallel<T: Sync, O: Send>(
+    items: &[T],
+    width: usize,
+    work: impl Fn(&T) -> Result<O> + Sync,
+) -> Vec<Option<Result<O>>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let outcomes: Vec<Mutex<Option<Result<O>>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..width.min(items.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= items.len() || failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let outcome = work(&items[i]);
+                if outcome.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                *outcomes[i].lock().expect("outcome lock") = Some(outcome);
+            });
+        }
+    });
+    outcomes
+        .into_iter()
+        .map(|o| o.into_inner().expect("outcome lock"))
+        .collect()
 }
 
 #[cfg(test)]
