@@ -40,7 +40,12 @@ function revisionOf (values, dir) {
   if (values.revision !== undefined) return Promise.resolve(values.revision)
   return new Promise((resolve) => {
     let out = ''
-    const child = spawn('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+    let child
+    try {
+      child = spawn('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+    } catch {
+      return resolve(undefined) // `dir` is a file (ENOTDIR is thrown, not emitted): its error comes from discovery
+    }
     child.stdout.setEncoding('utf8').on('data', (d) => { out += d })
     child.on('error', () => resolve(undefined))
     child.on('close', (code) => {
