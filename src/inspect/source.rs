@@ -385,12 +385,8 @@ impl ArchiveSource {
             ),
             ArchiveProblem::Error(e) => e,
         })?;
+        let members = read.by_name();
         let (layout, index) = (read.oci_layout, read.index);
-        let members = read
-            .members
-            .into_iter()
-            .map(|(name, offset, size)| (name, (offset, size)))
-            .collect();
         Ok(ArchiveSource {
             path: path.to_path_buf(),
             members,

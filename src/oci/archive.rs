@@ -129,6 +129,17 @@ pub struct ArchiveMembers {
     pub members: Vec<(String, u64, u64)>,
 }
 
+impl ArchiveMembers {
+    /// The members other than the two JSON files, by name: (data offset,
+    /// size), for readers that look blobs up by `blobs/sha256/<hex>`.
+    pub fn by_name<M: FromIterator<(String, (u64, u64))>>(&self) -> M {
+        self.members
+            .iter()
+            .map(|(name, offset, size)| (name.clone(), (*offset, *size)))
+            .collect()
+    }
+}
+
 /// Why a file is not a readable oci-archive; each caller words it for its
 /// own situation (an output to extend, an image to inspect or push).
 pub enum ArchiveProblem {

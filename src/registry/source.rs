@@ -94,12 +94,8 @@ impl ImageSource {
                 "not an oci-archive (an uncompressed tar with oci-layout and index.json at its root)",
             ),
         })?;
+        let members = read.by_name();
         let (layout, index) = (read.oci_layout, read.index);
-        let members = read
-            .members
-            .into_iter()
-            .map(|(name, offset, size)| (name, (offset, size)))
-            .collect();
         Ok(ImageSource {
             path: path.to_path_buf(),
             index: parse_existing(path, &layout, &index)?,
