@@ -603,8 +603,12 @@ export interface PushOciImageResult {
   referrers: number
 }
 
-/** What each of `tags` points at in its registry (one manifest GET each). */
-export declare function readRemoteTags(tags: Array<string>, options?: CheckPushAccessOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<Array<RemoteTagInfo>>
+/**
+ * What each image's tags (`groups`: one list per image) point at in their
+ * registries: one manifest GET per tag, each registry pinged once. An
+ * image whose tags cannot be read has its `error`; an abort rejects.
+ */
+export declare function readRemoteTags(groups: Array<Array<string>>, options?: CheckPushAccessOptions | undefined | null, cancel?: CancelToken | undefined | null): Promise<Array<RemoteTagGroup>>
 
 /**
  * Checks credentials against `host` and stores them in auth.json (as
@@ -626,6 +630,15 @@ export interface RegistryLogoutResult {
   /** Whether the file held credentials for the host. */
   removed: boolean
   file: string
+}
+
+/**
+ * What one image's tags point at, or why they could not be read
+ * (`CODE: message`, as a rejected call's message).
+ */
+export interface RemoteTagGroup {
+  tags: Array<RemoteTagInfo>
+  error?: string
 }
 
 export interface RemoteTagInfo {

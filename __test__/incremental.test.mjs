@@ -68,10 +68,11 @@ describe('package --push skips unchanged plugins', () => {
   })
   after(async () => { proxy?.stop(); if (registry) await registry.stop() })
 
-  /** Manifest PUTs and blob uploads (PATCH or PUT of an upload; the access check only opens one) since the last call. */
+  /** Manifest PUTs, blob uploads (PATCH or PUT of an upload; the access check only opens one) and `GET /v2/` checks since the last call. */
   const uploads = () => {
     const seen = requests.splice(0)
     return {
+      pings: seen.filter((r) => r === 'GET /v2/').length,
       manifests: seen.filter((r) => /^PUT \/v2\/.*\/manifests\//.test(r)).map((r) => r.split('/')[3]),
       blobUploads: seen.filter((r) => /^(PATCH|PUT) \/v2\/.*\/blobs\/uploads\/./.test(r)).length,
     }
@@ -101,6 +102,8 @@ describe('package --push skips unchanged plugins', () => {
     assert.deepEqual(again.rebuilt, [])
     assert.deepEqual(again.manifests, [])
     assert.equal(again.blobUploads, 0)
+    // the 20 tags are read in one task that checks the registry once
+    assert.equal(again.pings, 1)
     // digest-pinned entries as before
     assert.deepEqual(again.report.plugins.map((p) => p.digestPackage), first.report.plugins.map((p) => p.digestPackage))
     assert.ok(again.report.images.every((i) => i.pushed && i.pushed.digest === i.manifestDigest))

@@ -1113,6 +1113,7 @@ fn transport_options(
         cert_dir: cert_dir.map(PathBuf::from),
         progress: None,
         cancel: cancel.map(|c| c.flag.clone()),
+        pings: Default::default(),
     }
 }
 
@@ -1850,41 +1851,76 @@ pub struct RemoteTagInfo {
     pub source_digest: Option<String>,
 }
 
+/// What one image's tags point at, or why they could not be read
+/// (`CODE: message`, as a rejected call's message).
+#[napi(object)]
+pub struct RemoteTagGroup {
+    pub tags: Vec<RemoteTagInfo>,
+    pub error: Option<String>,
+}
+
 pub struct RemoteTagsTask {
-    tags: Vec<String>,
+    groups: Vec<Vec<String>>,
     auth: registry::auth::AuthOptions,
     transport: registry::transport::TransportOptions,
 }
 
+/// Images whose tags are read at the same time.
+const PARALLEL_TAG_READS: usize = 8;
+
 #[napi]
 impl Task for RemoteTagsTask {
-    type Output = Vec<source_digest::RemoteTag>;
-    type JsValue = Vec<RemoteTagInfo>;
+    type Output = Vec<error::Result<Vec<source_digest::RemoteTag>>>;
+    type JsValue = Vec<RemoteTagGroup>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        self.tags
-            .iter()
-            .map(|t| source_digest::remote_tag(t, &self.auth, &self.transport))
-            .collect::<error::Result<_>>()
-            .map_err(js_error)
+        // One task, one transport: each registry is pinged once for all images.
+        let outcomes = registry::push::each_in_parallel(&self.groups, PARALLEL_TAG_READS, |tags| {
+            Ok(tags
+                .iter()
+                .map(|t| source_digest::remote_tag(t, &self.auth, &self.transport))
+                .collect::<error::Result<Vec<_>>>())
+        });
+        let groups: Vec<_> = outcomes
+            .into_iter()
+            .map(|o| o.expect("never stopped").expect("never fails"))
+            .collect();
+        match groups.iter().find_map(|g| g.as_ref().err()) {
+            Some(error::Error::Aborted) => Err(js_error(error::Error::Aborted)),
+            _ => Ok(groups),
+        }
     }
 
-    fn resolve(&mut self, _env: Env, tags: Self::Output) -> Result<Self::JsValue> {
-        Ok(tags
+    fn resolve(&mut self, _env: Env, groups: Self::Output) -> Result<Self::JsValue> {
+        Ok(groups
             .into_iter()
-            .map(|t| RemoteTagInfo {
-                tag: t.tag,
-                manifest_digest: t.manifest_digest,
-                source_digest: t.source_digest,
+            .map(|g| match g {
+                Ok(tags) => RemoteTagGroup {
+                    tags: tags
+                        .into_iter()
+                        .map(|t| RemoteTagInfo {
+                            tag: t.tag,
+                            manifest_digest: t.manifest_digest,
+                            source_digest: t.source_digest,
+                        })
+                        .collect(),
+                    error: None,
+                },
+                Err(e) => RemoteTagGroup {
+                    tags: Vec::new(),
+                    error: Some(format!("{}: {}", e.code(), e)),
+                },
             })
             .collect())
     }
 }
 
-/// What each of `tags` points at in its registry (one manifest GET each).
-#[napi(ts_return_type = "Promise<Array<RemoteTagInfo>>")]
+/// What each image's tags (`groups`: one list per image) point at in their
+/// registries: one manifest GET per tag, each registry pinged once. An
+/// image whose tags cannot be read has its `error`; an abort rejects.
+#[napi(ts_return_type = "Promise<Array<RemoteTagGroup>>")]
 pub fn read_remote_tags(
-    tags: Vec<String>,
+    groups: Vec<Vec<String>>,
     options: Option<CheckPushAccessOptions>,
     cancel: Option<&CancelToken>,
 ) -> AsyncTask<RemoteTagsTask> {
@@ -1895,7 +1931,7 @@ pub fn read_remote_tags(
         tls_verify: None,
     });
     AsyncTask::new(RemoteTagsTask {
-        tags,
+        groups,
         auth: registry::auth::AuthOptions {
             authfile: o.authfile.map(PathBuf::from),
             creds: o.creds,

@@ -10,6 +10,7 @@ const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { usageError } = require('./args.js')
 const { formatBytes } = require('./report.js')
+const { toDynpackError } = require('../errors.js')
 
 const ANNOTATION = 'io.dynpack.source.digest'
 /**
@@ -162,10 +163,16 @@ function repositoryOf (tag) {
   return tag.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, '')
 }
 
-/** Starts reading every planned image's tags (one manifest GET each): a Map group → Promise of `{ remote }` or `{ error }`. */
+/**
+ * Starts reading every planned image's tags (one manifest GET each, in one
+ * native task that pings each registry once): a Map group → Promise of
+ * `{ remote }` or `{ error }`.
+ */
 function readTags (api, plan, registry, signal) {
-  return new Map(plan.map((g) => [g, api._run(signal, (token) => api._native.readRemoteTags([g.tag, ...(g.extraTags ?? [])], registry, token))
-    .then((remote) => ({ remote }), (error) => ({ error }))]))
+  const all = api._run(signal, (token) => api._native.readRemoteTags(plan.map((g) => [g.tag, ...(g.extraTags ?? [])]), registry, token))
+  return new Map(plan.map((g, i) => [g, all.then(
+    (groups) => groups[i].error == null ? { remote: groups[i].tags } : { error: toDynpackError(new Error(groups[i].error)) },
+    (error) => ({ error }))]))
 }
 
 /**

@@ -65,6 +65,10 @@ pub struct TransportOptions {
     /// Bytes of request bodies sent so far (for progress).
     pub progress: Option<Arc<AtomicU64>>,
     pub cancel: Cancel,
+    /// What each registry's `GET /v2/` answered, shared by every session
+    /// opened with these options (clones share it): one operation pings a
+    /// registry once, however many repositories it reaches there.
+    pub pings: Arc<ping::Pings>,
 }
 
 impl Default for TransportOptions {
@@ -74,6 +78,7 @@ impl Default for TransportOptions {
             cert_dir: None,
             progress: None,
             cancel: None,
+            pings: Arc::default(),
         }
     }
 }
@@ -84,7 +89,7 @@ pub struct Session {
     pub registry: String,
     /// `https://host[:port]` or `http://…`.
     pub base: url::Url,
-    agents: Agents,
+    agents: Arc<Agents>,
     credential: Option<Credential>,
     /// The challenge of the registry's own answer (the `/v2/` check, or
     /// failing that its first 401): the realm credentials go to.

@@ -3,8 +3,9 @@
 //! HTTPS failed, as skopeo does) plain HTTP, and which challenge it sets.
 //! That challenge is the one the session's credentials answer.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::exchange::AuthState;
 use super::origin::same_origin;
@@ -17,6 +18,118 @@ use crate::pipeline::check_cancel;
 use crate::registry::auth::{self, AuthOptions, Credential};
 use crate::registry::reference::api_host;
 use crate::registry::registries_conf;
+
+/// What one registry's `GET /v2/` (without credentials) answered: where it
+/// answers (HTTPS, or plain HTTP after HTTPS failed), with which status and
+/// challenge, and the agents (connection pools) that reached it. It is the
+/// same for every repository and credential, so the sessions of one
+/// operation share it (see [`Pings`]).
+pub struct Ping {
+    base: url::Url,
+    agents: Arc<Agents>,
+    status: u16,
+    /// `WWW-Authenticate` of a 401.
+    challenge: String,
+    /// The URL that answered, after redirects.
+    answered: String,
+}
+
+/// The [`Ping`] of each registry an operation reached: the first session to
+/// a registry pings it, the others (also those opened meanwhile, which
+/// wait) reuse its answer and its connections.
+#[derive(Default)]
+pub struct Pings {
+    registries: Mutex<HashMap<String, Arc<SharedPing>>>,
+}
+
+/// A registry's ping once its first session made it: `None` when it failed.
+type SharedPing = OnceLock<Option<Arc<Ping>>>;
+
+impl std::fmt::Debug for Pings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pings")
+    }
+}
+
+impl Pings {
+    /// The ping of `registry`: the shared one, else `ping()` (shared when it
+    /// succeeds). A failed ping is not shared: each session then pings for
+    /// itself and reports its own failure.
+    fn get(&self, registry: &str, ping: impl FnOnce() -> Result<Ping>) -> Result<Arc<Ping>> {
+        let cell = self
+            .registries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(registry.to_string())
+            .or_default()
+            .clone();
+        let mut ping = Some(ping);
+        let mut failure = None;
+        let shared = cell.get_or_init(|| match (ping.take().expect("one ping"))() {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        });
+        match (failure, shared, ping) {
+            (Some(e), _, _) => Err(e),
+            (None, Some(p), _) => Ok(p.clone()),
+            (None, None, Some(ping)) => ping().map(Arc::new),
+            (None, None, None) => unreachable!("a failed ping reports its failure"),
+        }
+    }
+}
+
+impl Ping {
+    /// `GET /v2/` of `registry`: over HTTPS, then (insecure registries only,
+    /// as skopeo does) plain HTTP.
+    fn new(registry: &str, opts: &TransportOptions) -> Result<Ping> {
+        let host = api_host(registry);
+        let insecure = !opts.tls_verify || registries_conf::insecure(registry);
+        let https =
+            url::Url::parse(&format!("https://{host}/")).map_err(|e| Error::InvalidOption {
+                message: format!("{registry:?} is not a registry host ({e})"),
+            })?;
+        let tls = tls_config(registry, opts, !insecure)?;
+        let mut anonymous = Session {
+            registry: registry.to_string(),
+            base: https,
+            agents: Arc::new(Agents::new(ProxyConfig::from_env(), move |proxy| {
+                agent(tls.clone(), proxy)
+            })),
+            credential: None,
+            bound: Mutex::new(None),
+            scopes: Vec::new(),
+            state: Mutex::new(AuthState::Anonymous),
+            options: opts.clone(),
+        };
+        let (response, answered) = match anonymous.ping() {
+            Err(https_failure) if insecure && !matches!(https_failure.error, Error::Aborted) => {
+                // skopeo's fallback for insecure registries: plain HTTP. Its
+                // failure is the one reported (HTTPS failing is expected).
+                anonymous.base = url::Url::parse(&format!("http://{host}/")).expect("valid");
+                anonymous.ping().map_err(|plain| {
+                    with_note(
+                        plain.error,
+                        &format!("HTTPS had failed first: {}", https_failure.cause),
+                    )
+                })?
+            }
+            other => other.map_err(|f| f.error)?,
+        };
+        Ok(Ping {
+            base: anonymous.base,
+            agents: anonymous.agents,
+            status: response.status(),
+            challenge: response
+                .header("www-authenticate")
+                .unwrap_or("")
+                .to_string(),
+            answered,
+        })
+    }
+}
 
 impl Session {
     /// Connects to `registry` for the repositories in `scopes`
@@ -40,48 +153,25 @@ impl Session {
         opts: &TransportOptions,
     ) -> Result<Session> {
         check_cancel(&opts.cancel)?;
-        let host = api_host(registry);
-        let insecure = !opts.tls_verify || registries_conf::insecure(registry);
-        let https =
-            url::Url::parse(&format!("https://{host}/")).map_err(|e| Error::InvalidOption {
-                message: format!("{registry:?} is not a registry host ({e})"),
-            })?;
-        let tls = tls_config(registry, opts, !insecure)?;
-        let mut session = Session {
+        let ping = opts.pings.get(registry, || Ping::new(registry, opts))?;
+        let session = Session {
             registry: registry.to_string(),
-            base: https.clone(),
-            agents: Agents::new(ProxyConfig::from_env(), move |proxy| {
-                agent(tls.clone(), proxy)
-            }),
+            base: ping.base.clone(),
+            agents: ping.agents.clone(),
             credential,
             bound: Mutex::new(None),
             scopes,
             state: Mutex::new(AuthState::Anonymous),
             options: opts.clone(),
         };
-        let (ping, answered) = match session.ping() {
-            Err(https_failure) if insecure && !matches!(https_failure.error, Error::Aborted) => {
-                // skopeo's fallback for insecure registries: plain HTTP. Its
-                // failure is the one reported (HTTPS failing is expected).
-                session.base = url::Url::parse(&format!("http://{host}/")).expect("valid");
-                session.ping().map_err(|plain| {
-                    with_note(
-                        plain.error,
-                        &format!("HTTPS had failed first: {}", https_failure.cause),
-                    )
-                })?
-            }
-            other => other.map_err(|f| f.error)?,
-        };
-        match ping.status() {
+        match ping.status {
             200 => {}
-            401 if !same_origin(&session.base, &answered) => {
-                return Err(session.foreign_challenge(&answered, "check the registry (GET /v2/)"))
+            401 if !same_origin(&session.base, &ping.answered) => {
+                return Err(
+                    session.foreign_challenge(&ping.answered, "check the registry (GET /v2/)")
+                )
             }
-            401 => {
-                let header = ping.header("www-authenticate").unwrap_or("").to_string();
-                session.answer_challenge(&header)?;
-            }
+            401 => session.answer_challenge(&ping.challenge)?,
             s => {
                 return Err(Error::RegistryProtocol {
                     host: registry.to_string(),
@@ -162,5 +252,55 @@ fn with_note(error: Error, note: &str) -> Error {
             reason: format!("{reason}; {note}"),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn answered() -> Result<Ping> {
+        Ok(Ping {
+            base: url::Url::parse("http://127.0.0.1:5000/").expect("valid"),
+            agents: Arc::new(Agents::new(ProxyConfig::from_lookup(|_| None), |_| {
+                ureq::AgentBuilder::new().build()
+            })),
+            status: 200,
+            challenge: String::new(),
+            answered: "http://127.0.0.1:5000/v2/".into(),
+        })
+    }
+
+    #[test]
+    fn a_registry_is_pinged_once_and_a_failed_ping_is_not_shared() {
+        let pings = Pings::default();
+        let calls = AtomicUsize::new(0);
+        let ping = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            answered()
+        };
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| pings.get("127.0.0.1:5000", ping).expect("shared"));
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        let failing = || -> Result<Ping> {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::RegistryUnreachable {
+                host: "127.0.0.1:6000".into(),
+                reason: "connection refused".into(),
+            })
+        };
+        assert!(pings.get("127.0.0.1:6000", failing).is_err());
+        assert!(pings.get("127.0.0.1:6000", failing).is_err());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "each session reports its own failure"
+        );
+        pings.get("127.0.0.1:6000", answered).expect("pinged again");
     }
 }
