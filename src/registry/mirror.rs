@@ -13,7 +13,6 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -117,6 +116,31 @@ struct Tree {
 /// The referrers of an image: their descriptors, the source's fallback
 /// tag (its exact bytes) and their trees.
 type Referrers = (Vec<Value>, Option<Vec<u8>>, Vec<Tree>);
+
+/// What is attached to an image at the source.
+struct Attachments {
+    /// The cosign signature was there (it is `trees[0]`).
+    signature: bool,
+    /// The signature's tree, if any, then the referrers' trees.
+    trees: Vec<Tree>,
+    /// Where the referrers' trees start in `trees`.
+    first_referrer: usize,
+    /// The referrers' descriptors.
+    list: Vec<Value>,
+    /// The source's referrers fallback tag, its exact bytes.
+    fallback: Option<Vec<u8>>,
+}
+
+/// `first`, then every blob of `trees` not listed before, in order.
+fn union_of(trees: &[Tree], first: &[(String, u64)]) -> Vec<(String, u64)> {
+    let mut blobs = first.to_vec();
+    for b in trees.iter().flat_map(|t| &t.blobs) {
+        if !blobs.iter().any(|(d, _)| *d == b.0) {
+            blobs.push(b.clone());
+        }
+    }
+    blobs
+}
 
 fn media_type_of(doc: &Value, fallback: &str) -> String {
     doc.get("mediaType")
@@ -688,10 +712,10 @@ impl Copier {
         Ok(api_list)
     }
 
-    /// Copies the image `digest` and what is attached to it: the trees of
-    /// the image, its signature and its referrers are read at the same
-    /// time, then all their blobs go at once, then each tree's manifests
-    /// (the trees at the same time), then the referrers tag. `known`: the
+    /// Copies the image `digest` and what is attached to it. The image's
+    /// tree goes at once (its blobs, then its manifests), while its
+    /// signature's and referrers' trees are read and copied beside it: they
+    /// are small and are done while the layers still upload. `known`: the
     /// image manifest's bytes and type, when read by tag already.
     fn copy(
         &self,
@@ -700,11 +724,58 @@ impl Copier {
         report: &mut ImageReport,
         dry_run: bool,
     ) -> Result<()> {
-        // The image's tree, its signature's and its referrers' are read at
-        // the same time (each a few round trips to the source).
+        let (image_done, attached_done) = std::thread::scope(|scope| {
+            let attached_job = scope.spawn(|| -> Result<(Attachments, ImageReport)> {
+                let attached = self.attachments(digest)?;
+                let mut copies = ImageReport::default();
+                if !dry_run {
+                    let sent = self.copy_blobs(&union_of(&attached.trees, &[]), &mut copies)?;
+                    self.write_attachments(digest, &attached, &sent)?;
+                }
+                Ok((attached, copies))
+            });
+            let image_done = self
+                .tree(digest, MEDIA_TYPE_MANIFEST, known, None)
+                .and_then(|tree| {
+                    let mut copies = ImageReport::default();
+                    if !dry_run {
+                        let sent = self.copy_blobs(&tree.blobs, &mut copies)?;
+                        self.write_tree(&tree, &sent)?;
+                    }
+                    Ok((tree, copies))
+                });
+            (image_done, attached_job.join().expect("attachments thread"))
+        });
+        let (image, image_copies) = image_done?;
+        let (attached, attached_copies) = attached_done?;
+        let blobs = union_of(&attached.trees, &image.blobs);
+        report.blobs += blobs.len() as u32;
+        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
+        report.manifests += image.nodes.len() as u32
+            + attached
+                .trees
+                .iter()
+                .map(|t| t.nodes.len() as u32)
+                .sum::<u32>();
+        report.signature = attached.signature;
+        report.referrers = attached.list.len() as u32;
+        for copies in [image_copies, attached_copies] {
+            report.uploaded += copies.uploaded;
+            report.mounted += copies.mounted;
+            report.existing += copies.existing;
+            report.bytes_uploaded += copies.bytes_uploaded;
+        }
+        Ok(())
+    }
+
+    /// What is attached to the image `digest` at the source: its cosign
+    /// signature (the `.sig` tag, copied as it is; absent is noted, not an
+    /// error) and its referrers (SBOMs, attestations; each copied by
+    /// digest, then the fallback tag for registries that do not index
+    /// them), read at the same time.
+    fn attachments(&self, digest: &str) -> Result<Attachments> {
         let sig_tag = format!("{}.sig", referrers_tag(digest));
-        let (image, signature, referrers) = std::thread::scope(|scope| {
-            // cosign: the `.sig` tag, copied as it is (absent is noted, not an error).
+        let (signature, referrers) = std::thread::scope(|scope| {
             let signature = scope.spawn(|| -> Result<Option<Tree>> {
                 let accept = format!(
                     "{MEDIA_TYPE_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json"
@@ -723,9 +794,7 @@ impl Copier {
                     None => Ok(None),
                 }
             });
-            // Referrers (SBOMs, attestations): each copied by digest, then the
-            // fallback tag, for registries that do not index them.
-            let referrers = scope.spawn(|| -> Result<Referrers> {
+            let referrers = (|| -> Result<Referrers> {
                 let (list, fallback) = self.referrers(digest)?;
                 let trees = list
                     .iter()
@@ -735,44 +804,47 @@ impl Copier {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok((list, fallback, trees))
-            });
-            let image = self.tree(digest, MEDIA_TYPE_MANIFEST, known, None);
-            (
-                image,
-                signature.join().expect("signature thread"),
-                referrers.join().expect("referrers thread"),
-            )
+            })();
+            (signature.join().expect("signature thread"), referrers)
         });
-        let mut trees = vec![image?];
-        if let Some(t) = signature? {
-            trees.push(t);
-            report.signature = true;
-        }
+        let signature = signature?;
         let (list, fallback, referrer_trees) = referrers?;
+        let mut trees: Vec<Tree> = signature.into_iter().collect();
         let first_referrer = trees.len();
         trees.extend(referrer_trees);
-        report.referrers = list.len() as u32;
+        Ok(Attachments {
+            signature: first_referrer == 1,
+            trees,
+            first_referrer,
+            list,
+            fallback,
+        })
+    }
 
-        let mut blobs: Vec<(String, u64)> = Vec::new();
-        for b in trees.iter().flat_map(|t| &t.blobs) {
-            if !blobs.iter().any(|(d, _)| *d == b.0) {
-                blobs.push(b.clone());
-            }
-        }
-        report.blobs += blobs.len() as u32;
-        report.bytes_total += blobs.iter().map(|b| b.1).sum::<u64>();
-        report.manifests += trees.iter().map(|t| t.nodes.len() as u32).sum::<u32>();
-        if dry_run {
-            return Ok(());
-        }
-        let sent = self.copy_blobs(&blobs, report)?;
+    /// Writes the manifests of the signature's and referrers' trees, their
+    /// blobs being at the destination (`sent`: those just sent), then the
+    /// referrers tag of `digest` when the destination does not index them
+    /// itself.
+    fn write_attachments(
+        &self,
+        digest: &str,
+        attached: &Attachments,
+        sent: &HashSet<String>,
+    ) -> Result<()> {
+        let Attachments {
+            trees,
+            first_referrer,
+            list,
+            fallback,
+            ..
+        } = attached;
         // The trees' manifests at the same time (each tree children first),
         // and the destination's referrers tag read meanwhile.
         let tag = referrers_tag(digest);
         let (written, existing) = std::thread::scope(|scope| {
             let writers: Vec<_> = trees
                 .iter()
-                .map(|tree| scope.spawn(|| self.write_tree(tree, &sent)))
+                .map(|tree| scope.spawn(|| self.write_tree(tree, sent)))
                 .collect();
             let existing = if list.is_empty() {
                 Ok(None)
@@ -788,7 +860,7 @@ impl Copier {
         let mut indexed = true;
         for (i, w) in written.into_iter().enumerate() {
             let tree_indexed = w?;
-            if i >= first_referrer {
+            if i >= *first_referrer {
                 indexed &= tree_indexed;
             }
         }
@@ -798,7 +870,7 @@ impl Copier {
         let existing = existing?;
         let bytes = match (&existing, fallback) {
             // The source's own tag, byte for byte, when the mirror has none.
-            (None, Some(b)) => b,
+            (None, Some(b)) => b.clone(),
             // The destination indexes referrers itself (OCI-Subject).
             (None, None) if indexed => return Ok(()),
             (existing, _) => {
@@ -822,7 +894,7 @@ impl Copier {
                         ),
                     });
                 }
-                serde_json::to_vec(&with_referrers(base, &list)).expect("JSON")
+                serde_json::to_vec(&with_referrers(base, list)).expect("JSON")
             }
         };
         if existing.as_deref() != Some(bytes.as_slice()) {
@@ -940,20 +1012,9 @@ pub fn mirror_images(opts: &MirrorOptions) -> Result<Vec<Result<ImageReport>>> {
         Some(d) if !opts.dry_run => Some(LayoutWriter::open(d)?),
         _ => None,
     };
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<ImageReport>>>> =
-        opts.images.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..PARALLEL_IMAGES.min(opts.images.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= opts.images.len() {
-                    break;
-                }
-                let r = mirror_image(&opts.images[i], opts, from.as_ref(), to.as_ref());
-                *results[i].lock().expect("result lock") = Some(r);
-            });
-        }
+    // A failed image does not stop the others: each outcome is an `Ok`.
+    let results = each_in_parallel(&opts.images, PARALLEL_IMAGES, |image| {
+        Ok(mirror_image(image, opts, from.as_ref(), to.as_ref()))
     });
     // The index lists what was written, also after a failure (a rerun
     // skips those blobs anyway).
@@ -962,10 +1023,6 @@ pub fn mirror_images(opts: &MirrorOptions) -> Result<Vec<Result<ImageReport>>> {
     }
     Ok(results
         .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("result lock")
-                .expect("every image ran")
-        })
+        .map(|o| o.expect("never stopped").expect("never fails"))
         .collect())
 }
