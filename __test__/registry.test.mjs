@@ -384,6 +384,22 @@ describe('the layer uploaded while it is built (uploadLayer, package --push)', (
     assert.match(again.layerUpload.note, /acme\/streamed:1\.0\.0 answered 200/)
   })
 
+  test('a tag holding another source digest (a changed plugin pushed again) gets the new layer during the build', async (t) => {
+    if (!needTools(t, 'docker-registry')) return
+    const tag = `${registry.host}/acme/changed:1.0.0`
+    const source = (c) => ({ 'io.dynpack.source.digest': `sha256:${c.repeat(64)}` })
+    const first = fresh('layout')
+    await buildOciLayout(bigPlugin('changed', 1 << 20), { output: first, tag, annotations: source('a') })
+    await pushOciImage(first, insecure)
+    // the same source: most likely this very image again, left to the push
+    const same = await buildOciLayout(bigPlugin('changed', 1 << 20), { output: fresh('layout'), tag, annotations: source('a'), uploadLayer: insecure })
+    assert.equal(same.layerUpload.uploaded, false)
+    assert.match(same.layerUpload.note, /acme\/changed:1\.0\.0 answered 200/)
+    const changed = await buildOciLayout(bigPlugin('changed', 1 << 20), { output: fresh('layout'), tag, annotations: source('b'), uploadLayer: insecure })
+    assert.deepEqual(changed.layerUpload, { uploaded: true, bytes: changed.layerSize })
+    assert.ok(committed('acme/changed').includes(changed.layerDigest))
+  })
+
   test('an aborted or failed build commits nothing; a registry not listening does not hold the build up', async (t) => {
     if (!needTools(t, 'docker-registry')) return
     const controller = new AbortController()

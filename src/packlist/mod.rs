@@ -395,19 +395,25 @@ impl Walk {
         // The type readdir reports (no extra system call on most file
         // systems) lets a regular file skip the folder test and a link or
         // special file skip both: npm drops those after its lstat anyway.
-        let mut entries: Vec<(std::ffi::OsString, String, Option<std::fs::FileType>)> = Vec::new();
+        let mut entries: Vec<(
+            std::fs::DirEntry,
+            std::ffi::OsString,
+            String,
+            Option<std::fs::FileType>,
+        )> = Vec::new();
         for e in std::fs::read_dir(dir).at(dir)? {
             let e = e.at(dir)?;
             let os = e.file_name();
             let name = os.to_string_lossy().into_owned();
-            entries.push((os, name, e.file_type().ok()));
+            let file_type = e.file_type().ok();
+            entries.push((e, os, name, file_type));
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let names: Vec<&str> = entries.iter().map(|(_, n, _)| n.as_str()).collect();
+        entries.sort_by(|a, b| a.1.cmp(&b.1));
+        let names: Vec<&str> = entries.iter().map(|(_, _, n, _)| n.as_str()).collect();
         let level = folder_level(dir, &names, parent, sources, exact, manifest, required)?;
 
         let mut subfolders = Vec::new();
-        for (os, name, file_type) in &entries {
+        for (entry, os, name, file_type) in &entries {
             let (maybe_file, maybe_dir) = match file_type {
                 Some(t) => (t.is_file(), t.is_dir()),
                 None => (true, true),
@@ -418,7 +424,8 @@ impl Walk {
                 continue;
             }
             let abs = dir.join(os);
-            let st = std::fs::symlink_metadata(&abs).at(&abs)?;
+            // lstat relative to the open folder: no walk of the whole path.
+            let st = entry.metadata().at(&abs)?;
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
@@ -440,6 +447,9 @@ impl Walk {
                 subfolders.push((abs, child_rel, exact, child_required(required, name)));
             }
         }
+        // The folder's handle closes before its sub-folders are walked.
+        drop(names);
+        drop(entries);
         // Sub-folders are independent: walk them on all cores. The order of
         // `out` does not matter, the list is sorted afterwards.
         let walked: Vec<Result<Vec<PackFile>>> = subfolders

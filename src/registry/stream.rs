@@ -5,10 +5,12 @@
 //!
 //! Best effort, never the last word: any failure, a tag that already
 //! exists (most likely this very image again, which the push completes
-//! without sending a byte), or a registry not ready by the end of the
-//! build leaves the blob to the push. The upload is committed (`PUT
-//! ?digest=`) only once every byte was sent, under the digest the finished
-//! layer got, which the registry checks against what it received.
+//! without sending a byte; unless it holds another source digest, the
+//! image of a changed plugin, whose layer is new), or a registry not
+//! ready by the end of the build leaves the blob to the push. The upload
+//! is committed (`PUT ?digest=`) only once every byte was sent, under the
+//! digest the finished layer got, which the registry checks against what
+//! it received.
 
 use std::collections::VecDeque;
 use std::io::Read;
@@ -24,7 +26,9 @@ use crate::pipeline::check_cancel;
 use crate::registry::auth::AuthOptions;
 use crate::registry::push::{accept_all, location, open_upload, with_digest};
 use crate::registry::reference::{ImageReference, Repository};
+use crate::registry::remote::read_manifest_body;
 use crate::registry::transport::{Body, Session, TransportOptions};
+use crate::source_digest::{source_digest_of, ANNOTATION};
 
 /// Bytes held while the registry does not take them yet (the connection
 /// and the token come first); past this the upload is given up rather
@@ -154,7 +158,14 @@ pub struct StreamedUpload {
 
 impl StreamedUpload {
     /// Starts connecting to the registry of `tag` on a thread of its own.
-    pub fn start(tag: &str, auth: AuthOptions, transport: TransportOptions) -> StreamedUpload {
+    /// `source`: the source digest the image will carry
+    /// ([`crate::source_digest::ANNOTATION`]), if any.
+    pub fn start(
+        tag: &str,
+        source: Option<String>,
+        auth: AuthOptions,
+        transport: TransportOptions,
+    ) -> StreamedUpload {
         let shared = Arc::new(Shared::default());
         let cancel = transport.cancel.clone();
         let worker = {
@@ -163,7 +174,7 @@ impl StreamedUpload {
             std::thread::Builder::new()
                 .name("dynpack-layer-upload".into())
                 .spawn(move || {
-                    let done = send(&tag, &auth, &transport, &shared)
+                    let done = send(&tag, source.as_deref(), &auth, &transport, &shared)
                         .and_then(|sent| commit(&sent, &shared))
                         .map_err(|e| e.to_string());
                     if let Err(why) = &done {
@@ -298,6 +309,7 @@ impl Drop for StreamedUpload {
 /// the queue into it until the producer is done.
 fn send(
     tag: &str,
+    source: Option<&str>,
     auth: &AuthOptions,
     transport: &TransportOptions,
     shared: &Arc<Shared>,
@@ -314,18 +326,23 @@ fn send(
         .expect("a tag or a digest");
     let url = session.url(&format!("/v2/{}/manifests/{part}", repo.path));
     let resp = session.send(
-        "HEAD",
+        "GET",
         &url,
         &[("Accept", &accept_all())],
         &Body::Empty,
         &what,
     )?;
-    if resp.status() != 404 {
-        return Err(session.protocol(format!(
-            "{}:{part} answered {} (the push compares the digests)",
-            repo.path,
-            resp.status()
-        )));
+    match resp.status() {
+        404 => {}
+        // The tag holds an image of another source (`package --push` of a
+        // changed plugin): its layer is new, send it now.
+        200 if source.is_some() && other_source(&session, resp, source, &what) => {}
+        status => {
+            return Err(session.protocol(format!(
+                "{}:{part} answered {status} (the push compares the digests)",
+                repo.path
+            )))
+        }
     }
     let upload = open_upload(&session, &repo.path, &what)?;
     {
@@ -363,6 +380,17 @@ fn send(
         location,
         what,
     })
+}
+
+/// Whether the manifest of `resp` carries a source digest other than
+/// `source`; false when it carries none (another tool's image: its layer
+/// may well be this one).
+fn other_source(session: &Session, resp: ureq::Response, source: Option<&str>, what: &str) -> bool {
+    let Ok((bytes, _)) = read_manifest_body(session, resp, what) else {
+        return false;
+    };
+    let remote = source_digest_of(&bytes);
+    remote.is_some_and(|r| Some(r.as_str()) != source)
 }
 
 /// `PUT ?digest=` with the digest of the complete layer: the registry
@@ -407,7 +435,8 @@ pub fn build_uploading_layer(
     auth: AuthOptions,
     transport: TransportOptions,
 ) -> Result<(OciReport, StreamOutcome)> {
-    let mut upload = StreamedUpload::start(&opts.tag, auth, transport);
+    let source = opts.annotations.get(ANNOTATION).cloned();
+    let mut upload = StreamedUpload::start(&opts.tag, source, auth, transport);
     let report = oci::build_oci_layout_tapped(inputs, opts, Some(&mut upload))?;
     Ok((report, upload.finish()))
 }
