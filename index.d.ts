@@ -131,8 +131,10 @@ export declare function computeSourceDigest(plugins: Array<string>, options: Sou
  * computeSourceDigest of several images (`groups`: each image's plugins)
  * in one task: every file of every image is hashed in one parallel pass,
  * on one libuv thread, which leaves the others to the registry reads.
+ * `onImage(err, { index, result })` is called as each image is done
+ * (image by image, in order), before the task resolves with them all.
  */
-export declare function computeSourceDigests(groups: Array<Array<string>>, options: SourceDigestOptions, cancel?: CancelToken | undefined | null): Promise<Array<SourceDigestResult>>
+export declare function computeSourceDigests(groups: Array<Array<string>>, options: SourceDigestOptions, cancel?: CancelToken | undefined | null, onImage?: (((err: Error | null, arg: SourceDigestOfImage) => any)) | undefined | null): Promise<Array<SourceDigestResult>>
 
 /** Writes `cosign.key` (encrypted with `passphrase`) and `cosign.pub` into `dir`. */
 export declare function cosignGenerateKeyPair(dir: string, passphrase: string): Promise<KeyPairFiles>
@@ -685,6 +687,13 @@ export interface SignOciImageResult {
   signatures: number
   /** This key had already signed this digest: nothing was sent. */
   upToDate: boolean
+}
+
+/** One image's source digest, told as soon as it is known. */
+export interface SourceDigestOfImage {
+  /** The image's place in `groups`. */
+  index: number
+  result: SourceDigestResult
 }
 
 export interface SourceDigestOptions {

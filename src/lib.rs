@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 fn js_error(e: error::Error) -> napi::Error {
@@ -1771,6 +1772,15 @@ impl Task for SourceDigestTask {
 pub struct SourceDigestsTask {
     groups: Vec<Vec<PathBuf>>,
     options: source_digest::SourceOptions,
+    on_image: Option<ThreadsafeFunction<SourceDigestOfImage>>,
+}
+
+/// One image's source digest, told as soon as it is known.
+#[napi(object)]
+pub struct SourceDigestOfImage {
+    /// The image's place in `groups`.
+    pub index: u32,
+    pub result: SourceDigestResult,
 }
 
 #[napi]
@@ -1779,7 +1789,18 @@ impl Task for SourceDigestsTask {
     type JsValue = Vec<SourceDigestResult>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        source_digest::source_digests(&self.groups, &self.options).map_err(js_error)
+        let on_image = self.on_image.as_ref();
+        source_digest::source_digests_each(&self.groups, &self.options, |index, d| {
+            if let Some(f) = on_image {
+                let result = source_digest_result(d.clone());
+                let told = SourceDigestOfImage {
+                    index: index as u32,
+                    result,
+                };
+                f.call(Ok(told), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        })
+        .map_err(js_error)
     }
 
     fn resolve(&mut self, _env: Env, d: Self::Output) -> Result<Self::JsValue> {
@@ -1827,11 +1848,14 @@ pub fn compute_source_digest(
 /// computeSourceDigest of several images (`groups`: each image's plugins)
 /// in one task: every file of every image is hashed in one parallel pass,
 /// on one libuv thread, which leaves the others to the registry reads.
+/// `onImage(err, { index, result })` is called as each image is done
+/// (image by image, in order), before the task resolves with them all.
 #[napi(ts_return_type = "Promise<Array<SourceDigestResult>>")]
 pub fn compute_source_digests(
     groups: Vec<Vec<String>>,
     options: SourceDigestOptions,
     cancel: Option<&CancelToken>,
+    on_image: Option<ThreadsafeFunction<SourceDigestOfImage>>,
 ) -> Result<AsyncTask<SourceDigestsTask>> {
     Ok(AsyncTask::new(SourceDigestsTask {
         groups: groups
@@ -1839,6 +1863,7 @@ pub fn compute_source_digests(
             .map(|g| g.into_iter().map(PathBuf::from).collect())
             .collect(),
         options: source_digest_options(options, cancel)?,
+        on_image,
     }))
 }
 

@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -78,9 +80,21 @@ pub fn source_digest(inputs: &[PathBuf], opts: &SourceOptions) -> Result<SourceD
 /// monorepo's small plugins keep all cores busy together where one pass per
 /// image would leave them idle between images.
 pub fn source_digests(groups: &[Vec<PathBuf>], opts: &SourceOptions) -> Result<Vec<SourceDigest>> {
+    source_digests_each(groups, opts, |_, _| {})
+}
+
+/// [`source_digests`], calling `done(i, digest)` as soon as image `i` is
+/// hashed: the files are hashed image by image (largest first within
+/// each), so that a caller can go on with the first images while the
+/// others are still read.
+pub fn source_digests_each(
+    groups: &[Vec<PathBuf>],
+    opts: &SourceOptions,
+    done: impl Fn(usize, &SourceDigest) + Sync,
+) -> Result<Vec<SourceDigest>> {
     check_cancel(&opts.cancel)?;
     let inputs: Vec<&PathBuf> = groups.iter().flatten().collect();
-    let lists: Vec<(PackList, String, String, String)> = inputs
+    let lists: Vec<Listed> = inputs
         .par_iter()
         .map(|p| {
             check_cancel(&opts.cancel)?;
@@ -91,23 +105,75 @@ pub fn source_digests(groups: &[Vec<PathBuf>], opts: &SourceOptions) -> Result<V
             Ok((list, name, version, directory))
         })
         .collect::<Result<_>>()?;
+    // Each image's plugins in `lists`, and its files in `files`.
+    let mut plugin_ranges = Vec::with_capacity(groups.len());
+    let mut file_ranges = Vec::with_capacity(groups.len());
+    let (mut next_list, mut next_file) = (0, 0);
+    for group in groups {
+        let count: usize = lists[next_list..next_list + group.len()]
+            .iter()
+            .map(|l| l.0.files.len())
+            .sum();
+        plugin_ranges.push(next_list..next_list + group.len());
+        file_ranges.push(next_file..next_file + count);
+        next_list += group.len();
+        next_file += count;
+    }
     let files: Vec<&crate::packlist::PackFile> = lists.iter().flat_map(|l| &l.0.files).collect();
-    // Large files first, so that no core is left hashing one big file alone at the end.
+    let image_of: Vec<usize> = file_ranges
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| std::iter::repeat_n(i, r.len()))
+        .collect();
+    // Image by image; within one, large files first, so that no core is
+    // left hashing one big file alone at its end.
     let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(files[i].size));
-    let mut hashed: Vec<(usize, String)> = order
-        .par_iter()
-        .map(|&i| {
-            check_cancel(&opts.cancel)?;
-            Ok((i, hash_file(&files[i].abs, files[i].size)?))
-        })
-        .collect::<Result<_>>()?;
-    hashed.sort_unstable_by_key(|h| h.0);
-    let hashes: Vec<String> = hashed.into_iter().map(|h| h.1).collect();
+    order.sort_by_key(|&i| (image_of[i], std::cmp::Reverse(files[i].size)));
+    let options = options_line(opts);
+    let hashes: Vec<OnceLock<String>> = files.iter().map(|_| OnceLock::new()).collect();
+    let left: Vec<AtomicUsize> = file_ranges
+        .iter()
+        .map(|r| AtomicUsize::new(r.len()))
+        .collect();
+    let digests: Vec<OnceLock<SourceDigest>> = groups.iter().map(|_| OnceLock::new()).collect();
+    let finish = |image: usize| {
+        let hashes: Vec<&str> = hashes[file_ranges[image].clone()]
+            .iter()
+            .map(|h| h.get().expect("hashed").as_str())
+            .collect();
+        let d = image_digest(&options, &lists[plugin_ranges[image].clone()], &hashes);
+        done(image, &d);
+        let _ = digests[image].set(d);
+    };
+    order.par_iter().try_for_each(|&i| -> Result<()> {
+        check_cancel(&opts.cancel)?;
+        let _ = hashes[i].set(hash_file(&files[i].abs, files[i].size)?);
+        if left[image_of[i]].fetch_sub(1, Ordering::AcqRel) == 1 {
+            finish(image_of[i]);
+        }
+        Ok(())
+    })?;
+    // An image without a file (none: every plugin has its package.json)
+    // would not have been finished above.
+    for (image, d) in digests.iter().enumerate() {
+        if d.get().is_none() {
+            finish(image);
+        }
+    }
+    Ok(digests
+        .into_iter()
+        .map(|d| d.into_inner().expect("every image digested"))
+        .collect())
+}
 
+/// A walked plugin: its pack list, name, version and directory.
+type Listed = (PackList, String, String, String);
+
+/// The options that shape an image's bytes, as the digest covers them.
+fn options_line(opts: &SourceOptions) -> String {
     let mut annotations = opts.annotations.clone();
     annotations.remove(ANNOTATION);
-    let options = json!({
+    json!({
         "platform": [&opts.platform.os, &opts.platform.architecture, &opts.platform.variant],
         "compressionLevel": opts.compression_level,
         "sourceDateEpoch": opts.source_date_epoch,
@@ -115,48 +181,46 @@ pub fn source_digests(groups: &[Vec<PathBuf>], opts: &SourceOptions) -> Result<V
         "labels": opts.labels,
         "sbom": opts.sbom,
     })
-    .to_string();
-    let mut next_list = 0;
-    let mut next_file = 0;
-    let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
-        let mut h = Sha256::new();
-        h.update(format!("dynpack source v{FORMAT_VERSION}\n"));
-        h.update(&options);
+    .to_string()
+}
+
+/// The digest of one image: its `plugins` in order, `hashes` the SHA-256
+/// of each of their files in order.
+fn image_digest(options: &str, plugins: &[Listed], hashes: &[&str]) -> SourceDigest {
+    let mut h = Sha256::new();
+    h.update(format!("dynpack source v{FORMAT_VERSION}\n"));
+    h.update(options);
+    h.update(b"\n");
+    let mut hashes = hashes.iter();
+    let mut out = Vec::with_capacity(plugins.len());
+    for (list, name, version, directory) in plugins {
+        h.update(Value::from(directory.as_str()).to_string());
         h.update(b"\n");
-        let mut plugins = Vec::with_capacity(group.len());
-        for (list, name, version, directory) in &lists[next_list..next_list + group.len()] {
-            h.update(Value::from(directory.as_str()).to_string());
-            h.update(b"\n");
-            let mut bytes = 0;
-            for f in &list.files {
-                // JSON-quoted path: no name can forge a line break.
-                let line = format!(
-                    "{:o} {} {} {}\n",
-                    f.mode,
-                    f.size,
-                    hashes[next_file],
-                    Value::from(f.path.as_str())
-                );
-                h.update(line);
-                bytes += f.size;
-                next_file += 1;
-            }
-            plugins.push(SourcePlugin {
-                directory: directory.clone(),
-                name: name.clone(),
-                version: version.clone(),
-                files: list.files.len() as u64,
-                bytes,
-            });
+        let mut bytes = 0;
+        for f in &list.files {
+            // JSON-quoted path: no name can forge a line break.
+            let line = format!(
+                "{:o} {} {} {}\n",
+                f.mode,
+                f.size,
+                hashes.next().expect("one hash per file"),
+                Value::from(f.path.as_str())
+            );
+            h.update(line);
+            bytes += f.size;
         }
-        next_list += group.len();
-        out.push(SourceDigest {
-            digest: format!("sha256:{}", crate::hex::hex(&h.finalize())),
-            plugins,
+        out.push(SourcePlugin {
+            directory: directory.clone(),
+            name: name.clone(),
+            version: version.clone(),
+            files: list.files.len() as u64,
+            bytes,
         });
     }
-    Ok(out)
+    SourceDigest {
+        digest: format!("sha256:{}", crate::hex::hex(&h.finalize())),
+        plugins: out,
+    }
 }
 
 /// The read buffer of each hashing thread, allocated once per thread.
@@ -335,6 +399,25 @@ mod tests {
         }
         assert_ne!(all[0].digest, all[1].digest);
         assert_eq!(all[1].plugins[0].bytes, super::BLOCK as u64 * 2 + 3 + 67);
+
+        // Each image is told once, as it is done, with the digest returned.
+        let told = std::sync::Mutex::new(Vec::new());
+        let each = source_digests_each(&groups, &opts(), |i, d| {
+            told.lock().unwrap().push((i, d.digest.clone()));
+        })
+        .unwrap();
+        let mut told = told.into_inner().unwrap();
+        told.sort();
+        let expected: Vec<(usize, String)> = all
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i, d.digest.clone()))
+            .collect();
+        assert_eq!(told, expected);
+        assert_eq!(
+            each.iter().map(|d| &d.digest).collect::<Vec<_>>(),
+            all.iter().map(|d| &d.digest).collect::<Vec<_>>()
+        );
     }
 
     #[test]

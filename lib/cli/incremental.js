@@ -106,8 +106,9 @@ function without (map, keys) {
 
 /**
  * Hashes the source of every planned image in one native task (one parallel
- * pass over all their files); resolves once `group.sourceDigest`,
- * `group.sourcePlugins` and `group.sourceMs` are set on each.
+ * pass over all their files, image by image); resolves once
+ * `group.sourceDigest`, `group.sourcePlugins` and `group.sourceMs` are set
+ * on each. Each group's `sourceReady` resolves as soon as its own are set.
  */
 async function addSourceDigests (api, plan, values, signal) {
   const epoch = epochOf(values, api)
@@ -120,13 +121,18 @@ async function addSourceDigests (api, plan, values, signal) {
   if (epoch !== undefined) options.sourceDateEpoch = epoch
   if (values.compressionLevel !== undefined) options.compressionLevel = values.compressionLevel
   const started = Date.now()
-  const all = await api._run(signal, (token) => api._native.computeSourceDigests(plan.map((g) => g.plugins.map((p) => p.distDynamic)), options, token))
-  const ms = Date.now() - started
-  plan.forEach((g, i) => {
-    g.sourceDigest = all[i].digest
-    g.sourcePlugins = all[i].plugins
-    g.sourceMs = ms
-  })
+  const ready = []
+  for (const g of plan) g.sourceReady = new Promise((resolve) => ready.push(resolve))
+  const set = (i, r) => {
+    if (plan[i].sourceDigest !== undefined) return
+    plan[i].sourceDigest = r.digest
+    plan[i].sourcePlugins = r.plugins
+    plan[i].sourceMs = Date.now() - started
+    ready[i]()
+  }
+  const all = await api._run(signal, (token) => api._native.computeSourceDigests(plan.map((g) => g.plugins.map((p) => p.distDynamic)), options, token,
+    (err, told) => { if (!err && told) set(told.index, told.result) }))
+  all.forEach((r, i) => set(i, r))
 }
 
 /**
@@ -147,15 +153,41 @@ function startUnchanged (api, plan, values, { cwd, signal }) {
 /**
  * Waits for {@link startUnchanged}; gives every planned image its
  * annotations (the run's `annotations` plus its source digest) and returns
- * `{ toBuild, fresh }`: the images whose remote tags already hold their
- * source are left out of the build (as `fresh` records, see splitUnchanged).
+ * `{ toBuild, fresh, failures }`: the images whose remote tags already hold
+ * their source are left out of the build (as `fresh` records, see
+ * decide). With `checkAccess(tags)` (resolving to failures), the
+ * images to build are checked too, still before anything is built: the
+ * first one as soon as it is known to have changed, while the others are
+ * hashed, the rest once all are known; when that first check fails, all
+ * are checked again in one call, so that a refusal is said once for all.
  */
-async function finishUnchanged (api, plan, { hashing, reads }, annotations, ctx) {
+async function finishUnchanged (api, plan, { hashing, reads }, annotations, { report, checkAccess }) {
+  if (!reads) {
+    await hashing
+    for (const g of plan) g.annotations = { ...annotations, [ANNOTATION]: g.sourceDigest }
+    const tags = plan.flatMap((g) => [g.tag, ...(g.extraTags ?? [])])
+    return { toBuild: plan, fresh: [], failures: checkAccess && tags.length > 0 ? await checkAccess(tags) : [] }
+  }
+  const stale = []
+  const fresh = []
+  let early = null
+  await Promise.all(plan.map(async (g) => {
+    await Promise.race([g.sourceReady, hashing])
+    g.annotations = { ...annotations, [ANNOTATION]: g.sourceDigest }
+    const decided = await decide(g, await reads.get(g), report)
+    if (decided.fresh) return fresh.push(decided.fresh)
+    stale.push(g)
+    if (checkAccess && !early) {
+      early = { group: g, failures: checkAccess([g.tag, ...(g.extraTags ?? [])]) }
+      early.failures.catch(() => {}) // awaited below; a run that fails before that leaves it
+    }
+  }))
   await hashing
-  for (const g of plan) g.annotations = { ...annotations, [ANNOTATION]: g.sourceDigest }
-  if (!reads) return { toBuild: plan, fresh: [] }
-  const { stale, fresh } = await splitUnchanged(api, plan, reads, ctx)
-  return { toBuild: plan.filter((g) => stale.includes(g)), fresh }
+  const toBuild = plan.filter((g) => stale.includes(g))
+  if (!checkAccess || toBuild.length === 0) return { toBuild, fresh, failures: [] }
+  const rest = early && (await early.failures).length === 0 ? toBuild.filter((g) => g !== early.group) : toBuild
+  const tags = rest.flatMap((g) => [g.tag, ...(g.extraTags ?? [])])
+  return { toBuild, fresh, failures: tags.length > 0 ? await checkAccess(tags) : [] }
 }
 
 /** `host/repo` of `host/repo:tag`. */
@@ -176,34 +208,30 @@ function readTags (api, plan, registry, signal) {
 }
 
 /**
- * Sorts the planned images by what `readTags` found: `{ stale, fresh }`, the
- * groups to build and push, and an image record (as buildImage returns, with
- * `upToDate: true` and `pushed`) for each image whose tags all point at one
- * manifest carrying the same source digest.
+ * Whether the image `g` is up to date, from its tag read `{ remote, error }`:
+ * `{ fresh }`, an image record (as buildImage returns, with `upToDate: true`
+ * and `pushed`) when its tags all point at one manifest carrying its source
+ * digest, else `{ stale: true }`.
  */
-async function splitUnchanged (api, plan, reads, { report }) {
-  const stale = []
-  const fresh = []
-  await Promise.all(plan.map(async (g) => {
-    const started = Date.now()
-    const { remote, error } = await reads.get(g)
-    if (error) {
-      if (error.code === 'E_ABORTED') throw error
-      report.detail(`${g.tag}: could not read the remote tag (${error.code}: ${error.message}); building it`)
-      stale.push(g)
-      return
-    }
-    const digest = remote[0].manifestDigest
-    const same = digest && remote.every((r) => r.sourceDigest === g.sourceDigest && r.manifestDigest === digest)
-    if (!same) {
-      const why = remote.map((r) => `${r.tag} ${!r.manifestDigest ? 'does not exist' : r.sourceDigest === g.sourceDigest ? 'points at another manifest' : 'holds another source'}`)
-      report.detail(`${g.tag}: changed (${why.join('; ')})`)
-      stale.push(g)
-      return
-    }
-    const repository = repositoryOf(g.tag)
-    const refName = g.tag.includes('@') ? digest : g.tag.slice(repository.length + 1)
-    fresh.push({
+async function decide (g, { remote, error }, report) {
+  const started = Date.now()
+  if (error) {
+    if (error.code === 'E_ABORTED') throw error
+    report.detail(`${g.tag}: could not read the remote tag (${error.code}: ${error.message}); building it`)
+    return { stale: true }
+  }
+  const digest = remote[0].manifestDigest
+  const same = digest && remote.every((r) => r.sourceDigest === g.sourceDigest && r.manifestDigest === digest)
+  if (!same) {
+    const why = remote.map((r) => `${r.tag} ${!r.manifestDigest ? 'does not exist' : r.sourceDigest === g.sourceDigest ? 'points at another manifest' : 'holds another source'}`)
+    report.detail(`${g.tag}: changed (${why.join('; ')})`)
+    return { stale: true }
+  }
+  const repository = repositoryOf(g.tag)
+  const refName = g.tag.includes('@') ? digest : g.tag.slice(repository.length + 1)
+  report.note(`${g.tag} is up to date (source ${g.sourceDigest.slice(0, 19)}…): nothing built or uploaded`)
+  return {
+    fresh: {
       output: g.output,
       archive: false,
       refName,
@@ -238,10 +266,8 @@ async function splitUnchanged (api, plan, reads, { report }) {
       push: null,
       warnings: [],
       pushed: { tag: g.tag, repository, digest, reference: `${repository}@${digest}`, upToDate: true, blobs: { uploaded: 0, mounted: 0, existing: 0 }, bytesUploaded: 0 },
-    })
-    report.note(`${g.tag} is up to date (source ${g.sourceDigest.slice(0, 19)}…): nothing built or uploaded`)
-  }))
-  return { stale, fresh }
+    },
+  }
 }
 
 /**
@@ -348,4 +374,4 @@ function runTool (tool, args, feeder, img) {
   })
 }
 
-module.exports = { OPTIONS, epochOf, readTags, ANNOTATION, ciMetadata, revisionOf, compressionLevel, addSourceDigests, startUnchanged, finishUnchanged, splitUnchanged, pushExtraTags, loadImages, containerTool, repositoryOf }
+module.exports = { OPTIONS, epochOf, readTags, ANNOTATION, ciMetadata, revisionOf, compressionLevel, addSourceDigests, startUnchanged, finishUnchanged, pushExtraTags, loadImages, containerTool, repositoryOf }

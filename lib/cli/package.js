@@ -188,12 +188,11 @@ async function run (argv, io) {
   const labels = { ...ci.labels, ...userLabels }
   const buildValues = { ...values, annotations, labels, sourceDateEpoch, compressionLevel }
   // Images whose remote tags already hold their source are left out (read-only: nothing built yet).
-  const { toBuild, fresh } = plan.length === 0
-    ? { toBuild: [], fresh: [] }
-    : await incremental.finishUnchanged(api, plan, checking, annotations, { report })
   // A registry that does not answer or refuses the credentials fails now, before anything is built: one error per registry.
-  const pushTags = toBuild.flatMap((g) => [g.tag, ...g.extraTags])
-  const failures = values.push && pushTags.length > 0 ? await checkAccess(api, pushTags, values, { cwd, report, signal: io.signal }) : []
+  const access = values.push ? accessChecker(api, values, { cwd, report, signal: io.signal }) : undefined
+  const { toBuild, fresh, failures } = plan.length === 0
+    ? { toBuild: [], fresh: [], failures: [] }
+    : await incremental.finishUnchanged(api, plan, checking, annotations, { report, checkAccess: access })
   // Every image built: [{ output, archive, refName, tag, manifestDigest, plugins, result, push, warnings }].
   const images = failures.length > 0 || plan.length === 0
     ? []
@@ -342,15 +341,21 @@ function discoverAll (dirs, cwd, report, values = {}) {
 }
 
 /** `{ registry, repository }` failures of checkPushAccess as run failures; also says what it checks. */
-async function checkAccess (api, tags, values, { cwd, report, signal }) {
+/** `(tags) => failures` of the push-access check; each registry is named in the progress once. */
+function accessChecker (api, values, { cwd, report, signal }) {
   const options = registryOptions(values, cwd, 'package')
-  report.progress(`checking push access to ${[...new Set(tags.map((t) => t.split('/')[0]))].join(', ')}`)
-  const found = await api._run(signal, (token) => api._native.checkPushAccess([...new Set(tags)], options, token))
-  return found.map((f) => {
-    const error = new Error(f.message)
-    error.code = f.code
-    return { stage: 'access', what: f.repository, error }
-  })
+  const said = new Set()
+  return async (tags) => {
+    const hosts = [...new Set(tags.map((t) => t.split('/')[0]))].filter((h) => !said.has(h))
+    for (const h of hosts) said.add(h)
+    if (hosts.length > 0) report.progress(`checking push access to ${hosts.join(', ')}`)
+    const found = await api._run(signal, (token) => api._native.checkPushAccess([...new Set(tags)], options, token))
+    return found.map((f) => {
+      const error = new Error(f.message)
+      error.code = f.code
+      return { stage: 'access', what: f.repository, error }
+    })
+  }
 }
 
 function checkUsage (values) {
