@@ -54,15 +54,21 @@ async function withProgress (onProgress, dir, start) {
   const counter = new native.ProgressCounter()
   const started = Date.now()
   let last = ''
+  let lastAt = -Infinity
   let failure = null
   const emit = (done) => {
     if (failure) return
+    // A timer that ran late is followed by one that runs early (libuv counts from the
+    // loop's time): the gap between two events is kept, not only the timer's period.
+    const elapsedMs = Date.now() - started
+    if (!done && elapsedMs - lastAt < PROGRESS_INTERVAL_MS - 10) return
     const [filesDone, filesTotal, bytesDone, bytesTotal] = counter.snapshot()
     const key = `${filesDone}/${filesTotal}/${bytesDone}/${bytesTotal}/${done}`
     if (key === last || (!done && filesTotal === 0)) return
     last = key
+    lastAt = elapsedMs
     try {
-      onProgress({ dir, filesDone, filesTotal, bytesDone, bytesTotal, elapsedMs: Date.now() - started, done })
+      onProgress({ dir, filesDone, filesTotal, bytesDone, bytesTotal, elapsedMs, done })
     } catch (err) {
       failure = { err }
     }
