@@ -340,8 +340,10 @@ function discoverAll (dirs, cwd, report, values = {}) {
   return { mode: 'folders', root: null, folders, plugins, skipped }
 }
 
-/** `{ registry, repository }` failures of checkPushAccess as run failures; also says what it checks. */
-/** `(tags) => failures` of the push-access check; each registry is named in the progress once. */
+/**
+ * `(tags) => failures`: checkPushAccess's `{ registry, repository }` failures as run failures;
+ * also says what it checks, each registry once.
+ */
 function accessChecker (api, values, { cwd, report, signal }) {
   const options = registryOptions(values, cwd, 'package')
   const said = new Set()
